@@ -1,0 +1,291 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * modvmm plugin ABI, version 1.
+ *
+ * A plugin is a shared object exporting exactly one symbol, MODVMM_PLUGIN_SYMBOL,
+ * of type `const struct modvmm_plugin`.  Everything else in the object should be
+ * hidden (-fvisibility=hidden).  The core hands the plugin a table of host
+ * services (struct modvmm_host) in create(); plugins never link against core
+ * symbols, so a plugin built out of tree loads into any core of the same major.
+ *
+ * Compatibility rules:
+ *  - abi_major must equal the core's MODVMM_ABI_MAJOR;
+ *  - abi_minor must not be newer than the core's MODVMM_ABI_MINOR;
+ *  - new host services are appended to struct modvmm_host and bump the minor: a
+ *    plugin checks host->abi_minor (or host->size) before calling a newer entry;
+ *  - every public struct has a size or version field and a reserved tail.
+ *
+ * Errors are negative errno values.  A plugin never calls exit() or abort() on bad
+ * input: it returns an error, and the core unwinds a failed start in reverse order.
+ * Guest-controlled values are never trusted: translate every guest-physical
+ * address with host->gpa_to_hva(), which bounds-checks against guest RAM.
+ */
+#ifndef MODVMM_PLUGIN_H
+#define MODVMM_PLUGIN_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MODVMM_ABI_MAJOR 1
+#define MODVMM_ABI_MINOR 0
+
+/* Name of the one symbol a plugin exports. */
+#define MODVMM_PLUGIN_SYMBOL "modvmm_plugin"
+#define MODVMM_EXPORT __attribute__((visibility("default")))
+
+/* Declare a plugin's descriptor:  MODVMM_PLUGIN_DEFINE = { ... };  */
+#define MODVMM_PLUGIN_DEFINE MODVMM_EXPORT const struct modvmm_plugin modvmm_plugin
+
+#define MODVMM_MUST_CHECK __attribute__((warn_unused_result))
+#define MODVMM_PRINTF(a, b) __attribute__((format(printf, a, b)))
+
+enum modvmm_plugin_kind {
+	MODVMM_KIND_DEVICE = 1,      /* a guest-visible device */
+	MODVMM_KIND_NET_BACKEND = 2, /* a network backend; ops = struct modvmm_net_backend_ops */
+};
+
+/* Types of configuration values.  The core validates every key of an INI section
+ * against the plugin's schema before anything starts. */
+enum modvmm_key_type {
+	MODVMM_KEY_STRING = 1, /* any text */
+	MODVMM_KEY_U64,        /* unsigned integer, decimal or 0x-prefixed hex */
+	MODVMM_KEY_BOOL,       /* true/false, yes/no, on/off, 1/0 */
+	MODVMM_KEY_SIZE,       /* unsigned integer with optional K, M, G or T suffix */
+	MODVMM_KEY_IOPORT,     /* a port-I/O base claiming `span` ports; overlaps refused */
+	MODVMM_KEY_PATH,       /* a file name (relative names are relative to the INI file) */
+	MODVMM_KEY_BACKEND,    /* the section name of a [backend NAME] */
+	MODVMM_KEY_PCI_SLOT,   /* "S" or "S.F" on bus 0; two devices on one slot refused */
+	MODVMM_KEY_ENUM,       /* one of the '|'-separated words in `choices` */
+};
+
+struct modvmm_key {
+	const char *name;
+	enum modvmm_key_type type;
+	const char *def;     /* default as text; NULL means "no default" */
+	const char *help;    /* one line */
+	uint32_t span;       /* MODVMM_KEY_IOPORT: number of ports claimed */
+	uint32_t flags;      /* MODVMM_KEY_F_* */
+	const char *choices; /* MODVMM_KEY_ENUM: "a|b|c" */
+	void *reserved[2];
+};
+#define MODVMM_KEY_F_REQUIRED 1u /* the section must set this key */
+
+struct modvmm_dev;   /* a plugin instance, owned by the core (opaque) */
+struct modvmm_host;
+
+/* The descriptor.  Exported once per .so as MODVMM_PLUGIN_SYMBOL. */
+struct modvmm_plugin {
+	uint32_t abi_major;   /* MODVMM_ABI_MAJOR the plugin was built against */
+	uint32_t abi_minor;   /* MODVMM_ABI_MINOR the plugin was built against */
+	uint32_t size;        /* sizeof(struct modvmm_plugin) as built */
+	uint32_t kind;        /* enum modvmm_plugin_kind */
+	const char *name;     /* unique; the INI `plugin =` value */
+	const char *description; /* one line */
+	const struct modvmm_key *keys; /* terminated by an entry whose name is NULL */
+
+	/* Build the instance.  Runs before any vCPU; may register I/O, PCI functions
+	 * and threads through `host`.  Stores its private pointer in *priv.  On error
+	 * returns -errno and leaves nothing registered that it has not undone. */
+	int (*create)(const struct modvmm_host *host, struct modvmm_dev *dev, void **priv);
+	/* Optional: called after every instance is created, just before vCPUs run. */
+	int (*start)(void *priv);
+	/* Optional: called after vCPUs stopped; must make the instance's threads return. */
+	void (*stop)(void *priv);
+	/* Free the instance.  Called after stop(), also after a failed create of a later
+	 * instance.  May be NULL. */
+	void (*destroy)(void *priv);
+	/* Kind-specific operations (e.g. struct modvmm_net_backend_ops), or NULL. */
+	const void *ops;
+	void *reserved[8];
+};
+
+/* ---- I/O handlers -------------------------------------------------------- */
+
+enum modvmm_io_space {
+	MODVMM_IO_PIO = 0,
+	MODVMM_IO_MMIO = 1,
+};
+
+/* Handlers for a trapped range.  `offset` is relative to the registered base;
+ * `size` is 1, 2, 4 or 8.  Handlers run on vCPU threads, possibly concurrently. */
+struct modvmm_io_ops {
+	uint64_t (*read)(void *opaque, uint64_t offset, unsigned size);
+	void (*write)(void *opaque, uint64_t offset, unsigned size, uint64_t value);
+};
+
+struct modvmm_io; /* a registration (opaque) */
+
+/* ---- PCI ------------------------------------------------------------------ */
+
+struct modvmm_pci_id {
+	uint16_t vendor, device;
+	uint16_t subsys_vendor, subsys_id;
+	uint8_t class_code, subclass, prog_if, revision;
+	uint8_t irq_pin;      /* 0: none, 1: INTA# .. 4: INTD# */
+	uint8_t reserved[7];
+};
+
+/* Optional hooks for device-specific configuration registers (offset >= 0x40
+ * outside capabilities the core manages).  Return 0 if handled, -ENOENT to let
+ * the core apply its default (backing store with write masks). */
+struct modvmm_pci_cfg_ops {
+	int (*read)(void *opaque, unsigned offset, unsigned size, uint32_t *value);
+	int (*write)(void *opaque, unsigned offset, unsigned size, uint32_t value);
+};
+
+enum modvmm_bar_type {
+	MODVMM_BAR_IO = 1,
+	MODVMM_BAR_MEM32 = 2,
+	MODVMM_BAR_MEM64 = 3,       /* uses two BAR registers: idx and idx + 1 */
+};
+#define MODVMM_BAR_F_PREFETCH 1u
+
+enum modvmm_bar_backing {
+	MODVMM_BAR_TRAPPED = 1, /* accesses go to `ops` */
+	MODVMM_BAR_DEVMEM = 2,  /* mapped directly from a devmem segment */
+	MODVMM_BAR_HOSTBUF = 3, /* mapped directly from a page-aligned host buffer */
+};
+
+struct modvmm_bar {
+	uint32_t type;       /* enum modvmm_bar_type */
+	uint32_t flags;      /* MODVMM_BAR_F_* */
+	uint64_t size;       /* power of two; >= 4096 for direct-mapped BARs */
+	uint32_t backing;    /* enum modvmm_bar_backing */
+	uint32_t reserved0;
+	const struct modvmm_io_ops *ops; /* TRAPPED */
+	void *opaque;                    /* TRAPPED: first argument of ops */
+	struct modvmm_devmem *devmem;    /* DEVMEM */
+	void *hostbuf;                   /* HOSTBUF: page aligned, `size` bytes, stays valid */
+	void *reserved[4];
+};
+
+struct modvmm_pci;    /* a PCI function (opaque) */
+struct modvmm_devmem; /* a named shared-memory segment (opaque) */
+
+/* Doorbell delivery: either the plugin gets the eventfd (and polls it from its own
+ * thread), or the core calls `cb` from its event loop. */
+typedef void (*modvmm_doorbell_cb)(void *opaque, uint64_t offset);
+
+/* ---- host services ---------------------------------------------------------- */
+
+enum modvmm_log_level { MODVMM_LOG_ERROR = 0, MODVMM_LOG_WARN, MODVMM_LOG_INFO, MODVMM_LOG_DEBUG };
+
+typedef void (*modvmm_fd_cb)(void *opaque, int fd, uint32_t events);
+typedef void *(*modvmm_thread_fn)(void *arg);
+
+struct modvmm_mem_region {
+	uint64_t gpa;        /* guest-physical start */
+	uint64_t size;
+	void *hva;           /* host mapping */
+	int fd;              /* memfd backing the region (for sharing with a peer) */
+	int reserved0;
+	uint64_t fd_offset;  /* offset of the region in fd */
+};
+
+struct modvmm_host {
+	uint32_t size;       /* sizeof(struct modvmm_host) in the core */
+	uint32_t abi_minor;  /* MODVMM_ABI_MINOR of the core */
+
+	/* -- logging and configuration -- */
+	void (*log)(struct modvmm_dev *dev, int level, const char *fmt, ...) MODVMM_PRINTF(3, 4);
+	/* The value of `key` in this instance's section, or its schema default, or NULL.
+	 * Values were validated against the schema before create(). */
+	const char *(*config_str)(struct modvmm_dev *dev, const char *key);
+	int (*config_u64)(struct modvmm_dev *dev, const char *key, uint64_t *out);   /* U64, SIZE, IOPORT */
+	int (*config_bool)(struct modvmm_dev *dev, const char *key, bool *out);
+	const char *(*instance_name)(struct modvmm_dev *dev); /* "com1" for [device com1] */
+	const char *(*vm_name)(struct modvmm_dev *dev);
+
+	/* -- guest memory -- */
+	/* Host address of [gpa, gpa + len) if the whole range lies in guest RAM, else NULL. */
+	void *(*gpa_to_hva)(struct modvmm_dev *dev, uint64_t gpa, uint64_t len);
+	/* Fills up to `max` RAM regions; returns how many exist (may exceed max). */
+	int (*mem_regions)(struct modvmm_dev *dev, struct modvmm_mem_region *out, unsigned max);
+
+	/* -- port and memory-mapped I/O (non-PCI devices) -- */
+	MODVMM_MUST_CHECK int (*io_register)(struct modvmm_dev *dev, enum modvmm_io_space space,
+	                                     uint64_t base, uint64_t len,
+	                                     const struct modvmm_io_ops *ops, void *opaque,
+	                                     struct modvmm_io **out);
+	void (*io_unregister)(struct modvmm_dev *dev, struct modvmm_io *io);
+
+	/* -- ISA interrupts: drive IOAPIC/PIC input `gsi` to `level` -- */
+	int (*irq_line)(struct modvmm_dev *dev, unsigned gsi, int level);
+
+	/* -- VM control -- */
+	/* Stop the VM; modvmm exits with `status`.  Safe from any thread. */
+	void (*vm_exit)(struct modvmm_dev *dev, int status);
+
+	/* -- event loop and threads -- */
+	/* Call cb(opaque, fd, events) from the core's event loop when fd is ready
+	 * (events: EPOLLIN/EPOLLOUT bits). */
+	MODVMM_MUST_CHECK int (*fd_watch)(struct modvmm_dev *dev, int fd, uint32_t events,
+	                                  modvmm_fd_cb cb, void *opaque);
+	void (*fd_unwatch)(struct modvmm_dev *dev, int fd);
+	/* Start a named thread with all signals blocked; joined after the plugin's stop(). */
+	MODVMM_MUST_CHECK int (*thread_start)(struct modvmm_dev *dev, const char *name,
+	                                      modvmm_thread_fn fn, void *arg);
+
+	/* -- backends -- */
+	/* The backend instance named by this device's key `key` (a MODVMM_KEY_BACKEND).
+	 * Returns the backend's private pointer and stores its descriptor in *plugin. */
+	void *(*backend_get)(struct modvmm_dev *dev, const char *key,
+	                     const struct modvmm_plugin **plugin);
+
+	/* -- PCI -- */
+	MODVMM_MUST_CHECK int (*pci_register)(struct modvmm_dev *dev, const struct modvmm_pci_id *id,
+	                                      const struct modvmm_pci_cfg_ops *cfg_ops, void *opaque,
+	                                      struct modvmm_pci **out);
+	MODVMM_MUST_CHECK int (*pci_bar)(struct modvmm_pci *pci, unsigned idx,
+	                                 const struct modvmm_bar *bar);
+	/* Append a capability; `body` starts at the capability's byte 2 (after the
+	 * ID and next pointer).  Stores its config-space offset in *offset. */
+	MODVMM_MUST_CHECK int (*pci_cap_add)(struct modvmm_pci *pci, uint8_t cap_id,
+	                                     const void *body, unsigned len, unsigned *offset);
+	/* Read/write the function's config space as the device (no write masks). */
+	uint32_t (*pci_config_read)(struct modvmm_pci *pci, unsigned offset, unsigned size);
+	void (*pci_config_write)(struct modvmm_pci *pci, unsigned offset, unsigned size, uint32_t v);
+	/* Current guest address of a BAR, 0 when unmapped. */
+	uint64_t (*pci_bar_addr)(struct modvmm_pci *pci, unsigned idx);
+	/* An ioeventfd at BAR `bar` + offset (len 0 = any width; datamatch when
+	 * `match` is true).  With cb == NULL, *fd receives the eventfd (owned by the
+	 * core); otherwise cb runs on the event loop.  Follows BAR moves. */
+	MODVMM_MUST_CHECK int (*pci_doorbell)(struct modvmm_pci *pci, unsigned bar, uint64_t offset,
+	                                      unsigned len, bool match, uint64_t data,
+	                                      modvmm_doorbell_cb cb, void *opaque, int *fd);
+	/* MSI-X: `nvec` vectors, table and PBA at offsets of (trapped) BARs that the
+	 * core takes over. */
+	MODVMM_MUST_CHECK int (*pci_msix_init)(struct modvmm_pci *pci, unsigned nvec,
+	                                       unsigned table_bar, uint64_t table_off,
+	                                       unsigned pba_bar, uint64_t pba_off);
+	/* An eventfd that raises vector `vec` when written (irqfd; honours masking). */
+	int (*pci_msix_fd)(struct modvmm_pci *pci, unsigned vec);
+	/* Raise vector `vec` now (from any thread). */
+	int (*pci_msix_notify)(struct modvmm_pci *pci, unsigned vec);
+	/* INTx: assert (1) or deassert (0) the function's pin. */
+	int (*pci_intx)(struct modvmm_pci *pci, int level);
+	/* INTx by fds: *trigger asserts the pin (irqfd); *resample becomes readable when
+	 * the guest EOIs the level interrupt.  Both owned by the core. */
+	int (*pci_intx_fds)(struct modvmm_pci *pci, int *trigger, int *resample);
+
+	/* -- devmem: named shared memory, exported as MODVMM_RUNDIR/VM/NAME -- */
+	MODVMM_MUST_CHECK int (*devmem_create)(struct modvmm_dev *dev, const char *name,
+	                                       uint64_t size, struct modvmm_devmem **out,
+	                                       void **hva);
+
+	void *reserved[16];
+};
+
+/* Convenience: a typed host log call. */
+#define modvmm_log(host, dev, level, ...) ((host)->log((dev), (level), __VA_ARGS__))
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* MODVMM_PLUGIN_H */
