@@ -75,6 +75,7 @@ struct modvmm_key {
 	void *reserved[2];
 };
 #define MODVMM_KEY_F_REQUIRED 1u /* the section must set this key */
+#define MODVMM_KEY_F_EXISTS   2u /* MODVMM_KEY_PATH: the file must exist */
 
 struct modvmm_dev;   /* a plugin instance, owned by the core (opaque) */
 struct modvmm_host;
@@ -91,14 +92,15 @@ struct modvmm_plugin {
 
 	/* Build the instance.  Runs before any vCPU; may register I/O, PCI functions
 	 * and threads through `host`.  Stores its private pointer in *priv.  On error
-	 * returns -errno and leaves nothing registered that it has not undone. */
+	 * returns -errno; the core then calls destroy(*priv) if *priv was set and
+	 * removes the I/O ranges, fds and threads the instance registered. */
 	int (*create)(const struct modvmm_host *host, struct modvmm_dev *dev, void **priv);
 	/* Optional: called after every instance is created, just before vCPUs run. */
 	int (*start)(void *priv);
 	/* Optional: called after vCPUs stopped; must make the instance's threads return. */
 	void (*stop)(void *priv);
-	/* Free the instance.  Called after stop(), also after a failed create of a later
-	 * instance.  May be NULL. */
+	/* Free the instance.  Called after stop(), or after a failed create().
+	 * May be NULL. */
 	void (*destroy)(void *priv);
 	/* Kind-specific operations (e.g. struct modvmm_net_backend_ops), or NULL. */
 	const void *ops;

@@ -1,0 +1,465 @@
+/* SPDX-License-Identifier: MIT */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <ini.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "boot.h"
+#include "loader.h"
+#include "schema.h"
+
+const struct modvmm_key config_vm_keys[] = {
+	{ .name = "name", .type = MODVMM_KEY_STRING, .def = "modvmm", .help = "VM name (logs, devmem folder)" },
+	{ .name = "memory", .type = MODVMM_KEY_SIZE, .def = "256M", .help = "guest RAM, with K/M/G suffix" },
+	{ .name = "vcpus", .type = MODVMM_KEY_U64, .def = "1", .help = "number of vCPUs (1-64)" },
+	{ .name = "kernel", .type = MODVMM_KEY_PATH, .help = "PVH ELF kernel to boot",
+	  .flags = MODVMM_KEY_F_REQUIRED | MODVMM_KEY_F_EXISTS },
+	{ .name = "cmdline", .type = MODVMM_KEY_STRING, .def = "", .help = "kernel command line" },
+	{ .name = "initrd", .type = MODVMM_KEY_PATH, .help = "initial ramdisk", .flags = MODVMM_KEY_F_EXISTS },
+	{ .name = "plugin_path", .type = MODVMM_KEY_STRING,
+	  .help = "extra plugin directories, ':'-separated, relative to this file" },
+	{ .name = "hugepages", .type = MODVMM_KEY_BOOL, .def = "false", .help = "back guest RAM with huge pages" },
+	{ 0 }
+};
+
+/* Port ranges the core itself decodes (PIC, PIT, PC speaker, ELCR, PCI config). */
+static const struct { uint16_t base, len; const char *what; } core_ports[] = {
+	{ 0x20, 2, "the master PIC" }, { 0x40, 4, "the PIT" }, { 0x61, 1, "port 0x61" },
+	{ 0xa0, 2, "the slave PIC" }, { 0x4d0, 2, "the ELCR" }, { 0xcf8, 8, "PCI configuration access" },
+};
+
+struct parse_state {
+	struct config *cfg;
+	FILE *fp;
+	int line;
+	struct cfg_section *cur; /* NULL in an unknown section */
+	bool in_section;
+};
+
+static void cfg_error(struct config *cfg, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void cfg_error(struct config *cfg, int line, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(stderr, "%s:%d: ", cfg->path, line);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+	cfg->errors++;
+}
+
+static char *trim(char *s)
+{
+	while (isspace((unsigned char)*s))
+		s++;
+	char *e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = 0;
+	return s;
+}
+
+static const char *section_label(const struct cfg_section *s, char *buf, size_t len)
+{
+	static const char *const kinds[] = { "vm", "device", "backend" };
+	if (s->kind == SECTION_VM)
+		snprintf(buf, len, "[vm]");
+	else
+		snprintf(buf, len, "[%s %s]", kinds[s->kind], s->name);
+	return buf;
+}
+
+static void new_section(struct parse_state *ps, char *hdr)
+{
+	struct config *cfg = ps->cfg;
+	ps->cur = NULL;
+	ps->in_section = true;
+	char *sp = hdr + strcspn(hdr, " \t");
+	char *name = trim(sp);
+	*sp = 0;
+	enum section_kind kind;
+	if (!strcmp(hdr, "vm") && !*name)
+		kind = SECTION_VM;
+	else if (!strcmp(hdr, "device") && *name)
+		kind = SECTION_DEVICE;
+	else if (!strcmp(hdr, "backend") && *name)
+		kind = SECTION_BACKEND;
+	else {
+		if ((!strcmp(hdr, "device") || !strcmp(hdr, "backend")) && !*name)
+			cfg_error(cfg, ps->line, "section [%s] needs a name, e.g. [%s %s0]", hdr, hdr,
+			          hdr[0] == 'd' ? "dev" : "net");
+		else
+			cfg_error(cfg, ps->line, "unknown section [%s%s%s]; expected [vm], [device NAME] or [backend NAME]",
+			          hdr, *name ? " " : "", name);
+		return;
+	}
+	if (strpbrk(name, " \t")) {
+		cfg_error(cfg, ps->line, "section name '%s' contains white space", name);
+		return;
+	}
+	const char *key = kind == SECTION_VM ? "vm" : name;
+	const struct cfg_section *prev = config_section(cfg, kind, key);
+	if (prev) {
+		char lbl[128];
+		cfg_error(cfg, ps->line, "duplicate section %s (first at line %d)", section_label(prev, lbl, sizeof(lbl)), prev->line);
+		return;
+	}
+	struct cfg_section *v = realloc(cfg->sections, (cfg->nsections + 1) * sizeof(*v));
+	if (!v) {
+		cfg_error(cfg, ps->line, "out of memory");
+		return;
+	}
+	cfg->sections = v;
+	ps->cur = &v[cfg->nsections++];
+	*ps->cur = (struct cfg_section){ .kind = kind, .name = strdup(key), .line = ps->line };
+}
+
+/* inih reader: counts lines and tracks section headers itself, so sections without
+ * keys exist and every message carries the right line. */
+static char *reader(char *str, int num, void *stream)
+{
+	struct parse_state *ps = stream;
+	if (!fgets(str, num, ps->fp))
+		return NULL;
+	ps->line++;
+	char tmp[512];
+	snprintf(tmp, sizeof(tmp), "%s", str);
+	char *t = trim(tmp);
+	if (t[0] == '[') {
+		char *end = strchr(t, ']');
+		if (end) {
+			*end = 0;
+			new_section(ps, trim(t + 1));
+		}
+	}
+	return str;
+}
+
+static int handler(void *user, const char *section, const char *key, const char *value)
+{
+	struct parse_state *ps = user;
+	struct config *cfg = ps->cfg;
+	if (!ps->in_section) {
+		cfg_error(cfg, ps->line, "'%s' is outside any section; put it under [vm] or a [device NAME]", key);
+		return 1;
+	}
+	struct cfg_section *s = ps->cur;
+	if (!s)
+		return 1; /* unknown section, already reported */
+	const struct cfg_entry *prev = config_get(s, key);
+	if (prev) {
+		cfg_error(cfg, ps->line, "duplicate key '%s' (first at line %d)", key, prev->line);
+		return 1;
+	}
+	struct cfg_entry *e = realloc(s->entries, (s->nentries + 1) * sizeof(*e));
+	if (!e) {
+		cfg_error(cfg, ps->line, "out of memory");
+		return 1;
+	}
+	s->entries = e;
+	e[s->nentries++] = (struct cfg_entry){ .key = strdup(key), .value = strdup(value), .line = ps->line };
+	return 1;
+}
+
+int config_parse(struct config *cfg, const char *path)
+{
+	*cfg = (struct config){ 0 };
+	cfg->path = strdup(path);
+	char *tmp = strdup(path);
+	cfg->dir = strdup(dirname(tmp));
+	free(tmp);
+	struct parse_state ps = { .cfg = cfg };
+	ps.fp = fopen(path, "r");
+	if (!ps.fp) {
+		fprintf(stderr, "%s: cannot open: %s\n", path, strerror(errno));
+		return -1;
+	}
+	int line = ini_parse_stream(reader, &ps, handler, &ps);
+	fclose(ps.fp);
+	if (line > 0)
+		cfg_error(cfg, line, "syntax error: expected '[section]', 'key = value' or a comment");
+	else if (line < 0)
+		cfg_error(cfg, 1, "cannot parse (out of memory)");
+	return cfg->errors ? -1 : 0;
+}
+
+void config_free(struct config *cfg)
+{
+	for (size_t i = 0; i < cfg->nsections; i++) {
+		struct cfg_section *s = &cfg->sections[i];
+		for (size_t j = 0; j < s->nentries; j++) {
+			free(s->entries[j].key);
+			free(s->entries[j].value);
+		}
+		free(s->entries);
+		free(s->name);
+	}
+	free(cfg->sections);
+	free(cfg->path);
+	free(cfg->dir);
+	*cfg = (struct config){ 0 };
+}
+
+const struct cfg_entry *config_get(const struct cfg_section *s, const char *key)
+{
+	for (size_t i = 0; s && i < s->nentries; i++)
+		if (!strcmp(s->entries[i].key, key))
+			return &s->entries[i];
+	return NULL;
+}
+
+static const struct modvmm_key *section_keys(const struct cfg_section *s)
+{
+	if (s->kind == SECTION_VM)
+		return config_vm_keys;
+	return s->plugin ? s->plugin->desc->keys : NULL;
+}
+
+const char *config_value(const struct cfg_section *s, const char *key)
+{
+	const struct cfg_entry *e = config_get(s, key);
+	if (e)
+		return e->value;
+	const struct modvmm_key *k = schema_find(section_keys(s), key);
+	return k ? k->def : NULL;
+}
+
+const struct cfg_section *config_section(const struct config *cfg, enum section_kind kind, const char *name)
+{
+	for (size_t i = 0; i < cfg->nsections; i++)
+		if (cfg->sections[i].kind == kind && !strcmp(cfg->sections[i].name, name))
+			return &cfg->sections[i];
+	return NULL;
+}
+
+int config_plugin_dirs(const struct config *cfg, struct plugin_set *plugins)
+{
+	const struct cfg_section *vm = config_section(cfg, SECTION_VM, "vm");
+	const struct cfg_entry *e = config_get(vm, "plugin_path");
+	if (!e)
+		return 0;
+	char *copy = strdup(e->value), *save = NULL;
+	int ret = copy ? 0 : -ENOMEM;
+	for (char *tok = copy ? strtok_r(copy, ":", &save) : NULL; tok && !ret; tok = strtok_r(NULL, ":", &save)) {
+		char dir[PATH_MAX];
+		snprintf(dir, sizeof(dir), "%s%s%s", tok[0] == '/' ? "" : cfg->dir, tok[0] == '/' ? "" : "/", tok);
+		ret = plugins_add_dir(plugins, dir);
+	}
+	free(copy);
+	return ret;
+}
+
+/* Make a PATH value absolute (relative to the INI file's folder). */
+static int resolve_path(const struct config *cfg, struct cfg_entry *e)
+{
+	if (e->value[0] == '/' || !e->value[0])
+		return 0;
+	char buf[PATH_MAX];
+	if ((size_t)snprintf(buf, sizeof(buf), "%s/%s", cfg->dir, e->value) >= sizeof(buf))
+		return -ENAMETOOLONG;
+	char *v = strdup(buf);
+	if (!v)
+		return -ENOMEM;
+	free(e->value);
+	e->value = v;
+	return 0;
+}
+
+/* Check the entries of one section against its schema. */
+static void check_entries(struct config *cfg, struct cfg_section *s, const struct modvmm_key *keys, bool has_plugin_key)
+{
+	char lbl[128], err[PATH_MAX + 256];
+	section_label(s, lbl, sizeof(lbl));
+	for (size_t i = 0; i < s->nentries; i++) {
+		struct cfg_entry *e = &s->entries[i];
+		if (has_plugin_key && !strcmp(e->key, "plugin"))
+			continue;
+		const struct modvmm_key *k = schema_find(keys, e->key);
+		if (!k) {
+			char known[512] = "";
+			size_t off = 0;
+			for (const struct modvmm_key *q = keys; q && q->name && off < sizeof(known); q++)
+				off += (size_t)snprintf(known + off, sizeof(known) - off, "%s%s", off ? ", " : "", q->name);
+			cfg_error(cfg, e->line, "unknown key '%s' in %s%s%s", e->key, lbl,
+			          *known ? "; known keys: " : "", known);
+			continue;
+		}
+		if (schema_check(k, e->value, err, sizeof(err))) {
+			cfg_error(cfg, e->line, "%s", err);
+			continue;
+		}
+		if (k->type == MODVMM_KEY_PATH) {
+			if (resolve_path(cfg, e)) {
+				cfg_error(cfg, e->line, "%s: path too long", e->key);
+				continue;
+			}
+			if ((k->flags & MODVMM_KEY_F_EXISTS) && access(e->value, R_OK)) {
+				cfg_error(cfg, e->line, "%s = %s: %s", e->key, e->value, strerror(errno));
+				continue;
+			}
+		}
+		if (k->type == MODVMM_KEY_BACKEND && !config_section(cfg, SECTION_BACKEND, e->value))
+			cfg_error(cfg, e->line, "%s = %s: there is no [backend %s] section", e->key, e->value, e->value);
+	}
+	for (const struct modvmm_key *k = keys; k && k->name; k++)
+		if ((k->flags & MODVMM_KEY_F_REQUIRED) && !config_get(s, k->name))
+			cfg_error(cfg, s->line, "%s needs '%s = ...' (%s)", lbl, k->name, k->help ? k->help : k->name);
+}
+
+static void check_vm(struct config *cfg, struct cfg_section *s)
+{
+	check_entries(cfg, s, config_vm_keys, false);
+	struct vm_config *vm = &cfg->vm;
+	const struct cfg_entry *e;
+	vm->name = config_value(s, "name");
+	if ((e = config_get(s, "name")) && (!*e->value || strchr(e->value, '/') || e->value[0] == '.'))
+		cfg_error(cfg, e->line, "name = %s: must be non-empty, without '/' and not start with '.'", e->value);
+	if (schema_parse_size(config_value(s, "memory"), &vm->memory) == 0) {
+		e = config_get(s, "memory");
+		int line = e ? e->line : s->line;
+		if (vm->memory < (2ULL << 20) || (vm->memory & 0xfff) || vm->memory > (1ULL << 40))
+			cfg_error(cfg, line, "memory = %s: must be a multiple of 4K between 2M and 1T",
+			          config_value(s, "memory"));
+	}
+	uint64_t n = 0;
+	if (schema_parse_u64(config_value(s, "vcpus"), &n) == 0) {
+		if (n < 1 || n > VM_MAX_VCPUS) {
+			e = config_get(s, "vcpus");
+			cfg_error(cfg, e ? e->line : s->line, "vcpus = %s: must be between 1 and %d",
+			          config_value(s, "vcpus"), VM_MAX_VCPUS);
+		}
+		vm->vcpus = (unsigned)n;
+	}
+	vm->cmdline = config_value(s, "cmdline");
+	vm->initrd = config_value(s, "initrd");
+	vm->plugin_path = config_value(s, "plugin_path");
+	schema_parse_bool(config_value(s, "hugepages"), &vm->hugepages);
+	vm->kernel = config_value(s, "kernel");
+	e = config_get(s, "kernel");
+	if (e && !access(e->value, R_OK)) {
+		char err[PATH_MAX + 256];
+		if (boot_probe(e->value, err, sizeof(err)))
+			cfg_error(cfg, e->line, "%s", err);
+	}
+}
+
+static void check_plugin_section(struct config *cfg, struct cfg_section *s, const struct plugin_set *plugins)
+{
+	char lbl[128], dirs[2048];
+	section_label(s, lbl, sizeof(lbl));
+	const struct cfg_entry *pe = config_get(s, "plugin");
+	if (!pe) {
+		cfg_error(cfg, s->line, "%s has no 'plugin = NAME' key", lbl);
+		return;
+	}
+	const struct plugin *p = plugins_find(plugins, pe->value);
+	if (!p) {
+		plugins_dirs_str(plugins, dirs, sizeof(dirs));
+		cfg_error(cfg, pe->line, "plugin '%s' not found (searched %s; see 'modvmm plugins')", pe->value, dirs);
+		return;
+	}
+	unsigned want = s->kind == SECTION_DEVICE ? MODVMM_KIND_DEVICE : MODVMM_KIND_NET_BACKEND;
+	if (p->desc->kind != want) {
+		cfg_error(cfg, pe->line, "plugin '%s' is a %s plugin, it cannot be used in %s", pe->value,
+		          plugins_kind_name(p->desc->kind), lbl);
+		return;
+	}
+	s->plugin = p;
+	check_entries(cfg, s, p->desc->keys, true);
+}
+
+/* A claimed resource: an I/O port range or a PCI slot. */
+struct claim {
+	uint64_t base, len;
+	const struct cfg_section *s;
+	int line;
+};
+
+static void check_claims(struct config *cfg, struct claim *c, size_t n, const char *what)
+{
+	char a[128], b[128];
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < i; j++)
+			if (c[i].base < c[j].base + c[j].len && c[j].base < c[i].base + c[i].len)
+				cfg_error(cfg, c[i].line, "%s 0x%llx-0x%llx of %s overlaps %s of %s (line %d)", what,
+				          (unsigned long long)c[i].base, (unsigned long long)(c[i].base + c[i].len - 1),
+				          section_label(c[i].s, a, sizeof(a)), what, section_label(c[j].s, b, sizeof(b)), c[j].line);
+}
+
+static bool is_claim(const struct modvmm_key *k)
+{
+	return k->type == MODVMM_KEY_IOPORT || k->type == MODVMM_KEY_PCI_SLOT;
+}
+
+static bool core_port_conflict(struct config *cfg, const struct claim *c, const char *key, const char *v)
+{
+	for (size_t p = 0; p < sizeof(core_ports) / sizeof(core_ports[0]); p++) {
+		if (c->base < core_ports[p].base + core_ports[p].len && core_ports[p].base < c->base + c->len) {
+			cfg_error(cfg, c->line, "%s = %s: ports 0x%llx-0x%llx overlap %s", key, v,
+			          (unsigned long long)c->base, (unsigned long long)(c->base + c->len - 1),
+			          core_ports[p].what);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Two devices must not claim the same ports or PCI slot (defaults included). */
+static void check_resources(struct config *cfg)
+{
+	size_t n = 0, nports = 0, nslots = 0;
+	for (size_t i = 0; i < cfg->nsections; i++) {
+		const struct cfg_section *s = &cfg->sections[i];
+		for (const struct modvmm_key *k = s->plugin ? s->plugin->desc->keys : NULL; k && k->name; k++)
+			n += is_claim(k);
+	}
+	struct claim *ports = calloc(n + 1, sizeof(*ports)), *slots = calloc(n + 1, sizeof(*slots));
+	for (size_t i = 0; ports && slots && i < cfg->nsections; i++) {
+		const struct cfg_section *s = &cfg->sections[i];
+		for (const struct modvmm_key *k = s->plugin ? s->plugin->desc->keys : NULL; k && k->name; k++) {
+			if (!is_claim(k))
+				continue;
+			const struct cfg_entry *e = config_get(s, k->name);
+			const char *v = e ? e->value : k->def;
+			struct claim c = { .s = s, .line = e ? e->line : s->line, .len = k->span ? k->span : 1 };
+			unsigned slot, fn;
+			if (k->type == MODVMM_KEY_IOPORT && v && schema_parse_u64(v, &c.base) == 0) {
+				if (!core_port_conflict(cfg, &c, k->name, v))
+					ports[nports++] = c;
+			} else if (k->type == MODVMM_KEY_PCI_SLOT && v && schema_parse_pci_slot(v, &slot, &fn) == 0) {
+				c.base = slot * 8 + fn;
+				c.len = 1;
+				if (slot == 0)
+					cfg_error(cfg, c.line, "%s = %s: slot 0 is the host bridge", k->name, v);
+				else
+					slots[nslots++] = c;
+			}
+		}
+	}
+	check_claims(cfg, ports, nports, "ports");
+	check_claims(cfg, slots, nslots, "PCI device/function");
+	free(ports);
+	free(slots);
+}
+
+int config_validate(struct config *cfg, const struct plugin_set *plugins)
+{
+	unsigned before = cfg->errors;
+	struct cfg_section *vm = (struct cfg_section *)config_section(cfg, SECTION_VM, "vm");
+	if (!vm)
+		cfg_error(cfg, 1, "no [vm] section; it must at least set 'kernel = FILE'");
+	else
+		check_vm(cfg, vm);
+	for (size_t i = 0; i < cfg->nsections; i++)
+		if (cfg->sections[i].kind != SECTION_VM)
+			check_plugin_section(cfg, &cfg->sections[i], plugins);
+	check_resources(cfg);
+	return cfg->errors > before ? -1 : 0;
+}

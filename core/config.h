@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The INI file: a [vm] section and one [device NAME] or [backend NAME] section per
+ * plugin instance.  Parsing (config_parse) only checks the syntax and structure;
+ * config_validate checks every key against the plugins' schemas and the
+ * resources they claim.  Every error is printed as FILE:LINE: message.
+ */
+#ifndef MODVMM_CONFIG_H
+#define MODVMM_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <modvmm/plugin.h>
+
+struct plugin_set;
+struct plugin;
+
+enum section_kind { SECTION_VM, SECTION_DEVICE, SECTION_BACKEND };
+
+struct cfg_entry {
+	char *key;
+	char *value;       /* as written; PATH values resolved after validation */
+	int line;
+};
+
+struct cfg_section {
+	enum section_kind kind;
+	char *name;        /* "com1" in [device com1]; "vm" for [vm] */
+	int line;
+	struct cfg_entry *entries;
+	size_t nentries;
+	const struct plugin *plugin;  /* after validation (device/backend) */
+};
+
+struct vm_config {
+	const char *name;
+	uint64_t memory;
+	unsigned vcpus;
+	const char *kernel;
+	const char *cmdline;
+	const char *initrd;
+	const char *plugin_path;
+	bool hugepages;
+};
+
+struct config {
+	char *path;        /* the INI file as given */
+	char *dir;         /* its directory, for relative paths */
+	struct cfg_section *sections;
+	size_t nsections;
+	struct vm_config vm;
+	unsigned errors;   /* printed so far */
+};
+
+#define VM_MAX_VCPUS 64
+
+/* Parse `path`.  Returns 0, or -1 after printing FILE:LINE errors. */
+int config_parse(struct config *cfg, const char *path);
+/* Validate [vm] and every plugin section against `plugins`; resolves PATH values.
+ * Returns 0, or -1 after printing FILE:LINE errors. */
+int config_validate(struct config *cfg, const struct plugin_set *plugins);
+/* Add the [vm] plugin_path directories (relative to the INI file) to `plugins`. */
+int config_plugin_dirs(const struct config *cfg, struct plugin_set *plugins);
+void config_free(struct config *cfg);
+
+const struct cfg_entry *config_get(const struct cfg_section *s, const char *key);
+/* Value of key or the schema default. */
+const char *config_value(const struct cfg_section *s, const char *key);
+const struct cfg_section *config_section(const struct config *cfg, enum section_kind kind, const char *name);
+
+/* The schema of [vm]. */
+extern const struct modvmm_key config_vm_keys[];
+
+#endif

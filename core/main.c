@@ -1,0 +1,169 @@
+/* SPDX-License-Identifier: MIT */
+/* modvmm: the command line. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "loader.h"
+#include "log.h"
+#include "modvmm-config.h"
+#include "schema.h"
+#include "vm.h"
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+	        "Usage: modvmm [OPTIONS] COMMAND [ARGS]\n"
+	        "\n"
+	        "A small KVM virtual machine monitor whose devices are plugins.\n"
+	        "\n"
+	        "Commands:\n"
+	        "  run FILE.ini      launch the VM described by FILE.ini\n"
+	        "  check FILE.ini    validate FILE.ini against the plugins' schemas and load\n"
+	        "                    the plugins it names; start nothing\n"
+	        "  plugins [NAME]    list the plugins found, or describe plugin NAME with its\n"
+	        "                    configuration keys\n"
+	        "\n"
+	        "Options:\n"
+	        "  -P, --plugin-path DIR  search DIR for plugins first (repeatable)\n"
+	        "  -v, --verbose          log more to stderr (-vv for debug)\n"
+	        "  -h, --help             show this help\n"
+	        "  -V, --version          show the version and plugin ABI\n"
+	        "\n"
+	        "Plugin search order: [vm] plugin_path of the INI file, -P, $MODVMM_PLUGIN_PATH,\n"
+	        "then %s (or the build tree's plugins/ when run uninstalled).\n"
+	        "\n"
+	        "Exit status of 'run': the guest's debug-exit status; 0 on guest power-off or\n"
+	        "SIGINT/SIGTERM; %d when the configuration is refused or the VM cannot start;\n"
+	        "%d when the VM fails (triple fault, KVM internal error; registers are dumped).\n"
+	        "'check' exits 0 when FILE.ini is valid, %d otherwise, printing FILE:LINE: errors.\n",
+	        MODVMM_PLUGIN_DIR, EXIT_VM_CONFIG, EXIT_VM_FAILURE, EXIT_VM_CONFIG);
+}
+
+static void print_plugin(const struct plugin *p, bool keys)
+{
+	const struct modvmm_plugin *d = p->desc;
+	printf("%-20s %-12s %s\n", d->name, plugins_kind_name(d->kind), d->description ? d->description : "");
+	if (!keys)
+		return;
+	printf("  file: %s\n  ABI:  %u.%u\n  keys:\n", p->path, d->abi_major, d->abi_minor);
+	printf("    %-16s %-9s %-12s %s\n", "plugin", "string", "(required)", "this plugin's name");
+	for (const struct modvmm_key *k = d->keys; k && k->name; k++) {
+		char def[64];
+		if (k->flags & MODVMM_KEY_F_REQUIRED)
+			snprintf(def, sizeof(def), "(required)");
+		else
+			snprintf(def, sizeof(def), "%s", k->def ? (*k->def ? k->def : "\"\"") : "(none)");
+		printf("    %-16s %-9s %-12s %s", k->name, schema_type_name(k->type), def, k->help ? k->help : "");
+		if (k->type == MODVMM_KEY_ENUM && k->choices)
+			printf(" [%s]", k->choices);
+		if (k->type == MODVMM_KEY_IOPORT)
+			printf(" (%u port%s)", k->span ? k->span : 1, k->span > 1 ? "s" : "");
+		printf("\n");
+	}
+}
+
+static int cmd_plugins(struct plugin_set *set, const char *name)
+{
+	plugins_scan(set);
+	char dirs[2048];
+	plugins_dirs_str(set, dirs, sizeof(dirs));
+	if (name) {
+		const struct plugin *p = plugins_find(set, name);
+		if (!p) {
+			fprintf(stderr, "modvmm: plugin '%s' not found (searched %s)\n", name, dirs);
+			return 1;
+		}
+		print_plugin(p, true);
+		return 0;
+	}
+	printf("plugins found in %s:\n", dirs);
+	for (size_t i = 0; i < set->n; i++)
+		print_plugin(&set->v[i], false);
+	if (!set->n)
+		printf("  (none)\n");
+	return set->refused ? 1 : 0;
+}
+
+/* Parse, find plugins, validate. Returns 0 when the VM may start. */
+static int load_config(struct config *cfg, struct plugin_set *set, const char *path, char **extra, int nextra)
+{
+	if (config_parse(cfg, path))
+		return -1;
+	if (config_plugin_dirs(cfg, set))
+		return -1;
+	for (int i = 0; i < nextra; i++)
+		plugins_add_dir(set, extra[i]);
+	plugins_add_default_dirs(set);
+	plugins_scan(set);
+	return config_validate(cfg, set);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "plugin-path", required_argument, NULL, 'P' },
+		{ 0 },
+	};
+	char *extra[16];
+	int nextra = 0, c;
+	while ((c = getopt_long(argc, argv, "+hVvP:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("modvmm %s (plugin ABI %d.%d)\n", MODVMM_VERSION, MODVMM_ABI_MAJOR, MODVMM_ABI_MINOR);
+			return 0;
+		case 'v':
+			log_verbosity++;
+			break;
+		case 'P':
+			if (nextra < 16)
+				extra[nextra++] = optarg;
+			break;
+		default:
+			usage(stderr);
+			return EXIT_VM_CONFIG;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return EXIT_VM_CONFIG;
+	}
+	const char *cmd = argv[optind++];
+	int nargs = argc - optind;
+	struct plugin_set set;
+	plugins_init(&set);
+	int status = EXIT_VM_CONFIG;
+
+	if (!strcmp(cmd, "plugins") && nargs <= 1) {
+		for (int i = 0; i < nextra; i++)
+			plugins_add_dir(&set, extra[i]);
+		plugins_add_default_dirs(&set);
+		status = cmd_plugins(&set, nargs ? argv[optind] : NULL);
+	} else if ((!strcmp(cmd, "run") || !strcmp(cmd, "check")) && nargs == 1) {
+		struct config cfg;
+		if (load_config(&cfg, &set, argv[optind], extra, nextra) == 0) {
+			if (!strcmp(cmd, "check")) {
+				printf("%s: ok (%zu section%s)\n", cfg.path, cfg.nsections, cfg.nsections == 1 ? "" : "s");
+				status = 0;
+			} else {
+				struct vm vm;
+				if (vm_create(&vm, &cfg, &set) == 0)
+					status = vm_run(&vm);
+				vm_destroy(&vm);
+			}
+		}
+		config_free(&cfg);
+	} else {
+		fprintf(stderr, "modvmm: bad command line; see 'modvmm --help'\n");
+	}
+	plugins_free(&set);
+	return status;
+}

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: MIT */
+/* vCPU threads: one per vCPU, each looping on KVM_RUN and dispatching exits. */
+#ifndef MODVMM_VCPU_H
+#define MODVMM_VCPU_H
+
+#include <pthread.h>
+#include <stdbool.h>
+
+struct vm;
+struct boot_entry;
+
+struct vcpu {
+	struct vm *vm;
+	unsigned id;
+	int fd;
+	struct kvm_run *run;
+	pthread_t thread;
+	bool started;
+};
+
+int vcpu_create(struct vm *vm, unsigned id, struct vcpu *cpu) __attribute__((warn_unused_result));
+/* Set the boot vCPU's registers for the loaded kernel. */
+int vcpu_set_boot_state(struct vcpu *cpu, const struct boot_entry *entry) __attribute__((warn_unused_result));
+int vcpu_start(struct vcpu *cpu) __attribute__((warn_unused_result));
+/* Make KVM_RUN return and the thread exit (the VM is stopping). */
+void vcpu_kick(struct vcpu *cpu);
+void vcpu_join(struct vcpu *cpu);
+void vcpu_destroy(struct vcpu *cpu);
+/* Print registers to stderr. */
+void vcpu_dump(struct vcpu *cpu);
+/* Install the kick signal handler (once per process). */
+void vcpu_signals_init(void);
+
+#endif
