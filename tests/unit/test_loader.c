@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "loader.h"
+
+static void refuse(const char *file, const char *reason)
+{
+	struct plugin_set set;
+	char err[1024], path[512];
+	plugins_init(&set);
+	snprintf(path, sizeof(path), "%s/%s", BAD_PLUGIN_DIR, file);
+	assert_true(plugins_load_file(&set, path, err, sizeof(err)) < 0);
+	assert_non_null(strstr(err, path));     /* names the file */
+	if (!strstr(err, reason))
+		fail_msg("'%s' does not contain '%s'", err, reason);
+	assert_int_equal(set.n, 0);
+	plugins_free(&set);
+}
+
+static void wrong_major(void **state) { refuse("major.so", "major differs"); }
+static void newer_minor(void **state) { refuse("minor.so", "newer than this modvmm"); }
+static void small_size(void **state) { refuse("small.so", "descriptor size 16 is smaller"); }
+static void missing_symbol(void **state) { refuse("nosym.so", "no 'modvmm_plugin' descriptor symbol"); }
+static void unknown_kind(void **state) { refuse("kind.so", "unknown plugin kind 42"); }
+static void not_a_library(void **state) { refuse("junk.so", "cannot open"); }
+
+static void duplicate_name(void **state)
+{
+	struct plugin_set set;
+	char err[1024];
+	plugins_init(&set);
+	assert_int_equal(plugins_load_file(&set, BAD_PLUGIN_DIR "/dup1.so", err, sizeof(err)), 0);
+	assert_int_equal(plugins_load_file(&set, BAD_PLUGIN_DIR "/dup2.so", err, sizeof(err)), -EEXIST);
+	assert_non_null(strstr(err, "duplicate plugin name 'twin'"));
+	assert_non_null(strstr(err, "dup1.so"));
+	assert_int_equal(set.n, 1);
+	plugins_free(&set);
+}
+
+static void scan_keeps_good_ones(void **state)
+{
+	struct plugin_set set;
+	plugins_init(&set);
+	assert_int_equal(plugins_add_dir(&set, BAD_PLUGIN_DIR), 0);
+	assert_int_equal(plugins_add_dir(&set, BAD_PLUGIN_DIR), 0); /* no duplicate dirs */
+	assert_int_equal(set.ndirs, 1);
+	plugins_scan(&set);
+	assert_non_null(plugins_find(&set, "good"));
+	assert_non_null(plugins_find(&set, "twin"));
+	assert_null(plugins_find(&set, "major"));
+	assert_int_equal(set.n, 2);
+	assert_int_equal(set.refused, 7); /* major minor small nosym kind dup2 junk */
+	plugins_free(&set);
+}
+
+static void real_plugins(void **state)
+{
+	struct plugin_set set;
+	char err[1024];
+	plugins_init(&set);
+	assert_int_equal(plugins_load_file(&set, SERIAL_SO, err, sizeof(err)), 0);
+	assert_int_equal(plugins_load_file(&set, DEBUG_EXIT_SO, err, sizeof(err)), 0);
+	const struct plugin *p = plugins_find(&set, "serial");
+	assert_non_null(p);
+	assert_int_equal(p->desc->kind, MODVMM_KIND_DEVICE);
+	assert_non_null(p->desc->keys);
+	plugins_free(&set);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(wrong_major),
+		cmocka_unit_test(newer_minor),
+		cmocka_unit_test(small_size),
+		cmocka_unit_test(missing_symbol),
+		cmocka_unit_test(unknown_kind),
+		cmocka_unit_test(not_a_library),
+		cmocka_unit_test(duplicate_name),
+		cmocka_unit_test(scan_keeps_good_ones),
+		cmocka_unit_test(real_plugins),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
