@@ -335,6 +335,26 @@ static void initrd_too_big(void **state)
 	assert_non_null(strstr(fx->err, "cannot open initrd /nonexistent/initrd"));
 }
 
+/* A kernel filling RAM above 1 MiB pushes the initrd below it, but never onto the
+ * command line or start_info. */
+static void initrd_below_kernel(void **state)
+{
+	struct fx *fx = *state;
+	struct elf_opts o = elf64_default;
+	o.memsz = RAM_SIZE - LOAD_GPA;
+	write_elf(fx, &o);
+	assert_int_equal(truncate(fx->initrd, 0x80000), 0);
+	assert_int_equal(load(fx, NULL, fx->initrd), 0);
+	struct hvm_modlist_entry mod;
+	memcpy(&mod, gpa(fx, PVH_MODLIST_GPA, sizeof(mod)), sizeof(mod));
+	assert_int_equal(mod.paddr, LOAD_GPA - 0x80000);
+	assert_int_equal(mod.size, 0x80000);
+
+	assert_int_equal(truncate(fx->initrd, LOAD_GPA - PVH_CMDLINE_GPA), 0);
+	assert_int_equal(load(fx, NULL, fx->initrd), -ENOMEM);
+	assert_non_null(strstr(fx->err, "does not fit in low guest RAM"));
+}
+
 /* RAM above 3 GiB: two RAM entries around the reserved hole; sparse memfd. */
 static void two_ram_regions(void **state)
 {
@@ -543,6 +563,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(note_in_section_only, setup, teardown),
 		cmocka_unit_test_setup_teardown(initrd_placed_high, setup, teardown),
 		cmocka_unit_test_setup_teardown(initrd_too_big, setup, teardown),
+		cmocka_unit_test_setup_teardown(initrd_below_kernel, setup, teardown),
 		cmocka_unit_test_setup_teardown(two_ram_regions, setup, teardown),
 		cmocka_unit_test_setup_teardown(no_note, setup, teardown),
 		cmocka_unit_test_setup_teardown(bad_note, setup, teardown),
