@@ -1,0 +1,15 @@
+#!/bin/bash
+# Install what modvmm needs to build (and, with --test, to run every test) on
+# Debian 12.  Run as root.  Skips apt-get when everything is already installed.
+set -eu
+pkgs="gcc meson ninja-build pkgconf libltdl-dev libinih-dev"
+[ "${1:-}" = --test ] && pkgs="$pkgs libcmocka-dev valgrind qemu-system-x86 make"
+missing=
+for p in $pkgs; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends $missing
+fi

@@ -1,0 +1,52 @@
+#!/bin/bash
+# The command line: --help, --version, plugins, check (good and bad files).
+# usage: cli.sh MODVMM hello.elf
+. "$(dirname "$0")/lib.sh"
+MODVMM=$1 GUEST=$2
+
+"$MODVMM" --help >"$T/help" || fail "--help failed"
+for word in "run FILE.ini" "check FILE.ini" "plugins [NAME]" "--verbose" "--plugin-path"; do
+	expect_in "$T/help" "$word"
+done
+"$MODVMM" --version >"$T/version" || fail "--version failed"
+expect_in "$T/version" "plugin ABI 1."
+
+# uninstalled, the build tree's plugins are found without any environment variable
+env -u MODVMM_PLUGIN_PATH "$MODVMM" plugins >"$T/plugins" || fail "plugins failed"
+expect_in "$T/plugins" "serial"
+expect_in "$T/plugins" "debug-exit"
+"$MODVMM" plugins serial >"$T/serial" || fail "plugins serial failed"
+expect_in "$T/serial" "port             ioport    0x3f8"
+"$MODVMM" plugins no-such-plugin 2>"$T/err" && fail "plugins no-such-plugin succeeded"
+expect_in "$T/err" "plugin 'no-such-plugin' not found"
+
+cat >"$T/good.ini" <<INI
+[vm]
+kernel = $GUEST
+[device com1]
+plugin = serial
+INI
+"$MODVMM" check "$T/good.ini" >"$T/out" || fail "check of a good file failed"
+expect_in "$T/out" "ok"
+
+cat >"$T/bad.ini" <<INI
+[vm]
+kernel = $GUEST
+memory = 12Q
+[device com1]
+plugin = serial
+[device com2]
+plugin = serial
+INI
+status=0
+"$MODVMM" check "$T/bad.ini" 2>"$T/err" || status=$?
+[ "$status" = 1 ] || fail "check of a bad file exited $status, expected 1"
+expect_in "$T/err" "$T/bad.ini:3: memory = 12Q"
+expect_in "$T/err" "$T/bad.ini:6: ports 0x3f8-0x3ff of [device com2] overlaps"
+# run refuses the same file before starting anything
+status=0
+"$MODVMM" run "$T/bad.ini" >"$T/out" 2>"$T/err" || status=$?
+[ "$status" = 1 ] || fail "run of a bad file exited $status, expected 1"
+[ ! -s "$T/out" ] || fail "run of a bad file printed guest output"
+"$MODVMM" frobnicate 2>/dev/null && fail "an unknown command succeeded"
+echo "ok: command line"

@@ -1,0 +1,41 @@
+# Shared helpers for the end-to-end tests (sourced).  Each test gets a scratch
+# folder, removed on exit.  Tests needing KVM exit 77 (skip) without it.
+set -u
+
+fail() {
+	echo "FAIL: $*" >&2
+	exit 1
+}
+
+need_kvm() {
+	[ -c /dev/kvm ] && [ -r /dev/kvm ] && [ -w /dev/kvm ] || {
+		echo "SKIP: /dev/kvm is missing or not accessible" >&2
+		exit 77
+	}
+}
+
+need_root() {
+	[ "$(id -u)" = 0 ] || {
+		echo "SKIP: needs root" >&2
+		exit 77
+	}
+}
+
+T=$(mktemp -d /tmp/modvmm-e2e.XXXXXX)
+trap 'rm -rf "$T"' EXIT
+
+# expect_in FILE STRING: FILE contains STRING (fixed string).
+expect_in() {
+	grep -qF -- "$2" "$1" || {
+		echo "--- $1:" >&2
+		cat "$1" >&2
+		fail "expected '$2' in $1"
+	}
+}
+
+# run_vm INI: runs modvmm, stdout in $T/out, stderr in $T/err, status in $status.
+run_vm() {
+	status=0
+	timeout 120 "$MODVMM" run "$1" >"$T/out" 2>"$T/err" || status=$?
+	[ "$status" != 124 ] || fail "modvmm run $1 timed out; stderr: $(cat "$T/err")"
+}

@@ -1,0 +1,32 @@
+#!/bin/bash
+# Every vCPU of a multi-vCPU guest comes up and reports.
+# usage: smp.sh MODVMM smp.elf
+. "$(dirname "$0")/lib.sh"
+MODVMM=$1 GUEST=$2
+need_kvm
+for n in 2 4; do
+	cat >"$T/vm.ini" <<INI
+[vm]
+memory = 64M
+vcpus = $n
+kernel = $GUEST
+cmdline = ncpus=$n
+[device com1]
+plugin = serial
+input = none
+[device exit]
+plugin = debug-exit
+INI
+	run_vm "$T/vm.ini"
+	for ((i = 0; i < n; i++)); do
+		expect_in "$T/out" "cpu $i online"
+	done
+	expect_in "$T/out" "all $n cpus online"
+	[ "$status" = 0 ] || fail "$n vCPUs: exit status $status (stderr: $(cat "$T/err"))"
+done
+# asking the guest for more CPUs than the VM has must fail in the guest
+sed -i "s/ncpus=4/ncpus=5/" "$T/vm.ini"
+run_vm "$T/vm.ini"
+expect_in "$T/out" "only 4 of 5 cpus online"
+[ "$status" = 1 ] || fail "guest expecting 5 of 4 vCPUs exited $status, expected 1"
+echo "ok: 2 and 4 vCPUs all reported"

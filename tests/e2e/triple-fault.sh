@@ -1,0 +1,23 @@
+#!/bin/bash
+# A guest that triple-faults stops the VM: non-zero exit and a register dump.
+# usage: triple-fault.sh MODVMM triple-fault.elf
+. "$(dirname "$0")/lib.sh"
+MODVMM=$1 GUEST=$2
+need_kvm
+cat >"$T/vm.ini" <<INI
+[vm]
+memory = 32M
+kernel = $GUEST
+[device com1]
+plugin = serial
+input = none
+[device exit]
+plugin = debug-exit
+INI
+run_vm "$T/vm.ini"
+expect_in "$T/out" "about to triple fault"
+[ "$status" = 2 ] || fail "exit status $status, expected 2 (VM failure)"
+expect_in "$T/err" "triple fault"
+expect_in "$T/err" "vcpu0 registers:"
+grep -Eq 'rip [0-9a-f]{16}' "$T/err" || fail "no rip in the register dump"
+echo "ok: triple fault reported with registers, exit 2"
