@@ -60,7 +60,8 @@ static size_t build_elf(uint8_t *buf, const struct elf_opts *o)
 	memcpy(xen_desc, &o->entry, 8);
 	notes_len = put_note(buf + note_off, "GNU", NT_GNU_BUILD_ID, gnu_desc, 20);
 	if (o->note_size)
-		notes_len += put_note(buf + note_off + notes_len, "Xen", XEN_NOTE_PHYS32_ENTRY, xen_desc, o->note_size);
+		notes_len += put_note(buf + note_off + notes_len, "Xen", XEN_NOTE_PHYS32_ENTRY,
+		                      xen_desc, o->note_size);
 	payload_off = (note_off + notes_len + 15) & ~(size_t)15;
 	for (size_t i = 0; i < PAYLOAD; i++)
 		buf[payload_off + i] = payload_byte(i);
