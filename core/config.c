@@ -382,15 +382,29 @@ struct claim {
 	int line;
 };
 
-static void check_claims(struct config *cfg, struct claim *c, size_t n, const char *what)
+static void claim_str(const struct claim *c, bool ports, char *buf, size_t len)
 {
-	char a[128], b[128];
-	for (size_t i = 0; i < n; i++)
-		for (size_t j = 0; j < i; j++)
-			if (c[i].base < c[j].base + c[j].len && c[j].base < c[i].base + c[i].len)
-				cfg_error(cfg, c[i].line, "%s 0x%llx-0x%llx of %s overlaps %s of %s (line %d)", what,
-				          (unsigned long long)c[i].base, (unsigned long long)(c[i].base + c[i].len - 1),
-				          section_label(c[i].s, a, sizeof(a)), what, section_label(c[j].s, b, sizeof(b)), c[j].line);
+	if (ports)
+		snprintf(buf, len, "ports 0x%llx-0x%llx", (unsigned long long)c->base,
+		         (unsigned long long)(c->base + c->len - 1));
+	else
+		snprintf(buf, len, "PCI slot %llu.%llu", (unsigned long long)(c->base / 8),
+		         (unsigned long long)(c->base % 8));
+}
+
+static void check_claims(struct config *cfg, struct claim *c, size_t n, bool ports)
+{
+	char a[128], b[128], ra[64], rb[64];
+	for (size_t i = 0; i < n; i++) {
+		for (size_t j = 0; j < i; j++) {
+			if (c[i].base >= c[j].base + c[j].len || c[j].base >= c[i].base + c[i].len)
+				continue;
+			claim_str(&c[i], ports, ra, sizeof(ra));
+			claim_str(&c[j], ports, rb, sizeof(rb));
+			cfg_error(cfg, c[i].line, "%s of %s overlaps %s of %s (line %d)", ra,
+			          section_label(c[i].s, a, sizeof(a)), rb, section_label(c[j].s, b, sizeof(b)), c[j].line);
+		}
+	}
 }
 
 static bool is_claim(const struct modvmm_key *k)
@@ -443,8 +457,8 @@ static void check_resources(struct config *cfg)
 			}
 		}
 	}
-	check_claims(cfg, ports, nports, "ports");
-	check_claims(cfg, slots, nslots, "PCI device/function");
+	check_claims(cfg, ports, nports, true);
+	check_claims(cfg, slots, nslots, false);
 	free(ports);
 	free(slots);
 }

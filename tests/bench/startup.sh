@@ -5,7 +5,7 @@
 # Targets (printed beside the figures): < 10 ms to first guest output, < 4 MiB RSS.
 # usage: startup.sh MODVMM startup-probe spin.elf [RUNS]
 . "$(dirname "$0")/../e2e/lib.sh"
-MODVMM=$1 PROBE=$2 GUEST=$3 RUNS=${4:-11}
+MODVMM=$(realpath "$1") PROBE=$(realpath "$2") GUEST=$(realpath "$3") RUNS=${4:-11}
 need_kvm
 cat >"$T/vm.ini" <<INI
 [vm]

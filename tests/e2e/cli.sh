@@ -2,7 +2,7 @@
 # The command line: --help, --version, plugins, check (good and bad files).
 # usage: cli.sh MODVMM hello.elf
 . "$(dirname "$0")/lib.sh"
-MODVMM=$1 GUEST=$2
+MODVMM=$(realpath "$1") GUEST=$(realpath "$2")
 
 "$MODVMM" --help >"$T/help" || fail "--help failed"
 for word in "run FILE.ini" "check FILE.ini" "plugins [NAME]" "--verbose" "--plugin-path"; do

@@ -3,7 +3,7 @@
 # port I/O allowed by the TSS bitmap, and exits with the status from its cmdline.
 # usage: hello.sh MODVMM GUEST.elf
 . "$(dirname "$0")/lib.sh"
-MODVMM=$1 GUEST=$2
+MODVMM=$(realpath "$1") GUEST=$(realpath "$2")
 need_kvm
 
 cat >"$T/vm.ini" <<INI

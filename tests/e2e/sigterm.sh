@@ -2,7 +2,7 @@
 # SIGTERM while the guest spins at CPL3 stops the VM cleanly: exit 0, no vCPU left.
 # usage: sigterm.sh MODVMM spin.elf
 . "$(dirname "$0")/lib.sh"
-MODVMM=$1 GUEST=$2
+MODVMM=$(realpath "$1") GUEST=$(realpath "$2")
 need_kvm
 cat >"$T/vm.ini" <<INI
 [vm]

@@ -2,7 +2,7 @@
 # Every vCPU of a multi-vCPU guest comes up and reports.
 # usage: smp.sh MODVMM smp.elf
 . "$(dirname "$0")/lib.sh"
-MODVMM=$1 GUEST=$2
+MODVMM=$(realpath "$1") GUEST=$(realpath "$2")
 need_kvm
 for n in 2 4; do
 	cat >"$T/vm.ini" <<INI

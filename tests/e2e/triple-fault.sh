@@ -2,7 +2,7 @@
 # A guest that triple-faults stops the VM: non-zero exit and a register dump.
 # usage: triple-fault.sh MODVMM triple-fault.elf
 . "$(dirname "$0")/lib.sh"
-MODVMM=$1 GUEST=$2
+MODVMM=$(realpath "$1") GUEST=$(realpath "$2")
 need_kvm
 cat >"$T/vm.ini" <<INI
 [vm]

@@ -4,7 +4,7 @@
 # built modvmm (listed, checked, and running a guest).
 # usage: run.sh MODVMM BUILD_DIR SOURCE_DIR hello.elf
 . "$(dirname "$0")/../e2e/lib.sh"
-MODVMM=$1 BUILD=$2 SRC=$3 GUEST=$4
+MODVMM=$(realpath "$1") BUILD=$(realpath "$2") SRC=$(realpath "$3") GUEST=$(realpath "$4")
 
 DEST=$T/dest
 meson install -C "$BUILD" --destdir "$DEST" --no-rebuild >"$T/install.log" 2>&1 ||

@@ -18,6 +18,9 @@ struct sdk_hello {
 
 static uint64_t magic_read(void *opaque, uint64_t offset, unsigned size)
 {
+	(void)opaque;
+	(void)offset;
+	(void)size;
 	return SDK_MAGIC;
 }
 
@@ -25,8 +28,7 @@ static const struct modvmm_io_ops ops = { .read = magic_read };
 
 static int sdk_create(const struct modvmm_host *host, struct modvmm_dev *dev, void **priv)
 {
-	if (host->size < sizeof(*host) && host->abi_minor < MODVMM_ABI_MINOR)
-		return -ENOTSUP;
+	/* every service used here exists since ABI 1.0: no minor check needed */
 	struct sdk_hello *h = calloc(1, sizeof(*h));
 	if (!h)
 		return -ENOMEM;

@@ -134,7 +134,7 @@ static void plugin_not_found(void **state)
 static void port_conflicts(void **state)
 {
 	expect_error(VM "[device com1]\nplugin = serial\n[device com2]\nplugin = serial\nport = 0x3fc\n", 7,
-	             "ports 0x3fc-0x403 of [device com2] overlaps ports 0x3f8-0x3ff of [device com1] (line 4)");
+	             "ports 0x3fc-0x403 of [device com2] overlaps ports 0x3f8-0x3ff of [device com1] (line 3)");
 	/* both on the default port: reported at the second section's header */
 	expect_error(VM "[device a]\nplugin = serial\n[device b]\nplugin = serial\n", 5, "overlaps");
 	expect_error(VM "[device exit]\nplugin = debug-exit\nport = 0xcfc\n", 5, "overlap PCI configuration access");
