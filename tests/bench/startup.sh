@@ -24,9 +24,9 @@ echo "modvmm startup: first serial byte after ${ms} ms (median of $RUNS; target 
 echo "modvmm RSS beyond guest RAM: ${kib} KiB (median of $RUNS; target < 4096 KiB)"
 if command -v qemu-system-x86_64 >/dev/null; then
 	q=$("$PROBE" "$RUNS" -- qemu-system-x86_64 -accel kvm -cpu host -m 64 -display none -serial stdio \
-		-no-reboot -kernel "$GUEST" -device isa-debug-exit,iobase=0x501,iosize=1) || fail "probe failed on qemu"
+		-no-reboot -kernel "$GUEST" -device isa-debug-exit,iobase=0x501,iosize=1 2>/dev/null) || fail "probe failed on qemu"
 	qms=${q#first_byte_ms=}; qms=${qms%% *}
 	qkib=${q##*rss_beyond_shmem_kib=}
-	echo "qemu startup (same guest): first serial byte after ${qms} ms, RSS beyond guest RAM ${qkib} KiB"
+	echo "qemu startup (same guest): first serial byte after ${qms} ms, RSS ${qkib} KiB (its guest RAM is anonymous memory, so this includes the RAM the guest touched)"
 	awk -v a="$ms" -v b="$qms" 'BEGIN { printf "ratio modvmm/qemu startup: %.3f\n", a / b }'
 fi
