@@ -22,10 +22,7 @@
 #define BZIMAGE_MAGIC "HdrS"
 #define BZIMAGE_MAGIC_LEN 4
 
-static int fail(char *err, size_t errlen, int ret, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int fail(char *err, size_t errlen, int ret, const char *fmt, ...)
+int boot_fail(char *err, size_t errlen, int ret, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -46,23 +43,23 @@ static int map_file(const char *what, const char *path, struct boot_image *img,
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		e = errno;
-		return fail(err, errlen, -e, "cannot open %s %s: %s", what, path, strerror(e));
+		return boot_fail(err, errlen, -e, "cannot open %s %s: %s", what, path, strerror(e));
 	}
 	if (fstat(fd, &st)) {
 		e = errno;
 		close(fd);
-		return fail(err, errlen, -e, "cannot stat %s %s: %s", what, path, strerror(e));
+		return boot_fail(err, errlen, -e, "cannot stat %s %s: %s", what, path, strerror(e));
 	}
 	if (!S_ISREG(st.st_mode)) {
 		close(fd);
-		return fail(err, errlen, -EINVAL, "%s %s is not a regular file", what, path);
+		return boot_fail(err, errlen, -EINVAL, "%s %s is not a regular file", what, path);
 	}
 	if (st.st_size > 0) {
 		void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
 		if (p == MAP_FAILED) {
 			e = errno;
 			close(fd);
-			return fail(err, errlen, -e, "cannot map %s %s: %s", what, path, strerror(e));
+			return boot_fail(err, errlen, -e, "cannot map %s %s: %s", what, path, strerror(e));
 		}
 		img->data = p;
 		img->size = (size_t)st.st_size;
@@ -90,10 +87,10 @@ static int check_format(const struct boot_image *k, char *err, size_t errlen)
 	if (boot_pvh_is_elf(k))
 		return boot_pvh_probe(k, err, errlen);
 	if (is_bzimage(k))
-		return fail(err, errlen, -ENOTSUP,
+		return boot_fail(err, errlen, -ENOTSUP,
 		            "%s is a Linux bzImage; bzImage boot is not supported yet, use an "
 		            "uncompressed vmlinux with PVH (CONFIG_PVH=y)", k->path);
-	return fail(err, errlen, -ENOEXEC,
+	return boot_fail(err, errlen, -ENOEXEC,
 	            "%s is not an ELF file or a Linux bzImage; modvmm boots PVH ELF kernels",
 	            k->path);
 }
@@ -116,7 +113,7 @@ int boot_load(const struct guest_mem *mem, const struct boot_request *req,
 	int ret;
 
 	if (!req->kernel)
-		return fail(err, errlen, -EINVAL, "no kernel given");
+		return boot_fail(err, errlen, -EINVAL, "no kernel given");
 	if ((ret = map_file("kernel", req->kernel, &k, err, errlen)))
 		return ret;
 	if ((ret = check_format(&k, err, errlen)))

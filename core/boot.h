@@ -39,4 +39,7 @@ int boot_probe(const char *path, char *err, size_t errlen);
 int boot_load(const struct guest_mem *mem, const struct boot_request *req,
               struct boot_entry *entry, char *err, size_t errlen);
 
+/* For the boot protocols: format a reason into err and return ret. */
+int boot_fail(char *err, size_t errlen, int ret, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
 #endif

@@ -40,18 +40,6 @@ struct elf_seg {
 	uint64_t offset, paddr, filesz, memsz, align;
 };
 
-static int fail(char *err, size_t errlen, int ret, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int fail(char *err, size_t errlen, int ret, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	if (err && errlen)
-		vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return ret;
-}
 
 /* [off, off + len) lies inside a file of `size` bytes (overflow-safe). */
 static bool in_file(uint64_t off, uint64_t len, size_t size)
@@ -78,10 +66,10 @@ static int parse_header(const struct boot_image *img, struct elf_info *info,
 
 	*info = (struct elf_info){ 0 };
 	if (img->size < EI_NIDENT)
-		return fail(err, errlen, -ENOEXEC, "%s: ELF header truncated (%zu bytes)",
+		return boot_fail(err, errlen, -ENOEXEC, "%s: ELF header truncated (%zu bytes)",
 		            img->path, img->size);
 	if (id[EI_DATA] != ELFDATA2LSB)
-		return fail(err, errlen, -ENOEXEC, "%s is not a little-endian ELF file", img->path);
+		return boot_fail(err, errlen, -ENOEXEC, "%s is not a little-endian ELF file", img->path);
 	if (id[EI_CLASS] == ELFCLASS64) {
 		Elf64_Ehdr eh;
 		if (img->size < sizeof(eh))
@@ -102,25 +90,25 @@ static int parse_header(const struct boot_image *img, struct elf_info *info,
 		info->shoff = eh.e_shoff, info->shnum = eh.e_shnum, shentsize = eh.e_shentsize;
 		want_ph = sizeof(Elf32_Phdr), want_sh = sizeof(Elf32_Shdr);
 	} else {
-		return fail(err, errlen, -ENOEXEC, "%s: unknown ELF class %u", img->path, id[EI_CLASS]);
+		return boot_fail(err, errlen, -ENOEXEC, "%s: unknown ELF class %u", img->path, id[EI_CLASS]);
 	}
 
 	if (type != ET_EXEC)
-		return fail(err, errlen, -ENOEXEC,
+		return boot_fail(err, errlen, -ENOEXEC,
 		            "%s is not an executable ELF file (e_type %u); PVH kernels are ET_EXEC",
 		            img->path, type);
 	if (machine != want_machine)
-		return fail(err, errlen, -ENOEXEC,
+		return boot_fail(err, errlen, -ENOEXEC,
 		            "%s is an ELF%d file for machine %u; modvmm boots %s",
 		            img->path, info->is64 ? 64 : 32, machine,
 		            info->is64 ? "x86-64 (EM_X86_64)" : "i386 (EM_386)");
 	if (info->phnum == 0)
-		return fail(err, errlen, -ENOEXEC, "%s: ELF file has no program headers", img->path);
+		return boot_fail(err, errlen, -ENOEXEC, "%s: ELF file has no program headers", img->path);
 	if (phentsize != want_ph)
-		return fail(err, errlen, -ENOEXEC, "%s: program header size %u, expected %u",
+		return boot_fail(err, errlen, -ENOEXEC, "%s: program header size %u, expected %u",
 		            img->path, phentsize, want_ph);
 	if (!in_file(info->phoff, (uint64_t)info->phnum * want_ph, img->size))
-		return fail(err, errlen, -ENOEXEC,
+		return boot_fail(err, errlen, -ENOEXEC,
 		            "%s: %u program headers at offset 0x%llx extend past the end of the "
 		            "file (%zu bytes); is it truncated?",
 		            img->path, info->phnum, (unsigned long long)info->phoff, img->size);
@@ -130,7 +118,7 @@ static int parse_header(const struct boot_image *img, struct elf_info *info,
 	return 0;
 
 truncated:
-	return fail(err, errlen, -ENOEXEC, "%s: ELF header truncated (%zu bytes)",
+	return boot_fail(err, errlen, -ENOEXEC, "%s: ELF header truncated (%zu bytes)",
 	            img->path, img->size);
 }
 
@@ -175,7 +163,7 @@ static int scan_notes(const struct boot_image *img, uint64_t off, uint64_t len, 
 	/* gABI: entries are 4-byte aligned; some producers use 8 for ELF64 notes. */
 	uint64_t pad = align == 8 ? 7 : 3;
 	if (!in_file(off, len, img->size))
-		return fail(err, errlen, -ENOEXEC,
+		return boot_fail(err, errlen, -ENOEXEC,
 		            "%s: notes at offset 0x%llx (0x%llx bytes) extend past the end of the file",
 		            img->path, (unsigned long long)off, (unsigned long long)len);
 	while (len >= NOTE_HDR_SIZE) {
@@ -198,12 +186,12 @@ static int scan_notes(const struct boot_image *img, uint64_t off, uint64_t len, 
 			} else if (w[1] == 8) {
 				memcpy(&v, desc, 8);
 			} else {
-				return fail(err, errlen, -ENOEXEC,
+				return boot_fail(err, errlen, -ENOEXEC,
 				            "%s: the Xen PVH entry note has a %u-byte descriptor; "
 				            "expected 4 or 8", img->path, w[1]);
 			}
 			if (v >= 4 * GIB)
-				return fail(err, errlen, -ENOEXEC,
+				return boot_fail(err, errlen, -ENOEXEC,
 				            "%s: PVH entry point 0x%llx is above 4 GiB", img->path,
 				            (unsigned long long)v);
 			*entry = (uint32_t)v;
@@ -232,22 +220,22 @@ static int parse(const struct boot_image *img, struct elf_info *info, char *err,
 			continue;
 		loads++;
 		if (s.filesz > s.memsz)
-			return fail(err, errlen, -ENOEXEC,
+			return boot_fail(err, errlen, -ENOEXEC,
 			            "%s: segment %u has p_filesz 0x%llx larger than p_memsz 0x%llx",
 			            img->path, i, (unsigned long long)s.filesz,
 			            (unsigned long long)s.memsz);
 		if (!in_file(s.offset, s.filesz, img->size))
-			return fail(err, errlen, -ENOEXEC,
+			return boot_fail(err, errlen, -ENOEXEC,
 			            "%s: segment %u (file offset 0x%llx, 0x%llx bytes) extends past the "
 			            "end of the file (%zu bytes); is it truncated?", img->path, i,
 			            (unsigned long long)s.offset, (unsigned long long)s.filesz, img->size);
 		if (s.paddr + s.memsz < s.paddr)
-			return fail(err, errlen, -ENOEXEC,
+			return boot_fail(err, errlen, -ENOEXEC,
 			            "%s: segment %u at 0x%llx with size 0x%llx wraps around", img->path,
 			            i, (unsigned long long)s.paddr, (unsigned long long)s.memsz);
 	}
 	if (!loads)
-		return fail(err, errlen, -ENOEXEC, "%s: ELF file has no loadable segments", img->path);
+		return boot_fail(err, errlen, -ENOEXEC, "%s: ELF file has no loadable segments", img->path);
 
 	ret = 0;
 	for (unsigned i = 0; i < info->phnum && !ret; i++) {
@@ -263,7 +251,7 @@ static int parse(const struct boot_image *img, struct elf_info *info, char *err,
 	if (ret < 0)
 		return ret;
 	if (!ret)
-		return fail(err, errlen, -ENOEXEC,
+		return boot_fail(err, errlen, -ENOEXEC,
 		            "%s is an ELF file without a Xen PVH entry note "
 		            "(XEN_ELFNOTE_PHYS32_ENTRY); modvmm boots PVH ELF kernels", img->path);
 	return 0;
@@ -285,7 +273,7 @@ static int check_reserved(const char *path, const char *what, uint64_t gpa, uint
 	};
 	for (size_t i = 0; i < sizeof(areas) / sizeof(areas[0]); i++)
 		if (overlaps(gpa, len, areas[i].gpa, areas[i].len))
-			return fail(err, errlen, -EINVAL,
+			return boot_fail(err, errlen, -EINVAL,
 			            "%s: %s (0x%llx-0x%llx) overlaps modvmm's PVH %s 0x%llx-0x%llx",
 			            path, what, (unsigned long long)gpa,
 			            (unsigned long long)(gpa + len - 1), areas[i].name,
@@ -323,7 +311,7 @@ static int place_initrd(const struct guest_mem *mem, const struct boot_image *in
 			return 0;
 		}
 	}
-	return fail(err, errlen, -ENOMEM,
+	return boot_fail(err, errlen, -ENOMEM,
 	            "initrd %s (%zu bytes) does not fit in low guest RAM (0x%llx-0x%llx) beside "
 	            "the kernel (0x%llx-0x%llx); give the VM more memory", initrd->path,
 	            initrd->size, (unsigned long long)floor, (unsigned long long)(low_end - 1),
@@ -368,7 +356,7 @@ int boot_pvh_load(const struct guest_mem *mem, const struct boot_image *kernel,
 	uint8_t *info_hva = mem_gpa_to_hva(mem, PVH_INFO_GPA, PVH_INFO_SIZE);
 	uint8_t *cmdline_hva = mem_gpa_to_hva(mem, PVH_CMDLINE_GPA, PVH_CMDLINE_MAX);
 	if (!info_hva || !cmdline_hva)
-		return fail(err, errlen, -ENOMEM, "guest RAM too small for the PVH boot information");
+		return boot_fail(err, errlen, -ENOMEM, "guest RAM too small for the PVH boot information");
 
 	/* Pass 1: check everything before writing guest memory. */
 	uint64_t klo = UINT64_MAX, khi = 0;
@@ -380,7 +368,7 @@ int boot_pvh_load(const struct guest_mem *mem, const struct boot_image *kernel,
 		if ((ret = check_reserved(kernel->path, what, s.paddr, s.memsz, err, errlen)))
 			return ret;
 		if (!mem_gpa_to_hva(mem, s.paddr, s.memsz))
-			return fail(err, errlen, -ENOMEM,
+			return boot_fail(err, errlen, -ENOMEM,
 			            "%s: segment %u (0x%llx-0x%llx) does not fit in guest RAM "
 			            "(%llu MiB)", kernel->path, i, (unsigned long long)s.paddr,
 			            (unsigned long long)(s.paddr + s.memsz - 1),
@@ -391,15 +379,15 @@ int boot_pvh_load(const struct guest_mem *mem, const struct boot_image *kernel,
 			khi = s.paddr + s.memsz;
 	}
 	if (!mem_gpa_to_hva(mem, info.entry, 1))
-		return fail(err, errlen, -ENOEXEC, "%s: PVH entry point 0x%x is outside guest RAM",
+		return boot_fail(err, errlen, -ENOEXEC, "%s: PVH entry point 0x%x is outside guest RAM",
 		            kernel->path, info.entry);
 	size_t cmdlen = cmdline ? strlen(cmdline) : 0;
 	if (cmdlen >= PVH_CMDLINE_MAX)
-		return fail(err, errlen, -E2BIG, "kernel command line is %zu bytes; the limit is %llu",
+		return boot_fail(err, errlen, -E2BIG, "kernel command line is %zu bytes; the limit is %llu",
 		            cmdlen, PVH_CMDLINE_MAX - 1);
 	uint64_t initrd_gpa = 0;
 	if (initrd && initrd->size == 0)
-		return fail(err, errlen, -EINVAL, "initrd %s is empty", initrd->path);
+		return boot_fail(err, errlen, -EINVAL, "initrd %s is empty", initrd->path);
 	if (initrd && (ret = place_initrd(mem, initrd, klo, khi, &initrd_gpa, err, errlen)))
 		return ret;
 

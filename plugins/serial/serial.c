@@ -309,9 +309,7 @@ static const struct modvmm_key keys[] = {
 };
 
 MODVMM_PLUGIN_DEFINE = {
-	.abi_major = MODVMM_ABI_MAJOR,
-	.abi_minor = MODVMM_ABI_MINOR,
-	.size = sizeof(struct modvmm_plugin),
+	MODVMM_PLUGIN_ABI,
 	.kind = MODVMM_KIND_DEVICE,
 	.name = "serial",
 	.description = "16550A UART",

@@ -7,16 +7,7 @@
 . "$(dirname "$0")/../e2e/lib.sh"
 MODVMM=$(realpath "$1") PROBE=$(realpath "$2") GUEST=$(realpath "$3") RUNS=${4:-11}
 need_kvm
-cat >"$T/vm.ini" <<INI
-[vm]
-memory = 64M
-kernel = $GUEST
-[device com1]
-plugin = serial
-input = none
-[device exit]
-plugin = debug-exit
-INI
+basic_ini "$T/vm.ini" "$GUEST"
 m=$("$PROBE" "$RUNS" -- "$MODVMM" run "$T/vm.ini") || fail "probe failed on modvmm"
 ms=${m#first_byte_ms=}; ms=${ms%% *}
 kib=${m##*rss_beyond_shmem_kib=}

@@ -39,3 +39,21 @@ run_vm() {
 	timeout 120 "$MODVMM" run "$1" >"$T/out" 2>"$T/err" || status=$?
 	[ "$status" != 124 ] || fail "modvmm run $1 timed out; stderr: $(cat "$T/err")"
 }
+
+# basic_ini FILE KERNEL [EXTRA]: a VM with COM1 (no input) and debug-exit; EXTRA
+# lines go into [vm] (e.g. "vcpus = 2").
+basic_ini() {
+	cat >"$1" <<INI
+[vm]
+memory = 32M
+kernel = $2
+${3:-}
+
+[device com1]
+plugin = serial
+input = none
+
+[device exit]
+plugin = debug-exit
+INI
+}

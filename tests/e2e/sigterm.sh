@@ -4,17 +4,7 @@
 . "$(dirname "$0")/lib.sh"
 MODVMM=$(realpath "$1") GUEST=$(realpath "$2")
 need_kvm
-cat >"$T/vm.ini" <<INI
-[vm]
-vcpus = 2
-memory = 32M
-kernel = $GUEST
-[device com1]
-plugin = serial
-input = none
-[device exit]
-plugin = debug-exit
-INI
+basic_ini "$T/vm.ini" "$GUEST" "vcpus = 2"
 for sig in TERM INT; do
 	mkfifo "$T/fifo"
 	"$MODVMM" run "$T/vm.ini" >"$T/fifo" 2>"$T/err" &

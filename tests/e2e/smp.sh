@@ -5,18 +5,8 @@
 MODVMM=$(realpath "$1") GUEST=$(realpath "$2")
 need_kvm
 for n in 2 4; do
-	cat >"$T/vm.ini" <<INI
-[vm]
-memory = 64M
-vcpus = $n
-kernel = $GUEST
-cmdline = ncpus=$n
-[device com1]
-plugin = serial
-input = none
-[device exit]
-plugin = debug-exit
-INI
+	basic_ini "$T/vm.ini" "$GUEST" "vcpus = $n
+cmdline = ncpus=$n"
 	run_vm "$T/vm.ini"
 	for ((i = 0; i < n; i++)); do
 		expect_in "$T/out" "cpu $i online"

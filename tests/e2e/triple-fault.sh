@@ -4,16 +4,7 @@
 . "$(dirname "$0")/lib.sh"
 MODVMM=$(realpath "$1") GUEST=$(realpath "$2")
 need_kvm
-cat >"$T/vm.ini" <<INI
-[vm]
-memory = 32M
-kernel = $GUEST
-[device com1]
-plugin = serial
-input = none
-[device exit]
-plugin = debug-exit
-INI
+basic_ini "$T/vm.ini" "$GUEST"
 run_vm "$T/vm.ini"
 expect_in "$T/out" "about to triple fault"
 [ "$status" = 2 ] || fail "exit status $status, expected 2 (VM failure)"

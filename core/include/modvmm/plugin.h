@@ -39,8 +39,12 @@ extern "C" {
 #define MODVMM_PLUGIN_SYMBOL "modvmm_plugin"
 #define MODVMM_EXPORT __attribute__((visibility("default")))
 
-/* Declare a plugin's descriptor:  MODVMM_PLUGIN_DEFINE = { ... };  */
+/* Declare a plugin's descriptor:
+ *   MODVMM_PLUGIN_DEFINE = { MODVMM_PLUGIN_ABI, .kind = ..., .name = ..., ... };
+ * MODVMM_PLUGIN_ABI fills in the version and size fields the loader checks. */
 #define MODVMM_PLUGIN_DEFINE MODVMM_EXPORT const struct modvmm_plugin modvmm_plugin
+#define MODVMM_PLUGIN_ABI \
+	.abi_major = MODVMM_ABI_MAJOR, .abi_minor = MODVMM_ABI_MINOR, .size = sizeof(struct modvmm_plugin)
 
 #define MODVMM_MUST_CHECK __attribute__((warn_unused_result))
 #define MODVMM_PRINTF(a, b) __attribute__((format(printf, a, b)))
