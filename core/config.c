@@ -27,6 +27,8 @@ const struct modvmm_key config_vm_keys[] = {
 	{ .name = "plugin_path", .type = MODVMM_KEY_STRING,
 	  .help = "extra plugin directories, ':'-separated, relative to this file" },
 	{ .name = "hugepages", .type = MODVMM_KEY_BOOL, .def = "false", .help = "back guest RAM with huge pages" },
+	{ .name = "vcpu_affinity", .type = MODVMM_KEY_STRING,
+	  .help = "host CPUs for the vCPU threads, e.g. 0,1 or 2-3: vCPU i runs on the i-th listed CPU (wrapping)" },
 	{ 0 }
 };
 
@@ -336,6 +338,12 @@ static void check_vm(struct config *cfg, struct cfg_section *s)
 			          config_value(s, "vcpus"), VM_MAX_VCPUS);
 		}
 		vm->vcpus = (unsigned)n;
+	}
+	if ((e = config_get(s, "vcpu_affinity"))) {
+		uint64_t mask[16];
+		if (schema_parse_cpulist(e->value, mask) < 0)
+			cfg_error(cfg, e->line, "vcpu_affinity = %s: not a CPU list (e.g. 0,1 or 0-3)", e->value);
+		vm->vcpu_affinity = e->value;
 	}
 	vm->cmdline = config_value(s, "cmdline");
 	vm->initrd = config_value(s, "initrd");

@@ -43,6 +43,7 @@ struct vm_config {
 	const char *initrd;
 	const char *plugin_path;
 	bool hugepages;
+	const char *vcpu_affinity;  /* CPU list or NULL */
 };
 
 struct config {

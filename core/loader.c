@@ -214,7 +214,8 @@ static void scan_dir(struct plugin_set *set, const char *dir, int depth)
 		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
 		size_t len = strlen(names[i]);
 		if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
-			if (depth > 0)
+			/* meson's per-target object folders (NAME.p) never hold plugins */
+			if (depth > 0 && !(len > 2 && !strcmp(names[i] + len - 2, ".p")))
 				scan_dir(set, path, depth - 1);
 		} else if (len > 3 && !strcmp(names[i] + len - 3, ".so")) {
 			if (plugins_load_file(set, path, err, sizeof(err)) < 0) {

@@ -87,6 +87,35 @@ int schema_parse_pci_slot(const char *s, unsigned *slot, unsigned *func)
 	return 0;
 }
 
+int schema_parse_cpulist(const char *s, uint64_t mask[16])
+{
+	int n = 0;
+	for (unsigned i = 0; i < 16; i++)
+		mask[i] = 0;
+	while (*s) {
+		char *end;
+		if (!isdigit((unsigned char)*s))
+			return -EINVAL;
+		unsigned long lo = strtoul(s, &end, 10), hi = lo;
+		if (*end == '-') {
+			if (!isdigit((unsigned char)end[1]))
+				return -EINVAL;
+			hi = strtoul(end + 1, &end, 10);
+		}
+		if (hi < lo || hi >= 1024 || (*end && *end != ','))
+			return -EINVAL;
+		for (unsigned long c = lo; c <= hi; c++) {
+			if (!(mask[c / 64] & (1ULL << (c % 64))))
+				n++;
+			mask[c / 64] |= 1ULL << (c % 64);
+		}
+		s = *end ? end + 1 : end;
+		if (*end == ',' && !*s)
+			return -EINVAL;
+	}
+	return n ? n : -EINVAL;
+}
+
 static bool enum_has(const char *choices, const char *v)
 {
 	size_t n = strlen(v);

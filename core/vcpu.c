@@ -13,6 +13,7 @@
 
 #include "boot.h"
 #include "log.h"
+#include "schema.h"
 #include "vm.h"
 
 #define KICK_SIGNAL SIGUSR1
@@ -226,12 +227,37 @@ static bool handle_exit(struct vcpu *cpu)
 	}
 }
 
+/* Pin to the (id mod n)-th CPU of the [vm] vcpu_affinity list. */
+static void pin(struct vcpu *cpu)
+{
+	const char *list = cpu->vm->cfg->vm.vcpu_affinity;
+	uint64_t mask[16];
+	int n = list ? schema_parse_cpulist(list, mask) : -1;
+	if (n <= 0)
+		return;
+	int want = (int)(cpu->id % (unsigned)n);
+	for (int c = 0; c < 1024; c++) {
+		if (!(mask[c / 64] & (1ULL << (c % 64))) || want--)
+			continue;
+		cpu_set_t set;
+		CPU_ZERO(&set);
+		CPU_SET(c, &set);
+		int ret = pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+		if (ret)
+			pr_warn("vcpu%u: cannot pin to CPU %d: %s", cpu->id, c, strerror(ret));
+		else
+			pr_info("vcpu%u pinned to host CPU %d", cpu->id, c);
+		return;
+	}
+}
+
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *cpu = arg;
 	char name[16];
 	snprintf(name, sizeof(name), "vcpu%u", cpu->id);
 	pthread_setname_np(pthread_self(), name);
+	pin(cpu);
 	sigset_t set;
 	sigemptyset(&set);
 	sigaddset(&set, KICK_SIGNAL);

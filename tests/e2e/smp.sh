@@ -19,4 +19,13 @@ sed -i "s/ncpus=4/ncpus=5/" "$T/vm.ini"
 run_vm "$T/vm.ini"
 expect_in "$T/out" "only 4 of 5 cpus online"
 [ "$status" = 1 ] || fail "guest expecting 5 of 4 vCPUs exited $status, expected 1"
-echo "ok: 2 and 4 vCPUs all reported"
+# vCPU threads follow [vm] vcpu_affinity: vCPU i on the i-th listed host CPU
+basic_ini "$T/vm.ini" "$GUEST" "vcpus = 2
+cmdline = ncpus=2
+vcpu_affinity = 1,0"
+status=0
+timeout 120 "$MODVMM" -v run "$T/vm.ini" >"$T/out" 2>"$T/err" || status=$?
+[ "$status" = 0 ] || fail "pinned run exited $status"
+expect_in "$T/err" "vcpu0 pinned to host CPU 1"
+expect_in "$T/err" "vcpu1 pinned to host CPU 0"
+echo "ok: 2 and 4 vCPUs all reported; pinning follows vcpu_affinity"

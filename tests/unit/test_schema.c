@@ -55,6 +55,21 @@ static void slots(void **state)
 	assert_int_not_equal(schema_parse_pci_slot("3.", &s, &f), 0);
 }
 
+static void cpulists(void **state)
+{
+	uint64_t m[16];
+	assert_int_equal(schema_parse_cpulist("0,2-3", m), 3);
+	assert_int_equal(m[0], 0xd);
+	assert_int_equal(schema_parse_cpulist("1,1", m), 1);
+	assert_int_equal(schema_parse_cpulist("64", m), 1);
+	assert_int_equal(m[1], 1);
+	assert_true(schema_parse_cpulist("3-1", m) < 0);
+	assert_true(schema_parse_cpulist("1,", m) < 0);
+	assert_true(schema_parse_cpulist("", m) < 0);
+	assert_true(schema_parse_cpulist("a", m) < 0);
+	assert_true(schema_parse_cpulist("1024", m) < 0);
+}
+
 static void checks(void **state)
 {
 	char err[256];
@@ -74,6 +89,7 @@ int main(void)
 		cmocka_unit_test(sizes),
 		cmocka_unit_test(integers_and_bools),
 		cmocka_unit_test(slots),
+		cmocka_unit_test(cpulists),
 		cmocka_unit_test(checks),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
