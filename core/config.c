@@ -340,8 +340,8 @@ static void check_vm(struct config *cfg, struct cfg_section *s)
 		vm->vcpus = (unsigned)n;
 	}
 	if ((e = config_get(s, "vcpu_affinity"))) {
-		uint64_t mask[16];
-		if (schema_parse_cpulist(e->value, mask) < 0)
+		unsigned cpus[VM_MAX_VCPUS];
+		if (schema_parse_cpulist(e->value, cpus, VM_MAX_VCPUS) < 0)
 			cfg_error(cfg, e->line, "vcpu_affinity = %s: not a CPU list (e.g. 0,1 or 0-3)", e->value);
 		vm->vcpu_affinity = e->value;
 	}

@@ -87,11 +87,9 @@ int schema_parse_pci_slot(const char *s, unsigned *slot, unsigned *func)
 	return 0;
 }
 
-int schema_parse_cpulist(const char *s, uint64_t mask[16])
+int schema_parse_cpulist(const char *s, unsigned *cpus, unsigned max)
 {
-	int n = 0;
-	for (unsigned i = 0; i < 16; i++)
-		mask[i] = 0;
+	unsigned n = 0;
 	while (*s) {
 		char *end;
 		if (!isdigit((unsigned char)*s))
@@ -102,18 +100,18 @@ int schema_parse_cpulist(const char *s, uint64_t mask[16])
 				return -EINVAL;
 			hi = strtoul(end + 1, &end, 10);
 		}
-		if (hi < lo || hi >= 1024 || (*end && *end != ','))
+		if (hi < lo || hi >= SCHEMA_MAX_CPU || (*end && *end != ','))
 			return -EINVAL;
 		for (unsigned long c = lo; c <= hi; c++) {
-			if (!(mask[c / 64] & (1ULL << (c % 64))))
-				n++;
-			mask[c / 64] |= 1ULL << (c % 64);
+			if (n == max)
+				return -E2BIG;
+			cpus[n++] = (unsigned)c;
 		}
 		s = *end ? end + 1 : end;
 		if (*end == ',' && !*s)
 			return -EINVAL;
 	}
-	return n ? n : -EINVAL;
+	return n ? (int)n : -EINVAL;
 }
 
 static bool enum_has(const char *choices, const char *v)

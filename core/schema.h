@@ -16,9 +16,10 @@ int schema_parse_bool(const char *s, bool *out);
 /* "3" or "3.1": slot < 32, function < 8. */
 int schema_parse_pci_slot(const char *s, unsigned *slot, unsigned *func);
 
-/* A CPU list "0,2-3": sets bits in *mask (CPUs 0-1023). Returns the number of
- * CPUs or -EINVAL. */
-int schema_parse_cpulist(const char *s, uint64_t mask[16]);
+#define SCHEMA_MAX_CPU 1024
+/* A CPU list "1,0" or "2-3,0": stores up to `max` CPU numbers in the order
+ * written into cpus[]. Returns how many, -EINVAL, or -E2BIG. */
+int schema_parse_cpulist(const char *s, unsigned *cpus, unsigned max);
 
 /* Validate `value` for key `k`; on error returns -EINVAL and a reason in err. */
 int schema_check(const struct modvmm_key *k, const char *value, char *err, size_t errlen);

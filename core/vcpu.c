@@ -231,24 +231,19 @@ static bool handle_exit(struct vcpu *cpu)
 static void pin(struct vcpu *cpu)
 {
 	const char *list = cpu->vm->cfg->vm.vcpu_affinity;
-	uint64_t mask[16];
-	int n = list ? schema_parse_cpulist(list, mask) : -1;
+	unsigned cpus[VM_MAX_VCPUS];
+	int n = list ? schema_parse_cpulist(list, cpus, VM_MAX_VCPUS) : -1;
 	if (n <= 0)
 		return;
-	int want = (int)(cpu->id % (unsigned)n);
-	for (int c = 0; c < 1024; c++) {
-		if (!(mask[c / 64] & (1ULL << (c % 64))) || want--)
-			continue;
-		cpu_set_t set;
-		CPU_ZERO(&set);
-		CPU_SET(c, &set);
-		int ret = pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
-		if (ret)
-			pr_warn("vcpu%u: cannot pin to CPU %d: %s", cpu->id, c, strerror(ret));
-		else
-			pr_info("vcpu%u pinned to host CPU %d", cpu->id, c);
-		return;
-	}
+	unsigned c = cpus[cpu->id % (unsigned)n];
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	CPU_SET(c, &set);
+	int ret = pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+	if (ret)
+		pr_warn("vcpu%u: cannot pin to CPU %u: %s", cpu->id, c, strerror(ret));
+	else
+		pr_info("vcpu%u pinned to host CPU %u", cpu->id, c);
 }
 
 static void *vcpu_thread(void *arg)

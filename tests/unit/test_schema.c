@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -57,17 +58,18 @@ static void slots(void **state)
 
 static void cpulists(void **state)
 {
-	uint64_t m[16];
-	assert_int_equal(schema_parse_cpulist("0,2-3", m), 3);
-	assert_int_equal(m[0], 0xd);
-	assert_int_equal(schema_parse_cpulist("1,1", m), 1);
-	assert_int_equal(schema_parse_cpulist("64", m), 1);
-	assert_int_equal(m[1], 1);
-	assert_true(schema_parse_cpulist("3-1", m) < 0);
-	assert_true(schema_parse_cpulist("1,", m) < 0);
-	assert_true(schema_parse_cpulist("", m) < 0);
-	assert_true(schema_parse_cpulist("a", m) < 0);
-	assert_true(schema_parse_cpulist("1024", m) < 0);
+	unsigned c[8];
+	assert_int_equal(schema_parse_cpulist("3,0-1", c, 8), 3);
+	assert_int_equal(c[0], 3);
+	assert_int_equal(c[1], 0);
+	assert_int_equal(c[2], 1);
+	assert_int_equal(schema_parse_cpulist("1023", c, 8), 1);
+	assert_int_equal(schema_parse_cpulist("0-8", c, 8), -E2BIG);
+	assert_int_equal(schema_parse_cpulist("3-1", c, 8), -EINVAL);
+	assert_int_equal(schema_parse_cpulist("1,", c, 8), -EINVAL);
+	assert_int_equal(schema_parse_cpulist("", c, 8), -EINVAL);
+	assert_int_equal(schema_parse_cpulist("a", c, 8), -EINVAL);
+	assert_int_equal(schema_parse_cpulist("1024", c, 8), -EINVAL);
 }
 
 static void checks(void **state)
