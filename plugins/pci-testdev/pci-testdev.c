@@ -103,11 +103,13 @@ static uint32_t reg_read(struct testdev *t, unsigned bar, uint64_t off)
 static uint64_t bar_read(struct testdev *t, unsigned bar, uint64_t off, unsigned size)
 {
 	uint64_t v = 0;
+	if (off >= TESTDEV_REGS_SIZE)
+		return 0;
 	if (size > sizeof(v))
 		size = sizeof(v);
 	for (unsigned i = 0; i < size; i++) {
 		uint64_t o = off + i;
-		uint32_t r = o < TESTDEV_REGS_SIZE ? reg_read(t, bar, o & ~3ull) : 0;
+		uint32_t r = o < TESTDEV_REGS_SIZE ? reg_read(t, bar, o & ~3ull) : 0; /* off < 256: no wrap */
 		v |= (uint64_t)((r >> (8 * (o & 3))) & 0xff) << (8 * i);
 	}
 	return v;
