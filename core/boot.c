@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Kernel loading: map the files, recognise the format, hand over to the boot
- * protocol (boot_pvh.c today; boot_linux.c for bzImage later).
+ * protocol (boot_pvh.c for PVH ELF kernels, boot_linux.c for bzImages).
  */
 #include "boot.h"
 
@@ -14,13 +14,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "boot_linux.h"
 #include "boot_pvh.h"
-
-/* Linux boot protocol (Documentation/arch/x86/boot.rst): a bzImage carries the
- * setup header magic "HdrS" at file offset 0x202. */
-#define BZIMAGE_MAGIC_OFFSET 0x202
-#define BZIMAGE_MAGIC "HdrS"
-#define BZIMAGE_MAGIC_LEN 4
 
 int boot_fail(char *err, size_t errlen, int ret, const char *fmt, ...)
 {
@@ -75,24 +70,16 @@ static void unmap_file(struct boot_image *img)
 	*img = (struct boot_image){ 0 };
 }
 
-static bool is_bzimage(const struct boot_image *img)
-{
-	return img->size >= BZIMAGE_MAGIC_OFFSET + BZIMAGE_MAGIC_LEN &&
-	       !memcmp(img->data + BZIMAGE_MAGIC_OFFSET, BZIMAGE_MAGIC, BZIMAGE_MAGIC_LEN);
-}
-
 /* 0 if the kernel is a format modvmm boots, else -errno and the reason. */
 static int check_format(const struct boot_image *k, char *err, size_t errlen)
 {
 	if (boot_pvh_is_elf(k))
 		return boot_pvh_probe(k, err, errlen);
-	if (is_bzimage(k))
-		return boot_fail(err, errlen, -ENOTSUP,
-		            "%s is a Linux bzImage; bzImage boot is not supported yet, use an "
-		            "uncompressed vmlinux with PVH (CONFIG_PVH=y)", k->path);
+	if (boot_linux_is_bzimage(k))
+		return boot_linux_probe(k, NULL, err, errlen);
 	return boot_fail(err, errlen, -ENOEXEC,
-	            "%s is not an ELF file or a Linux bzImage; modvmm boots PVH ELF kernels",
-	            k->path);
+	                 "%s is not an ELF file or a Linux bzImage; modvmm boots PVH ELF kernels "
+	                 "and bzImages (Linux x86 boot protocol 2.12+)", k->path);
 }
 
 int boot_probe(const char *path, char *err, size_t errlen)
@@ -120,10 +107,40 @@ int boot_load(const struct guest_mem *mem, const struct boot_request *req,
 		goto out;
 	if (req->initrd && (ret = map_file("initrd", req->initrd, &initrd, err, errlen)))
 		goto out;
-	ret = boot_pvh_load(mem, &k, req->initrd ? &initrd : NULL, req->cmdline, entry,
-	                    err, errlen);
+	if (boot_pvh_is_elf(&k))
+		ret = boot_pvh_load(mem, req, &k, req->initrd ? &initrd : NULL, entry, err, errlen);
+	else
+		ret = boot_linux_load(mem, req, &k, req->initrd ? &initrd : NULL, entry, err, errlen);
 out:
 	unmap_file(&initrd);
 	unmap_file(&k);
+	return ret;
+}
+
+int boot_check(const struct boot_request *req, uint64_t memory, const char **key,
+               char *err, size_t errlen)
+{
+	struct boot_request dry = *req;
+	struct boot_entry entry;
+	struct guest_mem mem;
+	int ret;
+
+	*key = "kernel";
+	if ((ret = boot_probe(req->kernel, err, errlen)))
+		return ret;
+	/* A sparse memfd mapping of the guest's size: placement checks touch no page. */
+	if (mem_init(&mem, memory, false))
+		return 0; /* the memory value itself is reported by the config check */
+	dry.dry_run = true;
+	dry.initrd = NULL;
+	ret = boot_load(&mem, &dry, &entry, err, errlen);
+	if (ret == -E2BIG)
+		*key = "cmdline";
+	if (!ret && req->initrd) {
+		dry.initrd = req->initrd;
+		*key = "initrd";
+		ret = boot_load(&mem, &dry, &entry, err, errlen);
+	}
+	mem_free(&mem);
 	return ret;
 }

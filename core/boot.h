@@ -3,6 +3,7 @@
 #ifndef MODVMM_BOOT_H
 #define MODVMM_BOOT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -18,6 +19,8 @@ struct boot_request {
 	const char *cmdline;  /* may be NULL */
 	const char *initrd;   /* path or NULL */
 	unsigned vcpus;
+	uint64_t rsdp;        /* gpa of the ACPI RSDP handed to the kernel, 0 = none */
+	bool dry_run;         /* check placement only, write nothing to guest RAM */
 };
 
 struct boot_entry {
@@ -28,6 +31,14 @@ struct boot_entry {
 	uint64_t rsp;
 	uint64_t cr3;         /* LINUX64: gpa of the boot page tables */
 	uint64_t gdt_base;    /* LINUX64: gpa of the boot GDT */
+	uint16_t gdt_limit;   /* LINUX64: its size in bytes - 1 */
+};
+
+/* A file mapped read-only by boot.c (data == NULL when size == 0). */
+struct boot_image {
+	const char *path;
+	const uint8_t *data;
+	size_t size;
 };
 
 /* Check that `path` is a kernel modvmm can boot, without loading it.

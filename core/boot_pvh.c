@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "memmap.h"
+
 /* xen/include/public/elfnote.h: the 32-bit physical entry point of a PVH kernel. */
 #define XEN_ELFNOTE_PHYS32_ENTRY 18
 /* Note name "Xen" with its NUL (namesz 4), as written by ELFNOTE(Xen, ...). */
@@ -270,6 +272,7 @@ static int check_reserved(const char *path, const char *what, uint64_t gpa, uint
 	static const struct { uint64_t gpa, len; const char *name; } areas[] = {
 		{ PVH_INFO_GPA, PVH_INFO_SIZE, "start_info/memmap area" },
 		{ PVH_CMDLINE_GPA, PVH_CMDLINE_MAX, "command-line area" },
+		{ MEMMAP_BIOS_GPA, MEMMAP_BIOS_END - MEMMAP_BIOS_GPA, "BIOS/ACPI area" },
 	};
 	for (size_t i = 0; i < sizeof(areas) / sizeof(areas[0]); i++)
 		if (overlaps(gpa, len, areas[i].gpa, areas[i].len))
@@ -292,8 +295,8 @@ static uint64_t fit_below(uint64_t top, uint64_t size, uint64_t floor)
 }
 
 /* Pick a home for the initrd as high as possible in low RAM, above the boot
- * information and clear of the kernel's [klo, khi): first just below the end of low
- * RAM, else just below the kernel. */
+ * information and clear of the kernel's [klo, khi) and of the BIOS/ACPI area: first
+ * just below the end of low RAM, else just below the kernel, else below 640 KiB. */
 static int place_initrd(const struct guest_mem *mem, const struct boot_image *initrd,
                         uint64_t klo, uint64_t khi, uint64_t *gpa, char *err, size_t errlen)
 {
@@ -303,10 +306,12 @@ static int place_initrd(const struct guest_mem *mem, const struct boot_image *in
 	if (low_end > MEM_LOW_LIMIT)
 		low_end = MEM_LOW_LIMIT;
 
-	uint64_t tops[2] = { low_end, klo < low_end ? klo : low_end };
-	for (int i = 0; i < 2; i++) {
+	uint64_t tops[3] = { low_end, klo < low_end ? klo : low_end, MEMMAP_CONV_END };
+	for (int i = 0; i < 3; i++) {
 		uint64_t at = fit_below(tops[i], size, floor);
-		if (at && !overlaps(at, size, klo, khi - klo) && mem_gpa_to_hva(mem, at, size)) {
+		if (at && !overlaps(at, size, klo, khi - klo) &&
+		    !overlaps(at, size, MEMMAP_BIOS_GPA, MEMMAP_BIOS_END - MEMMAP_BIOS_GPA) &&
+		    mem_gpa_to_hva(mem, at, size)) {
 			*gpa = at;
 			return 0;
 		}
@@ -318,34 +323,23 @@ static int place_initrd(const struct guest_mem *mem, const struct boot_image *in
 	            (unsigned long long)klo, (unsigned long long)(khi - 1));
 }
 
-/* Guest RAM regions in address order, with the IOAPIC/LAPIC range below 4 GiB
- * marked reserved. */
+/* The memory map shared with the Linux boot path (memmap.c; the types are the
+ * same e820 values). */
 static unsigned fill_memmap(const struct guest_mem *mem, struct hvm_memmap_table_entry *map)
 {
-	const struct hvm_memmap_table_entry hole = {
-		.addr = PVH_RESERVED_LOW_GPA, .size = PVH_RESERVED_LOW_END - PVH_RESERVED_LOW_GPA,
-		.type = HVM_MEMMAP_RESERVED,
-	};
-	unsigned n = 0;
-	bool hole_done = false;
-	for (unsigned i = 0; i < mem->nregions && i < MEM_MAX_REGIONS; i++) {
-		const struct mem_region *r = &mem->region[i];
-		if (!hole_done && r->gpa >= PVH_RESERVED_LOW_END) {
-			map[n++] = hole;
-			hole_done = true;
-		}
-		map[n++] = (struct hvm_memmap_table_entry){ .addr = r->gpa, .size = r->size,
-		                                            .type = HVM_MEMMAP_RAM };
-	}
-	if (!hole_done)
-		map[n++] = hole;
+	struct memmap_entry m[MEMMAP_MAX_ENTRIES];
+	unsigned n = memmap_build(mem, m);
+	for (unsigned i = 0; i < n; i++)
+		map[i] = (struct hvm_memmap_table_entry){ .addr = m[i].addr, .size = m[i].size,
+		                                          .type = m[i].type };
 	return n;
 }
 
-int boot_pvh_load(const struct guest_mem *mem, const struct boot_image *kernel,
-                  const struct boot_image *initrd, const char *cmdline,
+int boot_pvh_load(const struct guest_mem *mem, const struct boot_request *req,
+                  const struct boot_image *kernel, const struct boot_image *initrd,
                   struct boot_entry *entry, char *err, size_t errlen)
 {
+	const char *cmdline = req->cmdline;
 	struct elf_info info;
 	struct elf_seg s;
 	char what[64];
@@ -390,6 +384,8 @@ int boot_pvh_load(const struct guest_mem *mem, const struct boot_image *kernel,
 		return boot_fail(err, errlen, -EINVAL, "initrd %s is empty", initrd->path);
 	if (initrd && (ret = place_initrd(mem, initrd, klo, khi, &initrd_gpa, err, errlen)))
 		return ret;
+	if (req->dry_run)
+		return 0;
 
 	/* Pass 2: write. */
 	for (unsigned i = 0; i < info.phnum; i++) {
@@ -407,6 +403,7 @@ int boot_pvh_load(const struct guest_mem *mem, const struct boot_image *kernel,
 		.magic = HVM_START_MAGIC,
 		.version = HVM_START_VERSION,
 		.memmap_paddr = PVH_MEMMAP_GPA,
+		.rsdp_paddr = req->rsdp,
 	};
 	struct hvm_memmap_table_entry map[PVH_MAX_MEMMAP];
 	si.memmap_entries = fill_memmap(mem, map);

@@ -16,6 +16,7 @@
 
 #include "boot.h"
 #include "mem.h"
+#include "memmap.h"
 
 /*
  * Fixed guest-physical layout of the boot information.  Kernel segments may not
@@ -30,13 +31,8 @@
 #define PVH_CMDLINE_GPA     0x20000ULL /* NUL-terminated kernel command line */
 #define PVH_CMDLINE_MAX     0x10000ULL /* bytes reserved for it, NUL included */
 #define PVH_MAX_MODULES     1          /* the initrd */
-#define PVH_MAX_MEMMAP      (MEM_MAX_REGIONS + 1) /* RAM regions + the IOAPIC/LAPIC hole */
+#define PVH_MAX_MEMMAP      MEMMAP_MAX_ENTRIES /* memmap.h */
 #define PVH_INITRD_ALIGN    0x1000ULL  /* the initrd starts on a page boundary */
-
-/* Reserved in the memory map: IOAPIC (0xFEC00000), HPET, LAPIC (0xFEE00000) up to
- * 4 GiB.  PCI_MMIO32_END in mem.h is where the 32-bit PCI window stops. */
-#define PVH_RESERVED_LOW_GPA PCI_MMIO32_END
-#define PVH_RESERVED_LOW_END 0x100000000ULL
 
 /* start_info.h: XEN_HVM_START_MAGIC_VALUE ("xEn3" with the 0x80 bit of 'E' set). */
 #define HVM_START_MAGIC     0x336ec578u
@@ -77,13 +73,6 @@ _Static_assert(sizeof(struct hvm_start_info) == 56, "start_info.h layout");
 _Static_assert(sizeof(struct hvm_modlist_entry) == 32, "start_info.h layout");
 _Static_assert(sizeof(struct hvm_memmap_table_entry) == 24, "start_info.h layout");
 
-/* A file mapped read-only by boot.c (data == NULL when size == 0). */
-struct boot_image {
-	const char *path;
-	const uint8_t *data;
-	size_t size;
-};
-
 /* True if the image starts with the ELF magic. */
 bool boot_pvh_is_elf(const struct boot_image *img);
 
@@ -92,10 +81,11 @@ bool boot_pvh_is_elf(const struct boot_image *img);
 int boot_pvh_probe(const struct boot_image *kernel, char *err, size_t errlen);
 
 /* Load the kernel's PT_LOAD segments, the initrd (may be NULL) and the command line
- * (may be NULL), write hvm_start_info and fill *entry.  Everything is checked
- * before guest memory is written.  Returns 0 or -errno with a reason in err. */
-int boot_pvh_load(const struct guest_mem *mem, const struct boot_image *kernel,
-                  const struct boot_image *initrd, const char *cmdline,
+ * (req->cmdline, may be NULL), write hvm_start_info (with req->rsdp) and fill
+ * *entry.  Everything is checked before guest memory is written; with req->dry_run
+ * nothing is written.  Returns 0 or -errno with a reason in err. */
+int boot_pvh_load(const struct guest_mem *mem, const struct boot_request *req,
+                  const struct boot_image *kernel, const struct boot_image *initrd,
                   struct boot_entry *entry, char *err, size_t errlen);
 
 #endif

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "boot.h"
+#include "cpuid.h"
 #include "log.h"
 #include "schema.h"
 #include "vm.h"
@@ -19,14 +20,29 @@
 #define KICK_SIGNAL SIGUSR1
 
 /* Flat segments for the PVH 32-bit entry (Xen PVH ABI: CS 32-bit code 0..4G,
- * DS/ES/SS flat data; x86 SDM vol. 3 §3.4.5 segment types). */
+ * DS/ES/SS flat data; x86 SDM vol. 3 §3.4.5 segment types).  The Linux 64-bit
+ * entry uses the same selectors (__BOOT_CS, __BOOT_DS) with a 64-bit CS. */
 #define SEG_TYPE_CODE_RX_ACCESSED 0xb
 #define SEG_TYPE_DATA_RW_ACCESSED 0x3
 #define BOOT_CS 0x10
 #define BOOT_DS 0x18
 #define CR0_PE 0x1u
 #define CR0_ET 0x10u
+#define CR0_PG 0x80000000u
+#define CR4_PAE 0x20u
+#define EFER_LME 0x100u
+#define EFER_LMA 0x400u
 #define RFLAGS_RESERVED 0x2u
+
+/* MSRs set on every vCPU, as firmware would leave them (SDM vol. 4, Table 2-2):
+ * fast string operations enabled; MTRRs enabled with write-back as the default
+ * memory type. */
+#define MSR_IA32_MISC_ENABLE 0x1a0u
+#define MISC_ENABLE_FAST_STRING 0x1ull
+#define MSR_MTRR_DEF_TYPE 0x2ffu
+#define MTRR_DEF_ENABLE 0x800ull
+#define MTRR_TYPE_WB 0x6ull
+#define BOOT_MSRS 2
 
 static void kick_handler(int sig)
 {
@@ -40,33 +56,34 @@ void vcpu_signals_init(void)
 	sigaction(KICK_SIGNAL, &sa, NULL); /* no SA_RESTART: KVM_RUN returns EINTR */
 }
 
-/* Give each vCPU its APIC ID in CPUID (leaf 1 EBX[31:24], leaves 0xB/0x1F EDX). */
+/* Each vCPU's CPUID: its APIC id, the topology of nvcpus cores, the TSC frequency
+ * (cpuid.c). */
 static int set_cpuid(struct vcpu *cpu)
 {
-	const struct kvm_cpuid2 *sup = cpu->vm->cpuid;
-	size_t sz = sizeof(*sup) + sup->nent * sizeof(sup->entries[0]);
-	struct kvm_cpuid2 *c = malloc(sz);
+	int khz = ioctl(cpu->fd, KVM_GET_TSC_KHZ, 0);
+	struct kvm_cpuid2 *c = cpuid_build(cpu->vm->cpuid, cpu->id, cpu->vm->nvcpus,
+	                                   khz > 0 ? (uint32_t)khz : 0);
 	if (!c)
 		return -ENOMEM;
-	memcpy(c, sup, sz);
-	for (unsigned i = 0; i < c->nent; i++) {
-		struct kvm_cpuid_entry2 *e = &c->entries[i];
-		switch (e->function) {
-		case 1:
-			e->ebx = (e->ebx & 0x0000ffffu) | (cpu->vm->nvcpus << 16) | (cpu->id << 24);
-			e->ecx |= 1u << 31;                /* hypervisor present */
-			if (cpu->vm->nvcpus > 1)
-				e->edx |= 1u << 28;        /* HTT: EBX[23:16] is valid */
-			break;
-		case 0xb:
-		case 0x1f:
-			e->edx = cpu->id;
-			break;
-		}
-	}
 	int ret = ioctl(cpu->fd, KVM_SET_CPUID2, c) ? -errno : 0;
 	free(c);
 	return ret;
+}
+
+static int set_msrs(struct vcpu *cpu)
+{
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry e[BOOT_MSRS];
+	} m = {
+		.hdr.nmsrs = BOOT_MSRS,
+		.e = {
+			{ .index = MSR_IA32_MISC_ENABLE, .data = MISC_ENABLE_FAST_STRING },
+			{ .index = MSR_MTRR_DEF_TYPE, .data = MTRR_DEF_ENABLE | MTRR_TYPE_WB },
+		},
+	};
+	int n = ioctl(cpu->fd, KVM_SET_MSRS, &m);
+	return n < 0 ? -errno : n != BOOT_MSRS ? -EIO : 0;
 }
 
 int vcpu_create(struct vm *vm, unsigned id, struct vcpu *cpu)
@@ -81,7 +98,8 @@ int vcpu_create(struct vm *vm, unsigned id, struct vcpu *cpu)
 		cpu->run = NULL;
 		return e;
 	}
-	return set_cpuid(cpu);
+	int ret = set_cpuid(cpu);
+	return ret ? ret : set_msrs(cpu);
 }
 
 static void flat_segment(struct kvm_segment *s, uint16_t sel, uint8_t type)
@@ -92,22 +110,50 @@ static void flat_segment(struct kvm_segment *s, uint16_t sel, uint8_t type)
 	};
 }
 
+/* Linux 64-bit boot protocol (Documentation/arch/x86/boot.rst, "64-bit BOOT
+ * PROTOCOL"): long mode with the loader's identity page tables, CS = __BOOT_CS
+ * (64-bit code), DS/ES/SS = __BOOT_DS (flat data) from the loader's GDT,
+ * interrupts off, %rsi = boot_params. */
+static void long_mode(struct kvm_sregs *sregs, const struct boot_entry *entry)
+{
+	flat_segment(&sregs->cs, BOOT_CS, SEG_TYPE_CODE_RX_ACCESSED);
+	sregs->cs.l = 1;
+	sregs->cs.db = 0;
+	flat_segment(&sregs->ds, BOOT_DS, SEG_TYPE_DATA_RW_ACCESSED);
+	sregs->es = sregs->fs = sregs->gs = sregs->ss = sregs->ds;
+	sregs->gdt.base = entry->gdt_base;
+	sregs->gdt.limit = entry->gdt_limit;
+	sregs->cr3 = entry->cr3;
+	sregs->cr4 = CR4_PAE;
+	sregs->cr0 = CR0_PE | CR0_ET | CR0_PG;
+	sregs->efer = EFER_LME | EFER_LMA;
+}
+
 int vcpu_set_boot_state(struct vcpu *cpu, const struct boot_entry *entry)
 {
 	struct kvm_sregs sregs;
 	struct kvm_regs regs = { 0 };
 	if (ioctl(cpu->fd, KVM_GET_SREGS, &sregs))
 		return -errno;
-	if (entry->mode != BOOT_PVH32)
-		return -ENOTSUP; /* other modes are added with their boot protocols */
-	flat_segment(&sregs.cs, BOOT_CS, SEG_TYPE_CODE_RX_ACCESSED);
-	flat_segment(&sregs.ds, BOOT_DS, SEG_TYPE_DATA_RW_ACCESSED);
-	sregs.es = sregs.fs = sregs.gs = sregs.ss = sregs.ds;
-	sregs.cr0 = CR0_PE | CR0_ET;
-	sregs.cr4 = 0;
-	sregs.efer = 0;
+	switch (entry->mode) {
+	case BOOT_PVH32:
+		flat_segment(&sregs.cs, BOOT_CS, SEG_TYPE_CODE_RX_ACCESSED);
+		flat_segment(&sregs.ds, BOOT_DS, SEG_TYPE_DATA_RW_ACCESSED);
+		sregs.es = sregs.fs = sregs.gs = sregs.ss = sregs.ds;
+		sregs.cr0 = CR0_PE | CR0_ET;
+		sregs.cr4 = 0;
+		sregs.efer = 0;
+		regs.rbx = entry->rbx;
+		break;
+	case BOOT_LINUX64:
+		long_mode(&sregs, entry);
+		regs.rsi = entry->rsi;
+		regs.rsp = entry->rsp;
+		break;
+	default:
+		return -ENOTSUP;
+	}
 	regs.rip = entry->rip;
-	regs.rbx = entry->rbx;
 	regs.rflags = RFLAGS_RESERVED;
 	if (ioctl(cpu->fd, KVM_SET_SREGS, &sregs) || ioctl(cpu->fd, KVM_SET_REGS, &regs))
 		return -errno;

@@ -140,15 +140,23 @@ static void elf64_note8(void **state)
 	assert_int_equal(si.cmdline_paddr, PVH_CMDLINE_GPA);
 	assert_string_equal(gpa(fx, si.cmdline_paddr, 1), "console=ttyS0 hello");
 	assert_int_equal(si.memmap_paddr, PVH_MEMMAP_GPA);
-	assert_int_equal(si.memmap_entries, 2);
-	struct hvm_memmap_table_entry map[2];
+	assert_int_equal(si.rsdp_paddr, 0); /* no ACPI tables in this request */
+	/* RAM below 640 KiB, the BIOS/ACPI area, RAM from 1 MiB, the APIC area */
+	assert_int_equal(si.memmap_entries, 4);
+	struct hvm_memmap_table_entry map[4];
 	memcpy(map, gpa(fx, si.memmap_paddr, sizeof(map)), sizeof(map));
 	assert_int_equal(map[0].addr, 0);
-	assert_int_equal(map[0].size, RAM_SIZE);
+	assert_int_equal(map[0].size, 0xa0000);
 	assert_int_equal(map[0].type, HVM_MEMMAP_RAM);
-	assert_int_equal(map[1].addr, 0xfec00000);
-	assert_int_equal(map[1].addr + map[1].size, 0x100000000ULL);
+	assert_int_equal(map[1].addr, 0xa0000);
+	assert_int_equal(map[1].size, 0x60000);
 	assert_int_equal(map[1].type, HVM_MEMMAP_RESERVED);
+	assert_int_equal(map[2].addr, 0x100000);
+	assert_int_equal(map[2].size, RAM_SIZE - 0x100000);
+	assert_int_equal(map[2].type, HVM_MEMMAP_RAM);
+	assert_int_equal(map[3].addr, 0xfec00000);
+	assert_int_equal(map[3].addr + map[3].size, 0x100000000ULL);
+	assert_int_equal(map[3].type, HVM_MEMMAP_RESERVED);
 }
 
 static void elf32_note4(void **state)
@@ -219,20 +227,20 @@ static void initrd_too_big(void **state)
 	assert_non_null(strstr(fx->err, "cannot open initrd /nonexistent/initrd"));
 }
 
-/* A kernel filling RAM above 1 MiB pushes the initrd below it, but never onto the
- * command line or start_info. */
+/* A kernel filling RAM above 1 MiB pushes the initrd below 640 KiB, but never onto
+ * the command line, start_info or the BIOS/ACPI area 0xa0000-0xfffff. */
 static void initrd_below_kernel(void **state)
 {
 	struct fx *fx = *state;
 	struct elf_opts o = elf64_default;
 	o.memsz = RAM_SIZE - LOAD_GPA;
 	write_elf(fx, &o);
-	assert_int_equal(truncate(fx->initrd, 0x80000), 0);
+	assert_int_equal(truncate(fx->initrd, 0x40000), 0);
 	assert_int_equal(load(fx, NULL, fx->initrd), 0);
 	struct hvm_modlist_entry mod;
 	memcpy(&mod, gpa(fx, PVH_MODLIST_GPA, sizeof(mod)), sizeof(mod));
-	assert_int_equal(mod.paddr, LOAD_GPA - 0x80000);
-	assert_int_equal(mod.size, 0x80000);
+	assert_int_equal(mod.paddr, 0xa0000 - 0x40000);
+	assert_int_equal(mod.size, 0x40000);
 
 	assert_int_equal(truncate(fx->initrd, LOAD_GPA - PVH_CMDLINE_GPA), 0);
 	assert_int_equal(load(fx, NULL, fx->initrd), -ENOMEM);
@@ -248,15 +256,15 @@ static void two_ram_regions(void **state)
 	write_elf(fx, &elf64_default);
 	assert_int_equal(load(fx, NULL, NULL), 0);
 	struct hvm_start_info si = start_info(fx);
-	struct hvm_memmap_table_entry map[3];
-	assert_int_equal(si.memmap_entries, 3);
+	struct hvm_memmap_table_entry map[5];
+	assert_int_equal(si.memmap_entries, 5);
 	memcpy(map, gpa(fx, si.memmap_paddr, sizeof(map)), sizeof(map));
-	assert_int_equal(map[0].addr, 0);
-	assert_int_equal(map[0].size, MEM_LOW_LIMIT);
-	assert_int_equal(map[1].type, HVM_MEMMAP_RESERVED);
-	assert_int_equal(map[2].addr, MEM_HIGH_BASE);
-	assert_int_equal(map[2].size, 2ULL << 20);
-	assert_int_equal(map[2].type, HVM_MEMMAP_RAM);
+	assert_int_equal(map[2].addr, 0x100000);
+	assert_int_equal(map[2].size, MEM_LOW_LIMIT - 0x100000);
+	assert_int_equal(map[3].type, HVM_MEMMAP_RESERVED);
+	assert_int_equal(map[4].addr, MEM_HIGH_BASE);
+	assert_int_equal(map[4].size, 2ULL << 20);
+	assert_int_equal(map[4].type, HVM_MEMMAP_RAM);
 	mem_free(&fx->mem);
 	fx->mem = small;
 }
@@ -306,15 +314,15 @@ static void not_elf(void **state)
 	assert_err(fx, "is not an ELF file");
 }
 
+/* "HdrS" sends the file to the Linux boot protocol (test_boot_linux.c has the rest). */
 static void bzimage(void **state)
 {
 	struct fx *fx = *state;
 	uint8_t buf[0x400] = { 0 };
 	memcpy(buf + 0x202, "HdrS", 4);
 	write_file(fx->path, buf, sizeof(buf));
-	assert_int_equal(boot_probe(fx->path, fx->err, sizeof(fx->err)), -ENOTSUP);
-	assert_err(fx, "is a Linux bzImage; bzImage boot is not supported yet, use an "
-	               "uncompressed vmlinux with PVH (CONFIG_PVH=y)");
+	assert_int_equal(boot_probe(fx->path, fx->err, sizeof(fx->err)), -ENOEXEC);
+	assert_err(fx, "uses Linux boot protocol 0.00; modvmm needs 2.12 or newer");
 }
 
 static void unreadable(void **state)
