@@ -304,6 +304,7 @@ int guest_main(void)
 	bool found = false;
 
 	guest_printf("pci guest: cmdline %s\n", guest_cmdline());
+	guest_pic_disable();
 	guest_user_run(phase_discover, &found);
 	if (found) {
 		pci_map_high(td.mem);

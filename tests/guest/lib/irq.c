@@ -11,6 +11,9 @@
 #define LAPIC_SVR     0x0f0
 #define SVR_ENABLE    0x100
 #define GATE_INTR     0x8e   /* present, DPL0, 64-bit interrupt gate (SDM vol. 3A §6.14.1) */
+#define PIC1_DATA     0x21   /* 8259A master, OCW1 = interrupt mask */
+#define PIC2_DATA     0xa1   /* 8259A slave */
+#define PIC_MASK_ALL  0xff
 
 struct idt_gate {
 	uint16_t off_lo;
@@ -69,6 +72,12 @@ void guest_lapic_enable(void)
 {
 	guest_irq_set(LAPIC_SPURIOUS_VEC, spurious_isr);
 	mmio_write32(LAPIC_BASE + LAPIC_SVR, SVR_ENABLE | LAPIC_SPURIOUS_VEC);
+}
+
+void guest_pic_disable(void)
+{
+	outb(PIC1_DATA, PIC_MASK_ALL);
+	outb(PIC2_DATA, PIC_MASK_ALL);
 }
 
 void guest_lapic_eoi(void)

@@ -27,6 +27,10 @@ struct guest_intr_frame {
 void guest_irq_set(unsigned int vec, void (*handler)(struct guest_intr_frame *));
 /* Software-enable the local APIC (SVR), spurious vector LAPIC_SPURIOUS_VEC. */
 void guest_lapic_enable(void);
+/* Mask every input of both 8259 PICs (OCW1, 8259A datasheet): the guests use
+ * the IOAPIC and MSIs, and an unprogrammed PIC would deliver its inputs as
+ * vectors 0-15 through the boot CPU's LINT0 (ExtINT). */
+void guest_pic_disable(void);
 /* End of interrupt: write 0 to the EOI register (SDM vol. 3A §11.8.5). */
 void guest_lapic_eoi(void);
 
