@@ -12,6 +12,7 @@
 
 #include "dev.h"
 #include "log.h"
+#include "pci_vm.h"
 #include "vcpu.h"
 
 #define KVM_API_VERSION_EXPECTED 12
@@ -149,6 +150,8 @@ int vm_create(struct vm *vm, struct config *cfg, struct plugin_set *plugins)
 	if ((ret = map_ram(vm)))
 		return ret;
 	pr_info("guest RAM: %llu MiB in %u region(s)", (unsigned long long)(vm->mem.total >> 20), vm->mem.nregions);
+	if ((ret = pci_vm_init(vm)))
+		return vm_err("PCI bus", ret);
 
 	char err[1024];
 	struct boot_request req = { .kernel = cfg->vm.kernel, .cmdline = cfg->vm.cmdline,
@@ -171,7 +174,10 @@ int vm_create(struct vm *vm, struct config *cfg, struct plugin_set *plugins)
 	}
 	if ((ret = vcpu_set_boot_state(&vm->vcpus[0], &vm->boot)))
 		return vm_err("setting boot registers", ret);
-	return create_devices(vm);
+	if ((ret = create_devices(vm)))
+		return ret;
+	pci_vm_print(vm);
+	return 0;
 }
 
 void vm_stop(struct vm *vm, int status)
@@ -217,6 +223,7 @@ void vm_destroy(struct vm *vm)
 	for (size_t i = vm->ndevs; i-- > 0;)
 		dev_destroy(vm->devs[i]);
 	free(vm->devs);
+	pci_vm_destroy(vm);     /* BAR memslots, irqfds, doorbells, devmem files */
 	for (unsigned i = 0; vm->vcpus && i < vm->nvcpus; i++)
 		vcpu_destroy(&vm->vcpus[i]);
 	free(vm->vcpus);

@@ -29,6 +29,7 @@
 
 struct vcpu;
 struct pci_bus;
+struct devmem_dir;
 
 struct vm {
 	struct config *cfg;
@@ -47,6 +48,7 @@ struct vm {
 	struct modvmm_dev **devs;        /* backends first, then devices, in INI order */
 	size_t ndevs;
 	struct pci_bus *pci;             /* NULL until the PCI bus is created */
+	struct devmem_dir *devmem;       /* devmem segments exported under rundir */
 	pthread_mutex_t slot_lock;
 	uint8_t slot_used[VM_MAX_MEMSLOTS];
 	atomic_bool stopping;
