@@ -139,7 +139,11 @@ struct modvmm_pci_id {
 
 /* Optional hooks for device-specific configuration registers (offset >= 0x40
  * outside capabilities the core manages).  Return 0 if handled, -ENOENT to let
- * the core apply its default (backing store with write masks). */
+ * the core apply its default (backing store with write masks: bytes at 0x40 and
+ * above are read-only to the guest unless a hook handles them).  Any other error
+ * drops the write / reads all ones.  Called on vCPU threads with the function's
+ * (recursive) lock held: a hook may call pci_config_read/write on its own
+ * function, e.g. to store what it accepted. */
 struct modvmm_pci_cfg_ops {
 	int (*read)(void *opaque, unsigned offset, unsigned size, uint32_t *value);
 	int (*write)(void *opaque, unsigned offset, unsigned size, uint32_t value);
@@ -158,6 +162,15 @@ enum modvmm_bar_backing {
 	MODVMM_BAR_HOSTBUF = 3, /* mapped directly from a page-aligned host buffer */
 };
 
+/* A BAR.  size: a power of two; I/O >= 4, memory >= 16, direct-mapped (DEVMEM,
+ * HOSTBUF) memory >= 4096; never I/O for direct-mapped BARs.  The core assigns
+ * the address in pci_bar() (naturally aligned, memory BARs at least page
+ * aligned): I/O BARs from ports 0xc000-0xffff, MEM32 from the 32-bit window
+ * [3 GiB, 0xfec00000), MEM64 from the 64-bit window above RAM (>= 4 GiB), and
+ * sets the COMMAND I/O or memory decode bit as firmware would, so the BAR is
+ * live before the guest runs.  The guest may then move it or turn decoding off:
+ * trapped BARs move their handlers, direct-mapped ones their KVM memslot, and
+ * doorbells follow. */
 struct modvmm_bar {
 	uint32_t type;       /* enum modvmm_bar_type */
 	uint32_t flags;      /* MODVMM_BAR_F_* */
@@ -166,7 +179,8 @@ struct modvmm_bar {
 	uint32_t reserved0;
 	const struct modvmm_io_ops *ops; /* TRAPPED */
 	void *opaque;                    /* TRAPPED: first argument of ops */
-	struct modvmm_devmem *devmem;    /* DEVMEM */
+	struct modvmm_devmem *devmem;    /* DEVMEM: a segment may be smaller than the BAR;
+	                                  * the rest then reads all ones */
 	void *hostbuf;                   /* HOSTBUF: page aligned, `size` bytes, stays valid */
 	void *reserved[4];
 };
@@ -244,43 +258,80 @@ struct modvmm_host {
 	void *(*backend_get)(struct modvmm_dev *dev, const char *key,
 	                     const struct modvmm_plugin **plugin);
 
-	/* -- PCI -- */
+	/* -- PCI (bus 0; see README "PCI") --
+	 * pci_register places the function at the instance's MODVMM_KEY_PCI_SLOT key
+	 * ("S" or "S.F") if the schema has one and it is set, else at function 0 of
+	 * the next free slot from 1 that no INI section claims.  A second call from
+	 * the same instance adds the next function of the same slot.  ids and the
+	 * INTx pin come from *id; the config header is built from them. */
 	MODVMM_MUST_CHECK int (*pci_register)(struct modvmm_dev *dev, const struct modvmm_pci_id *id,
 	                                      const struct modvmm_pci_cfg_ops *cfg_ops, void *opaque,
 	                                      struct modvmm_pci **out);
 	MODVMM_MUST_CHECK int (*pci_bar)(struct modvmm_pci *pci, unsigned idx,
 	                                 const struct modvmm_bar *bar);
 	/* Append a capability; `body` starts at the capability's byte 2 (after the
-	 * ID and next pointer).  Stores its config-space offset in *offset. */
+	 * ID and next pointer).  Stores its config-space offset in *offset.
+	 * Capabilities are laid out from 0x40 upward, dword aligned; the body is
+	 * read-only to the guest (use cfg_ops hooks for writable fields).  MSI-X
+	 * (ID 0x11) is refused: use pci_msix_init. */
 	MODVMM_MUST_CHECK int (*pci_cap_add)(struct modvmm_pci *pci, uint8_t cap_id,
 	                                     const void *body, unsigned len, unsigned *offset);
-	/* Read/write the function's config space as the device (no write masks). */
+	/* Read/write the function's config space as the device (no write masks;
+	 * sizes 1, 2, 4; BAR registers are read-only here: use pci_bar). */
 	uint32_t (*pci_config_read)(struct modvmm_pci *pci, unsigned offset, unsigned size);
 	void (*pci_config_write)(struct modvmm_pci *pci, unsigned offset, unsigned size, uint32_t v);
-	/* Current guest address of a BAR, 0 when unmapped. */
+	/* Current guest address of a BAR, 0 when unmapped (decode off, sizing, or a
+	 * placement the core refused: overlapping RAM, another BAR, the APIC area). */
 	uint64_t (*pci_bar_addr)(struct modvmm_pci *pci, unsigned idx);
 	/* An ioeventfd at BAR `bar` + offset (len 0 = any width; datamatch when
 	 * `match` is true).  With cb == NULL, *fd receives the eventfd (owned by the
-	 * core); otherwise cb runs on the event loop.  Follows BAR moves. */
+	 * core); otherwise cb runs on the event loop.  Follows BAR moves.
+	 * Only on TRAPPED BARs (-EINVAL otherwise: a direct-mapped BAR never exits).
+	 * len: 0, 1, 2, 4 or 8 (not 8 on I/O BARs); len 0 needs
+	 * KVM_CAP_IOEVENTFD_ANY_LENGTH (-ENOTSUP without) and excludes datamatch.
+	 * The eventfd is EFD_NONBLOCK and must not be closed; each caught guest write
+	 * adds 1 to its counter.  cb mode: cb(opaque, offset) runs once per wakeup,
+	 * after one or more writes (coalesced).  Writes that do not match (width,
+	 * data) still reach the BAR's io_ops. */
 	MODVMM_MUST_CHECK int (*pci_doorbell)(struct modvmm_pci *pci, unsigned bar, uint64_t offset,
 	                                      unsigned len, bool match, uint64_t data,
 	                                      modvmm_doorbell_cb cb, void *opaque, int *fd);
-	/* MSI-X: `nvec` vectors, table and PBA at offsets of (trapped) BARs that the
-	 * core takes over. */
+	/* MSI-X: `nvec` vectors (1-2048), table and PBA at offsets of (trapped) BARs that the
+	 * core takes over.  Both BARs must be TRAPPED memory BARs already added with
+	 * pci_bar; offsets 8-byte aligned; table (nvec * 16 bytes) and PBA may share
+	 * a BAR but not overlap.  The core serves those ranges (DWORD and aligned
+	 * QWORD accesses; others are dropped); the rest of the BAR still goes to the
+	 * BAR's io_ops.  Vectors start masked; each has its own GSI and MSI route. */
 	MODVMM_MUST_CHECK int (*pci_msix_init)(struct modvmm_pci *pci, unsigned nvec,
 	                                       unsigned table_bar, uint64_t table_off,
 	                                       unsigned pba_bar, uint64_t pba_off);
-	/* An eventfd that raises vector `vec` when written (irqfd; honours masking). */
+	/* An eventfd that raises vector `vec` when written (irqfd; honours masking).
+	 * Owned by the core, EFD_NONBLOCK; may be handed to another thread or
+	 * process (e.g. a vhost-user call fd).  While the vector or function is
+	 * masked (or MSI-X disabled) writes are kept as the PBA pending bit and
+	 * delivered once on unmask. */
 	int (*pci_msix_fd)(struct modvmm_pci *pci, unsigned vec);
 	/* Raise vector `vec` now (from any thread). */
 	int (*pci_msix_notify)(struct modvmm_pci *pci, unsigned vec);
-	/* INTx: assert (1) or deassert (0) the function's pin. */
+	/* INTx: assert (1) or deassert (0) the function's pin (level-triggered,
+	 * active high).  Pin P of slot S drives IOAPIC GSI 16 + (S + P - 1) % 4,
+	 * reported in INTERRUPT_LINE; COMMAND.INTX_DISABLE holds the line low and
+	 * STATUS.INTX shows the device's level.  -EINVAL without irq_pin. */
 	int (*pci_intx)(struct modvmm_pci *pci, int level);
 	/* INTx by fds: *trigger asserts the pin (irqfd); *resample becomes readable when
-	 * the guest EOIs the level interrupt.  Both owned by the core. */
+	 * the guest EOIs the level interrupt.  Both owned by the core (EFD_NONBLOCK);
+	 * a second call returns the same fds.  KVM deasserts the line at EOI; the
+	 * device writes *trigger again if still pending.  COMMAND.INTX_DISABLE is
+	 * not applied to this path. */
 	int (*pci_intx_fds)(struct modvmm_pci *pci, int *trigger, int *resample);
 
-	/* -- devmem: named shared memory, exported as MODVMM_RUNDIR/VM/NAME -- */
+	/* -- devmem: named shared memory, exported as MODVMM_RUNDIR/VM/NAME --
+	 * MODVMM_RUNDIR is $MODVMM_RUNDIR or /dev/shm/modvmm; VM is the [vm] name.
+	 * NAME: letters, digits, '.', '_', '-' (<= 64, not starting with '.'), unique
+	 * per VM.  size is rounded up to a page; the memory is zeroed, mapped at
+	 * *hva (MAP_SHARED on the exported file) and stays valid until the VM is
+	 * destroyed.  The file is removed when modvmm exits (also on SIGINT/SIGTERM);
+	 * -EBUSY when another running VM has the same name. */
 	MODVMM_MUST_CHECK int (*devmem_create)(struct modvmm_dev *dev, const char *name,
 	                                       uint64_t size, struct modvmm_devmem **out,
 	                                       void **hva);
