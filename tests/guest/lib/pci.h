@@ -37,7 +37,8 @@
 #define PCI_CMD_MEM       0x0002u
 #define PCI_CMD_MASTER    0x0004u
 #define PCI_CMD_INTX_OFF  0x0400u
-#define PCI_STATUS_CAPS   0x0010u /* §6.2.3 */
+#define PCI_STATUS_INTX   0x0008u /* §6.2.3 */
+#define PCI_STATUS_CAPS   0x0010u
 #define PCI_HDR_MULTIFN   0x80u   /* §6.2.1 */
 
 /* BAR low bits (§6.2.5.1). */
