@@ -50,6 +50,13 @@ int boot_probe(const char *path, char *err, size_t errlen);
 int boot_load(const struct guest_mem *mem, const struct boot_request *req,
               struct boot_entry *entry, char *err, size_t errlen);
 
+/* `modvmm check`: probe the kernel, then check that it, the command line and the
+ * initrd would fit in `memory` bytes of guest RAM (nothing is allocated).  On
+ * failure *key names the [vm] key at fault ("kernel", "cmdline" or "initrd").
+ * Returns 0 or -errno with a human-readable reason in err. */
+int boot_check(const struct boot_request *req, uint64_t memory, const char **key,
+               char *err, size_t errlen);
+
 /* For the boot protocols: format a reason into err and return ret. */
 int boot_fail(char *err, size_t errlen, int ret, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "acpi.h"
 #include "boot.h"
 #include "loader.h"
 #include "schema.h"
@@ -36,6 +37,7 @@ const struct modvmm_key config_vm_keys[] = {
 static const struct { uint16_t base, len; const char *what; } core_ports[] = {
 	{ 0x20, 2, "the master PIC" }, { 0x40, 4, "the PIT" }, { 0x61, 1, "port 0x61" },
 	{ 0xa0, 2, "the slave PIC" }, { 0x4d0, 2, "the ELCR" }, { 0xcf8, 8, "PCI configuration access" },
+	{ ACPI_SLEEP_CTL_PORT, ACPI_PORTS, "the ACPI sleep and reset registers" },
 };
 
 struct parse_state {
@@ -352,9 +354,16 @@ static void check_vm(struct config *cfg, struct cfg_section *s)
 	vm->kernel = config_value(s, "kernel");
 	e = config_get(s, "kernel");
 	if (e && !access(e->value, R_OK)) {
+		/* the kernel's format, then whether it, the cmdline and the initrd fit in RAM */
 		char err[PATH_MAX + 256];
-		if (boot_probe(e->value, err, sizeof(err)))
-			cfg_error(cfg, e->line, "%s", err);
+		const char *key = "kernel";
+		struct boot_request req = { .kernel = e->value, .cmdline = vm->cmdline,
+		                            .initrd = vm->initrd && !access(vm->initrd, R_OK) ? vm->initrd : NULL,
+		                            .vcpus = vm->vcpus };
+		if (boot_check(&req, vm->memory, &key, err, sizeof(err))) {
+			const struct cfg_entry *ke = config_get(s, key);
+			cfg_error(cfg, (ke ? ke : e)->line, "%s", err);
+		}
 	}
 }
 

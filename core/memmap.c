@@ -2,6 +2,9 @@
 #include "memmap.h"
 
 #include <stdbool.h>
+#include <stddef.h>
+
+#include "log.h"
 
 static unsigned add(struct memmap_entry *map, unsigned n, uint64_t addr, uint64_t end, uint32_t type)
 {
@@ -38,4 +41,13 @@ unsigned memmap_build(const struct guest_mem *mem, struct memmap_entry map[MEMMA
 const char *memmap_type_name(uint32_t type)
 {
 	return type == MEMMAP_RAM ? "usable" : type == MEMMAP_RESERVED ? "reserved" : "unknown";
+}
+
+void memmap_print(const struct guest_mem *mem)
+{
+	struct memmap_entry map[MEMMAP_MAX_ENTRIES];
+	unsigned n = memmap_build(mem, map);
+	for (unsigned i = 0; i < n; i++)
+		pr_info("e820: [mem 0x%016llx-0x%016llx] %s", (unsigned long long)map[i].addr,
+		        (unsigned long long)(map[i].addr + map[i].size - 1), memmap_type_name(map[i].type));
 }

@@ -43,4 +43,8 @@ unsigned memmap_build(const struct guest_mem *mem, struct memmap_entry map[MEMMA
 /* "usable" / "reserved", the words Linux prints for these types. */
 const char *memmap_type_name(uint32_t type);
 
+/* Log the map at info level (-v), one "e820: [mem 0x...-0x...] TYPE" line per
+ * entry: the format of the kernel's own "BIOS-e820:" lines. */
+void memmap_print(const struct guest_mem *mem);
+
 #endif

@@ -10,8 +10,10 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "acpi.h"
 #include "dev.h"
 #include "log.h"
+#include "memmap.h"
 #include "pci_vm.h"
 #include "vcpu.h"
 
@@ -155,12 +157,14 @@ int vm_create(struct vm *vm, struct config *cfg, struct plugin_set *plugins)
 
 	char err[1024];
 	struct boot_request req = { .kernel = cfg->vm.kernel, .cmdline = cfg->vm.cmdline,
-	                            .initrd = cfg->vm.initrd, .vcpus = cfg->vm.vcpus };
+	                            .initrd = cfg->vm.initrd, .vcpus = cfg->vm.vcpus,
+	                            .rsdp = ACPI_RSDP_GPA };
 	if ((ret = boot_load(&vm->mem, &req, &vm->boot, err, sizeof(err)))) {
 		pr_err("%s", err);
 		return ret;
 	}
 	pr_info("kernel %s: entry 0x%llx", cfg->vm.kernel, (unsigned long long)vm->boot.rip);
+	memmap_print(&vm->mem);
 
 	vm->vcpus = calloc(cfg->vm.vcpus, sizeof(*vm->vcpus));
 	if (!vm->vcpus)
@@ -175,6 +179,8 @@ int vm_create(struct vm *vm, struct config *cfg, struct plugin_set *plugins)
 	if ((ret = vcpu_set_boot_state(&vm->vcpus[0], &vm->boot)))
 		return vm_err("setting boot registers", ret);
 	if ((ret = create_devices(vm)))
+		return ret;
+	if ((ret = acpi_setup(vm)))   /* after the devices: the DSDT describes the serial ports */
 		return ret;
 	pci_vm_print(vm);
 	return 0;

@@ -138,6 +138,8 @@ static void port_conflicts(void **state)
 	/* both on the default port: reported at the second section's header */
 	expect_error(VM "[device a]\nplugin = serial\n[device b]\nplugin = serial\n", 5, "overlaps");
 	expect_error(VM "[device exit]\nplugin = debug-exit\nport = 0xcfc\n", 5, "overlap PCI configuration access");
+	expect_error(VM "[device exit]\nplugin = debug-exit\nport = 0x601\n", 5,
+	             "overlap the ACPI sleep and reset registers");
 }
 
 static void unknown_things(void **state)
