@@ -38,7 +38,7 @@ static int attach_one(struct pci_bar_state *b, struct pci_doorbell *d)
 		d->assigned = true;
 		d->addr = addr;
 	} else if (d->failed_addr != addr) {
-		pci_log(b->fn, MODVMM_LOG_WARN, "doorbell at BAR%u+0x%llx (0x%llx): KVM_IOEVENTFD: %s", b->idx,
+		pci_guest_warn(b->fn, "doorbell at BAR%u+0x%llx (0x%llx): KVM_IOEVENTFD: %s", b->idx,
 		        (unsigned long long)d->offset, (unsigned long long)addr, strerror(-ret));
 		d->failed_addr = addr;
 	}

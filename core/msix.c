@@ -98,7 +98,7 @@ static void vec_update(struct modvmm_pci *pci, unsigned i)
 		}
 	}
 	if (ret && !v->failed)
-		pci_log(pci, MODVMM_LOG_WARN, "MSI-X vector %u (GSI %u): %s", i, v->gsi, strerror(-ret));
+		pci_guest_warn(pci, "MSI-X vector %u (GSI %u): %s", i, v->gsi, strerror(-ret));
 	v->failed = ret != 0;
 }
 

@@ -28,6 +28,21 @@ void pci_log(const struct modvmm_pci *pci, int level, const char *fmt, ...)
 	va_end(ap);
 }
 
+void pci_guest_warn(struct modvmm_pci *pci, const char *fmt, ...)
+{
+	unsigned n = __atomic_fetch_add(&pci->warnings, 1, __ATOMIC_RELAXED);
+	if (n > PCI_WARN_LIMIT)
+		return;
+	if (n == PCI_WARN_LIMIT) {
+		pci_log(pci, MODVMM_LOG_WARN, "more guest programming errors; not shown");
+		return;
+	}
+	va_list ap;
+	va_start(ap, fmt);
+	log_vmsg(MODVMM_LOG_WARN, pci->name, fmt, ap);
+	va_end(ap);
+}
+
 struct modvmm_pci *pci_func_at(struct pci_bus *bus, unsigned slot, unsigned fn)
 {
 	return slot < PCI_SLOTS && fn < PCI_FUNCS ? bus->fns[slot * PCI_FUNCS + fn] : NULL;

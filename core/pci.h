@@ -136,6 +136,7 @@ struct modvmm_pci {
 	bool intx_level;           /* as the device drives it */
 	bool intx_line;            /* what the IOAPIC sees from us (level && !disabled) */
 	int intx_trigger, intx_resample;
+	unsigned warnings;         /* placement warnings printed (bus->map_lock) */
 };
 
 struct pci_bus_params {
@@ -180,6 +181,10 @@ uint32_t pci_guest_cfg_read(struct modvmm_pci *pci, unsigned off, unsigned size)
 void pci_guest_cfg_write(struct modvmm_pci *pci, unsigned off, unsigned size, uint32_t v);
 /* A message about a function, once per call site condition (caller decides). */
 void pci_log(const struct modvmm_pci *pci, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* A warning caused by the guest: at most PCI_WARN_LIMIT per function, then one
+ * line saying the rest are suppressed (a hostile guest cannot flood stderr). */
+#define PCI_WARN_LIMIT 16
+void pci_guest_warn(struct modvmm_pci *pci, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* ---- host services (plugin ABI v1) ---- */
 uint32_t pci_config_read(struct modvmm_pci *pci, unsigned offset, unsigned size);

@@ -224,7 +224,7 @@ static void try_map(struct pci_bar_state *b)
 		return;
 	}
 	if (!b->refused || b->refused_addr != b->want_addr)
-		pci_log(b->fn, MODVMM_LOG_WARN, "BAR%u (%s, 0x%llx bytes) at 0x%llx not mapped: %s", b->idx,
+		pci_guest_warn(b->fn, "BAR%u (%s, 0x%llx bytes) at 0x%llx not mapped: %s", b->idx,
 		        pci_bar_type_name(b), (unsigned long long)b->desc.size, (unsigned long long)b->want_addr, why);
 	b->refused = true;
 	b->refused_addr = b->want_addr;
