@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The test packet of modvmm-pktgen, shared by the host tool, the guest
+ * example (kmod/lib) and the test guests: an Ethernet frame with the local
+ * experimental EtherType, carrying a session id and a sequence number so a
+ * receiver can prove that nothing was lost or reordered.
+ * Multi-byte fields after the EtherType are little endian (both ends are x86).
+ */
+#ifndef MODVMM_PKTGEN_H
+#define MODVMM_PKTGEN_H
+
+#ifdef __KERNEL__
+#include <linux/types.h>
+#else
+#include <stdbool.h>
+#include <stdint.h>
+#endif
+
+#define PKTGEN_ETHERTYPE   0x88b5     /* IEEE 802 Local Experimental EtherType 1 */
+#define PKTGEN_MAGIC       0x544b504du /* "MPKT" */
+#define PKTGEN_MIN_SIZE    40u        /* sizeof(struct pktgen_hdr) */
+#define PKTGEN_DEFAULT_SIZE 64u
+
+#define PKTGEN_F_FIN  0x1u /* last packet of its session */
+#define PKTGEN_F_PING 0x2u /* a ping: echo it */
+#define PKTGEN_F_PONG 0x4u /* an echoed ping */
+
+struct pktgen_hdr {
+	uint8_t  dst[6];
+	uint8_t  src[6];
+	uint8_t  ethertype[2]; /* big endian PKTGEN_ETHERTYPE */
+	uint16_t flags;        /* PKTGEN_F_* */
+	uint32_t magic;        /* PKTGEN_MAGIC */
+	uint32_t session;      /* chosen by the sender at start */
+	uint64_t seq;          /* 0, 1, 2, ... within a session */
+	uint64_t tstamp_ns;    /* sender's clock, for ping */
+};
+
+#ifdef __cplusplus
+static_assert(sizeof(struct pktgen_hdr) == PKTGEN_MIN_SIZE, "pktgen header layout");
+#else
+_Static_assert(sizeof(struct pktgen_hdr) == PKTGEN_MIN_SIZE, "pktgen header layout");
+#endif
+
+/* What a receiver knows about the stream (pktgen_rx_check). */
+struct pktgen_rx_state {
+	uint32_t sessions;  /* sessions seen */
+	uint32_t session;   /* the current one */
+	uint64_t first;     /* first sequence number seen in it */
+	uint64_t next;      /* next one expected */
+	uint64_t packets;   /* packets of the current session */
+	uint64_t errors;    /* malformed, lost, reordered or duplicated */
+	bool fin;           /* the current session sent its last packet */
+};
+
+/*
+ * Account one received frame.  A new session id starts a new session at
+ * whatever sequence number it carries (a receiver may join late); within a
+ * session every packet must carry the next number.  Returns 1 when the frame
+ * started a session, 0 when it was in order, -1 for an error.
+ */
+static inline int pktgen_rx_check(struct pktgen_rx_state *s, const void *buf, uint32_t len)
+{
+	const struct pktgen_hdr *h = (const struct pktgen_hdr *)buf;
+
+	if (len < PKTGEN_MIN_SIZE || h->magic != PKTGEN_MAGIC ||
+	    h->ethertype[0] != (PKTGEN_ETHERTYPE >> 8) || h->ethertype[1] != (PKTGEN_ETHERTYPE & 0xff)) {
+		s->errors++;
+		return -1;
+	}
+	if (s->sessions == 0 || h->session != s->session) {
+		s->sessions++;
+		s->session = h->session;
+		s->first = h->seq;
+		s->next = h->seq + 1;
+		s->packets = 1;
+		s->fin = (h->flags & PKTGEN_F_FIN) != 0;
+		return 1;
+	}
+	s->packets++;
+	s->fin = (h->flags & PKTGEN_F_FIN) != 0;
+	if (h->seq != s->next) {
+		s->errors++;
+		s->next = h->seq + 1;
+		return -1;
+	}
+	s->next++;
+	return 0;
+}
+
+#endif /* MODVMM_PKTGEN_H */
