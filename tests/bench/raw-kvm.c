@@ -5,14 +5,17 @@
  * running the same write loops as tests/guest/pci-bench.c, with an empty
  * handler for PIO and MMIO exits and KVM ioeventfds for the doorbell writes.
  *
- * usage: raw-kvm TRAP_N BELL_N ROUNDS [--reader]
+ * usage: raw-kvm TRAP_N BELL_N ROUNDS [--reader] [--cpu N]
  *   --reader  a thread blocks in poll() on the doorbell eventfds and reads them,
  *             as pci-testdev's worker thread does; without it nobody reads.
+ *   --cpu N   run the vCPU on host CPU N (the reader thread is not pinned), as
+ *             modvmm's [vm] vcpu_affinity = N does.
  * Prints, per round: "bench KIND round=K n=N cycles=C" (KIND: pio_trap,
  * mmio_trap, pio_bell, mmio_bell; cycles of the guest TSC for N writes), and
  * "tsc_hz=F" (the TSC frequency, calibrated against CLOCK_MONOTONIC).
  */
 #include <errno.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
 #include <poll.h>
@@ -271,12 +274,17 @@ static double tsc_hz(void)
 int main(int argc, char **argv)
 {
 	if (argc < 4) {
-		fprintf(stderr, "usage: raw-kvm TRAP_N BELL_N ROUNDS [--reader]\n");
+		fprintf(stderr, "usage: raw-kvm TRAP_N BELL_N ROUNDS [--reader] [--cpu N]\n");
 		return 2;
 	}
 	uint64_t trap_n = strtoull(argv[1], NULL, 0), bell_n = strtoull(argv[2], NULL, 0);
-	int rounds = atoi(argv[3]);
-	int with_reader = argc > 4 && !strcmp(argv[4], "--reader");
+	int rounds = atoi(argv[3]), with_reader = 0, cpu = -1;
+	for (int i = 4; i < argc; i++) {
+		if (!strcmp(argv[i], "--reader"))
+			with_reader = 1;
+		else if (!strcmp(argv[i], "--cpu") && i + 1 < argc)
+			cpu = atoi(argv[++i]);
+	}
 	struct raw r = { 0 };
 	r.kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (r.kvm < 0)
@@ -296,6 +304,13 @@ int main(int argc, char **argv)
 	pthread_t th;
 	if (with_reader && pthread_create(&th, NULL, reader, &r))
 		die("pthread_create");
+	if (cpu >= 0) {
+		cpu_set_t set;
+		CPU_ZERO(&set);
+		CPU_SET(cpu, &set);
+		if (pthread_setaffinity_np(pthread_self(), sizeof(set), &set))
+			die("pthread_setaffinity_np");
+	}
 
 	(void)run_loop(&r, PIO_TRAP, 100);  /* warm up */
 	for (int k = 0; k < KINDS; k++) {

@@ -27,7 +27,7 @@
 #define PATTERN_LEN     0x1000
 #define COOKIE_OFF      0x2000
 #define HOST_COOKIE     0x600df00du
-#define HANDSHAKE_CYCLES 200000000000ull /* about a minute at 3 GHz */
+#define HANDSHAKE_CYCLES 100000000000ull /* 30-50 s at 2-3 GHz */
 #define SHORT_CYCLES    20000000ull       /* ~10 ms: a masked vector must not arrive */
 #define MMIO_NEW_FROM   0xe0000000ull     /* where the guest moves BAR1 and BAR2 */
 #define MEM_NEW_FROM    0xe8000000ull
