@@ -368,19 +368,19 @@ static inline bool nm_uring_sync(struct nm_uring *u)
  */
 static inline bool nm_uring_prepare_sleep(struct nm_uring *u)
 {
-	if (u->head != u->pub_head || u->cur != u->pub_cur)
-		return false;
-	nm_uring_update(u);
-	if (u->cur != u->tail)
-		return false;
-	NM_WRITE_ONCE(u->atok->appl_need_kick, 1);
-	nm_stld_barrier();
-	nm_uring_update(u);
-	if (u->cur != u->tail) {
-		NM_WRITE_ONCE(u->atok->appl_need_kick, 0);
-		return false;
+	if (u->head == u->pub_head && u->cur == u->pub_cur) {
+		nm_uring_update(u);
+		if (u->cur == u->tail) {
+			NM_WRITE_ONCE(u->atok->appl_need_kick, 1);
+			nm_stld_barrier();
+			nm_uring_update(u);
+			if (u->cur == u->tail)
+				return true;
+		}
 	}
-	return true;
+	if (NM_READ_ONCE(u->atok->appl_need_kick))
+		NM_WRITE_ONCE(u->atok->appl_need_kick, 0);
+	return false;
 }
 
 /* ---- the kernel side of a ring --------------------------------------------- */
