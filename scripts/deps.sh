@@ -4,6 +4,9 @@
 set -eu
 pkgs="gcc meson ninja-build pkgconf libltdl-dev libinih-dev"
 [ "${1:-}" = --test ] && pkgs="$pkgs libcmocka-dev valgrind qemu-system-x86 make"
+# Linux-guest tests: iasl (ACPI table round trip), lz4 (the Debian kernel's
+# payload for the PVH test); apt-get download and dpkg-deb come with Debian.
+[ "${1:-}" = --test ] && pkgs="$pkgs acpica-tools lz4"
 missing=
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
