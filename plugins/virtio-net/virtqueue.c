@@ -31,11 +31,14 @@ static void guest_error(struct vq *vq, const char *fmt, ...)
 	vq->log(vq->opaque, msg);
 }
 
+/* A broken queue stops until reset, so its (single) report bypasses the once rule. */
 static void fail_queue(struct vq *vq)
 {
 	vq->broken = true;
 	vq->ready = false;
 }
+
+#define queue_error(vq, ...) do { (vq)->logged = false; guest_error((vq), __VA_ARGS__); fail_queue(vq); } while (0)
 
 void vq_init(struct vq *vq, const char *name, uint16_t num_max, vq_translate_fn translate, vq_log_fn log,
              void *opaque)
@@ -215,9 +218,8 @@ int vq_pop(struct vq *vq, struct vq_elem *e)
 		if (vq->last_avail == vq->shadow_avail) {
 			uint16_t idx = avail_idx(vq);
 			if ((uint16_t)(idx - vq->last_avail) > vq->num) {
-				guest_error(vq, "avail index jumped from %u to %u with a queue of %u", vq->last_avail, idx,
+				queue_error(vq, "avail index jumped from %u to %u with a queue of %u", vq->last_avail, idx,
 				            vq->num);
-				fail_queue(vq);
 				return -EIO;
 			}
 			vq->shadow_avail = idx;
@@ -227,8 +229,7 @@ int vq_pop(struct vq *vq, struct vq_elem *e)
 		uint16_t head = __atomic_load_n(&vq->avail[AVAIL_RING + (vq->last_avail & (vq->num - 1))],
 		                                __ATOMIC_RELAXED);
 		if (head >= vq->num) {
-			guest_error(vq, "avail ring names descriptor %u of %u", head, vq->num);
-			fail_queue(vq);
+			queue_error(vq, "avail ring names descriptor %u of %u", head, vq->num);
 			return -EIO;
 		}
 		vq->last_avail++;

@@ -80,6 +80,42 @@ static void *f_gpa_to_hva(struct modvmm_dev *dev, uint64_t gpa, uint64_t len)
 	return f->ram + gpa;
 }
 
+static int f_fd_watch(struct modvmm_dev *dev, int fd, uint32_t events, modvmm_fd_cb cb, void *opaque)
+{
+	struct fake_host *f = FAKE(dev);
+	if (f->nwatch == sizeof(f->watch) / sizeof(f->watch[0]))
+		return -ENOSPC;
+	f->watch[f->nwatch].fd = fd;
+	f->watch[f->nwatch].cb = cb;
+	f->watch[f->nwatch].opaque = opaque;
+	f->nwatch++;
+	return 0;
+}
+
+static void f_fd_unwatch(struct modvmm_dev *dev, int fd)
+{
+	struct fake_host *f = FAKE(dev);
+	for (unsigned i = 0; i < f->nwatch; i++)
+		if (f->watch[i].fd == fd)
+			f->watch[i] = f->watch[--f->nwatch];
+}
+
+unsigned fake_run_watches(struct fake_host *f, int timeout_ms)
+{
+	struct pollfd p[8];
+	for (unsigned i = 0; i < f->nwatch; i++)
+		p[i] = (struct pollfd){ .fd = f->watch[i].fd, .events = POLLIN };
+	if (poll(p, f->nwatch, timeout_ms) <= 0)
+		return 0;
+	unsigned ran = 0;
+	for (unsigned i = 0; i < f->nwatch; i++)
+		if (p[i].revents) {
+			f->watch[i].cb(f->watch[i].opaque, p[i].fd, p[i].revents);
+			ran++;
+		}
+	return ran;
+}
+
 static int f_thread_start(struct modvmm_dev *dev, const char *name, modvmm_thread_fn fn, void *arg)
 {
 	struct fake_host *f = FAKE(dev);
@@ -105,6 +141,8 @@ static void *f_backend_get(struct modvmm_dev *dev, const char *key, const struct
 
 #define FAKE_PCI(pci) ((struct fake_host *)(pci))
 #define CAP_START 0x40
+#define CAP_PTR 0x34
+#define MSIX_CAP_ID 0x11
 
 static int f_pci_register(struct modvmm_dev *dev, const struct modvmm_pci_id *id,
                           const struct modvmm_pci_cfg_ops *cfg_ops, void *opaque, struct modvmm_pci **out)
@@ -112,6 +150,8 @@ static int f_pci_register(struct modvmm_dev *dev, const struct modvmm_pci_id *id
 	struct fake_host *f = FAKE(dev);
 	f->pci_registered = true;
 	f->pci_id = *id;
+	f->cfg_ops = cfg_ops;
+	f->cfg_opaque = opaque;
 	*out = (struct modvmm_pci *)f;
 	return 0;
 }
@@ -137,6 +177,8 @@ static int f_pci_cap_add(struct modvmm_pci *pci, uint8_t cap_id, const void *bod
 	if (off + 2 + len > FAKE_CFG_SIZE)
 		return -ENOSPC;
 	struct fake_cap *c = &f->caps[f->ncaps++];
+	f->cfg[f->last_cap ? f->last_cap + 1 : CAP_PTR] = (uint8_t)off; /* link the list */
+	f->last_cap = off;
 	c->id = cap_id;
 	memcpy(c->body, body, len);
 	c->len = len;
@@ -192,6 +234,11 @@ static int f_pci_msix_init(struct modvmm_pci *pci, unsigned nvec, unsigned table
 	if (nvec > FAKE_MAX_VECS)
 		return -EINVAL;
 	f->msix_nvec = nvec;
+	uint8_t body[10] = { (uint8_t)(nvec - 1), (uint8_t)((nvec - 1) >> 8) };
+	unsigned off;
+	int ret = f_pci_cap_add(pci, MSIX_CAP_ID, body, sizeof(body), &off);
+	if (ret)
+		return ret;
 	for (unsigned i = 0; i < nvec; i++) {
 		f->msix_fd[i] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 		if (f->msix_fd[i] < 0)
@@ -235,6 +282,8 @@ void fake_init(struct fake_host *f, uint64_t ram_size, ...)
 		.vm_name = f_vm_name,
 		.gpa_to_hva = f_gpa_to_hva,
 		.thread_start = f_thread_start,
+		.fd_watch = f_fd_watch,
+		.fd_unwatch = f_fd_unwatch,
 		.backend_get = f_backend_get,
 		.pci_register = f_pci_register,
 		.pci_bar = f_pci_bar,
@@ -294,6 +343,21 @@ void fake_free(struct fake_host *f)
 			close(f->msix_fd[i]);
 	free(f->ram);
 	f->ram = NULL;
+}
+
+uint32_t fake_cfg_read(struct fake_host *f, unsigned off, unsigned size)
+{
+	uint32_t v = 0;
+	if (off >= CAP_START && f->cfg_ops && f->cfg_ops->read && f->cfg_ops->read(f->cfg_opaque, off, size, &v) != -ENOENT)
+		return v;
+	return f_pci_config_read((struct modvmm_pci *)f, off, size);
+}
+
+void fake_cfg_write(struct fake_host *f, unsigned off, unsigned size, uint32_t v)
+{
+	if (off >= CAP_START && f->cfg_ops && f->cfg_ops->write && f->cfg_ops->write(f->cfg_opaque, off, size, v) != -ENOENT)
+		return;
+	f_pci_config_write((struct modvmm_pci *)f, off, size, v);
 }
 
 uint64_t fake_efd_read(int fd)

@@ -60,10 +60,16 @@ struct fake_host {
 	uint8_t cfg[FAKE_CFG_SIZE];
 	struct fake_bell bells[FAKE_MAX_BELLS];
 	unsigned nbells;
+	const struct modvmm_pci_cfg_ops *cfg_ops;
+	void *cfg_opaque;
+	unsigned last_cap;
 	unsigned msix_nvec;
 	int msix_fd[FAKE_MAX_VECS];
 	unsigned msix_notified[FAKE_MAX_VECS];
 	int intx;
+	/* event-loop watches */
+	struct { int fd; modvmm_fd_cb cb; void *opaque; } watch[8];
+	unsigned nwatch;
 };
 
 /* Set up a fake host; keys are "name", "value" pairs ending with NULL. */
@@ -79,6 +85,12 @@ static inline struct modvmm_dev *fake_dev(struct fake_host *f)
 {
 	return (struct modvmm_dev *)f;
 }
+
+/* Dispatch ready watched fds once (the event loop's job); returns how many ran. */
+unsigned fake_run_watches(struct fake_host *f, int timeout_ms);
+/* Guest configuration access: the device's hooks first, as the core does. */
+uint32_t fake_cfg_read(struct fake_host *f, unsigned off, unsigned size);
+void fake_cfg_write(struct fake_host *f, unsigned off, unsigned size, uint32_t v);
 
 /* Read an eventfd's counter without blocking; 0 when not signalled. */
 uint64_t fake_efd_read(int fd);
