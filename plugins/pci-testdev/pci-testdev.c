@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,7 @@ struct testdev {
 	uint64_t devmem_size;
 	int kick_fd[KICK_COUNT];   /* eventfds of the doorbells (owned by the core) */
 	int stop_fd;               /* ours: wakes the worker thread in stop() */
+	pthread_mutex_t kick_lock; /* eventfd read + count update, and RESET, are atomic */
 	atomic_uint_fast64_t writes[2];           /* trapped writes: BAR0, BAR1 */
 	atomic_uint_fast64_t kicks[KICK_COUNT];
 	atomic_uint_fast32_t scratch;
@@ -40,12 +42,20 @@ struct testdev {
 
 /* Adds what the doorbell's eventfd counted since the last read (eventfd(2): a read
  * returns the counter and resets it) to the kick count.  The fd is non-blocking;
- * the worker thread and register reads may both drain it, each read consumes. */
-static void kicks_drain(struct testdev *t, int which)
+ * the worker thread and register reads both drain it, under kick_lock so that a
+ * RESET never lands between a read and its addition. */
+static void kicks_drain_locked(struct testdev *t, int which)
 {
 	uint64_t n;
 	if (t->kick_fd[which] >= 0 && read(t->kick_fd[which], &n, sizeof(n)) == (ssize_t)sizeof(n))
 		atomic_fetch_add(&t->kicks[which], n);
+}
+
+static void kicks_drain(struct testdev *t, int which)
+{
+	pthread_mutex_lock(&t->kick_lock);
+	kicks_drain_locked(t, which);
+	pthread_mutex_unlock(&t->kick_lock);
 }
 
 static void *kick_thread(void *arg)
@@ -159,10 +169,12 @@ static void bar_write(struct testdev *t, unsigned bar, uint64_t off, unsigned si
 	case TESTDEV_RESET:
 		for (int i = 0; i < 2; i++)
 			atomic_store(&t->writes[i], 0);
+		pthread_mutex_lock(&t->kick_lock);
 		for (int i = 0; i < KICK_COUNT; i++) {
-			kicks_drain(t, i);
+			kicks_drain_locked(t, i);
 			atomic_store(&t->kicks[i], 0);
 		}
+		pthread_mutex_unlock(&t->kick_lock);
 		break;
 	default:
 		break; /* read-only or unimplemented: ignored */
@@ -254,6 +266,7 @@ static void testdev_destroy(void *priv)
 		return;
 	if (t->stop_fd >= 0)
 		close(t->stop_fd);
+	pthread_mutex_destroy(&t->kick_lock);
 	free(t);
 }
 
@@ -266,6 +279,7 @@ static int testdev_create(const struct modvmm_host *host, struct modvmm_dev *dev
 	t->dev = dev;
 	t->kick_fd[KICK_PIO] = t->kick_fd[KICK_MMIO] = -1;
 	t->stop_fd = -1;
+	pthread_mutex_init(&t->kick_lock, NULL);
 	*priv = t;
 	if (!host->pci_register || !host->devmem_create || !host->pci_doorbell || !host->pci_msix_init)
 		return fail(t, "this modvmm has no PCI bus", -ENOTSUP);
