@@ -7,6 +7,7 @@ pkgs="gcc meson ninja-build pkgconf libltdl-dev libinih-dev"
 # Linux-guest tests: iasl (ACPI table round trip), lz4 (the Debian kernel's
 # payload for the PVH test); apt-get download and dpkg-deb come with Debian.
 [ "${1:-}" = --test ] && pkgs="$pkgs acpica-tools lz4"
+[ "${1:-}" = --test ] && pkgs="$pkgs clang iproute2 iputils-ping"   # fuzzers; network namespaces, tap, ping
 missing=
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
