@@ -28,9 +28,13 @@
 #define EXIT_BLOCK      0x500         /* ... the debug-exit port (0x501) */
 #define CFG_BLOCK       0xc00         /* ... the PCI configuration ports */
 #define IOAPIC_GPA      0xfec00000ull
+#define IOAPIC_IOWIN    0x10          /* 82093AA §3.1: data window after the index register */
 #define LAPIC_VERSION   0x30
 #define KVM_PRIVATE_GPA 0xfeff0000ull /* KVM's identity-map and TSS pages live here */
-#define HUGE_GPA        0xffffffffffff0000ull
+#define HUGE_GPA        0xffffffffffff0000ull /* wraps past 2^64 with the BAR's size */
+#define TOP_PAGE_GPA    0xfffff000ull         /* the last page below 4 GiB */
+#define TOP_PORTS       0xff00                /* the last 256 ports */
+#define TOP_PORT_UNALIGNED 0xfffc             /* the BAR keeps only the aligned bits */
 #define SANE_MMIO       0xe0000000ull
 #define SANE_MEM        0xe8000000ull
 #define RAM_BAR_SIZE    0x10000       /* >= the devmem BAR in the e2e config */
@@ -138,7 +142,7 @@ static void phase_bad_bars(void *arg)
 
 	(void)arg;
 	mmio_write32(IOAPIC_GPA, 0);
-	ioapic_id = mmio_read32(IOAPIC_GPA + 0x10);
+	ioapic_id = mmio_read32(IOAPIC_GPA + IOAPIC_IOWIN);
 	for (unsigned i = 0; i < RAM_BAR_SIZE; i += 4)
 		mmio_write32((uintptr_t)ram_target + i, i * 7u);
 
@@ -152,10 +156,10 @@ static void phase_bad_bars(void *arg)
 	check(mmio_read32(LAPIC_BASE + LAPIC_VERSION) == lapic_ver, "BAR1 and BAR2 at the LAPIC: LAPIC still there");
 	td_place(SANE_MMIO, IOAPIC_GPA);
 	mmio_write32(IOAPIC_GPA, 0);
-	check(mmio_read32(IOAPIC_GPA + 0x10) == ioapic_id, "BAR2 at the IOAPIC: IOAPIC still there");
+	check(mmio_read32(IOAPIC_GPA + IOAPIC_IOWIN) == ioapic_id, "BAR2 at the IOAPIC: IOAPIC still there");
 	td_place(KVM_PRIVATE_GPA + 0xf000, KVM_PRIVATE_GPA);
 	td_place(SANE_MMIO, HUGE_GPA);
-	td_place(0xfffff000ull, 0);
+	td_place(TOP_PAGE_GPA, 0);
 
 	td_place(SANE_MMIO, SANE_MMIO);  /* at each other */
 	(void)mmio_read32(SANE_MMIO);
@@ -172,8 +176,8 @@ static void phase_bad_bars(void *arg)
 	bar_pio_at(0);
 	guest_cprintf(CON_DEBUGCON, "debugcon still works with BAR0 at port 0\n");
 	bar_pio_at(EXIT_BLOCK);
-	bar_pio_at(0xff00);
-	bar_pio_at(0xfffc);
+	bar_pio_at(TOP_PORTS);
+	bar_pio_at(TOP_PORT_UNALIGNED);
 	sane_bars();
 	check(td_pio_read(TESTDEV_MAGIC) == TESTDEV_MAGIC_VALUE && td_mmio_read(TESTDEV_MAGIC) == TESTDEV_MAGIC_VALUE,
 	      "sane BARs again: I/O and MMIO decode");

@@ -31,7 +31,7 @@
 #define SHORT_CYCLES    20000000ull       /* ~10 ms: a masked vector must not arrive */
 #define MMIO_NEW_FROM   0xe0000000ull     /* where the guest moves BAR1 and BAR2 */
 #define MEM_NEW_FROM    0xe8000000ull
-#define ALL_ONES        0xffffffffu
+#define ALL_ONES        0xffffffffu       /* what an address nobody decodes reads */
 #define INTX_VEC        0x50
 
 /* IOAPIC (82093AA datasheet §3.2): index/data registers, redirection table. */
@@ -40,6 +40,7 @@
 #define IOAPIC_REDTBL   0x10
 #define IOAPIC_LEVEL    0x8000u
 #define IOAPIC_MASKED   0x10000u
+#define IOAPIC_PINS     24
 
 static volatile unsigned intx_irqs;
 
@@ -77,7 +78,7 @@ static void check_bars(void)
 	check(b[0].io && b[0].size == TESTDEV_PIO_SIZE && b[0].addr, "BAR0: I/O, 0x%lx ports at 0x%lx",
 	      (unsigned long)b[0].size, (unsigned long)b[0].addr);
 	check(!b[1].io && !b[1].mem64 && !b[1].prefetch && b[1].size == TESTDEV_MMIO_SIZE &&
-	      b[1].addr >= 0xc0000000ull && b[1].addr + b[1].size <= 0xfec00000ull,
+	      b[1].addr >= PCI_MMIO32_START && b[1].addr + b[1].size <= PCI_MMIO32_LIMIT,
 	      "BAR1: 32-bit memory, 0x%lx bytes at 0x%lx (in the 32-bit window)", (unsigned long)b[1].size,
 	      (unsigned long)b[1].addr);
 	check(b[2].mem64 && b[2].prefetch && b[2].size == want && b[2].addr,
@@ -287,7 +288,7 @@ static void check_intx(void)
 {
 	unsigned gsi = pci_cfg_read(td.bdf, PCI_INT_LINE, 1);
 
-	if (!check(gsi > 0 && gsi < 24, "INTx routed to IOAPIC pin %u", gsi))
+	if (!check(gsi > 0 && gsi < IOAPIC_PINS, "INTx routed to IOAPIC pin %u", gsi))
 		return;
 	guest_irq_set(INTX_VEC, intx_isr);
 	ioapic_write(IOAPIC_REDTBL + 2 * gsi + 1, guest_lapic_id() << 24);

@@ -3,8 +3,6 @@
  */
 #include "testdev.h"
 
-#define PCI_MMIO32_START 0xc0000000ull /* modvmm's 32-bit PCI window (README) */
-#define PCI_MMIO32_LIMIT 0xfec00000ull
 
 struct td td;
 struct td_range td_ranges[TD_MAX_RANGES];

@@ -15,6 +15,9 @@
 #include "pci.h"
 #include "pci-testdev-regs.h"
 
+#define PCI_MMIO32_START 0xc0000000ull /* modvmm's 32-bit PCI window (README, memory map) */
+#define PCI_MMIO32_LIMIT 0xfec00000ull
+
 #define TD_MAX_FNS     32
 #define TD_MAX_RANGES  (TD_MAX_FNS * PCI_NUM_BARS)
 #define TD_VEC_BASE    0x40          /* IDT vector of MSI-X vector 0 */
