@@ -153,12 +153,17 @@ void nmport_txsync(struct nmport *p, unsigned i);
  * waits for room), take new packets. */
 void nmport_rxsync(struct nmport *p, unsigned i);
 
-#define NMPORT_POLLIN  1u /* a packet at cur of some RX ring */
-#define NMPORT_POLLOUT 2u /* a free slot at cur of some TX ring */
-/* Wait until one of `events` holds, the link changes, or timeout_ms passes
- * (-1: forever; 0: just check).  Returns 1 (ready or link change), 0 on
- * timeout, -errno on error.  Handles the rendezvous on the way. */
+#define NMPORT_POLLIN    1u /* a packet at cur of the RX ring */
+#define NMPORT_POLLOUT   2u /* a free slot at cur of the TX ring */
+#define NMPORT_POLLDRAIN 4u /* nothing pending in the TX ring (all moved to the peer) */
+/* Wait until one of `events` holds on some ring, the link changes, or
+ * timeout_ms passes (-1: forever; 0: just check).  Returns 1 (ready or link
+ * change), 0 on timeout, -errno on error.  Handles the rendezvous on the way. */
 int nmport_poll(struct nmport *p, unsigned events, int timeout_ms);
+/* The same for ring pair `ring` only. */
+int nmport_poll_ring(struct nmport *p, unsigned ring, unsigned events, int timeout_ms);
+/* Packets handed over on TX ring `ring` and not yet moved to the peer. */
+uint32_t nmport_tx_pending(const struct nmport *p, unsigned ring);
 
 void nmport_get_stats(const struct nmport *p, struct nmport_stats *st);
 

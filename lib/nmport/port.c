@@ -191,16 +191,22 @@ void nmport_rxsync(struct nmport *p, unsigned i)
 	ctl_tick(p);
 }
 
-static bool tx_ready(struct nmport *p, unsigned i)
+/* TX ring i has a free slot (or, with `drain`, nothing pending). */
+static bool tx_ok(struct nmport *p, unsigned i, bool drain)
+{
+	return drain ? !nm_kring_tx_pending(&p->ktx[i]) : nm_uring_space(&p->tx[i]) > 0;
+}
+
+static bool tx_ready(struct nmport *p, unsigned i, bool drain)
 {
 	nmport_txsync(p, i);
-	if (nm_uring_space(&p->tx[i]) || !p->up)
+	if (tx_ok(p, i, drain) || !p->up)
 		return true;
-	/* full: our pending packets wait for room in the peer's RX ring */
+	/* pending packets wait for room in the peer's RX ring */
 	if (nm_kring_prepare_sleep(&p->kprx[i]))
 		return false;
 	nmport_txsync(p, i);
-	return nm_uring_space(&p->tx[i]) > 0;
+	return tx_ok(p, i, drain);
 }
 
 static bool rx_ready(struct nmport *p, unsigned i)
@@ -217,7 +223,8 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-int nmport_poll(struct nmport *p, unsigned events, int timeout_ms)
+static int poll_rings(struct nmport *p, unsigned lo, unsigned hi, unsigned events,
+		      int timeout_ms)
 {
 	int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
 	struct epoll_event evs[8];
@@ -230,8 +237,9 @@ int nmport_poll(struct nmport *p, unsigned events, int timeout_ms)
 			return err;
 		if (p->up != was_up)
 			return 1;
-		for (unsigned i = 0; i < p->nr; i++) {
-			if ((events & NMPORT_POLLOUT) && tx_ready(p, i))
+		for (unsigned i = lo; i < hi; i++) {
+			if ((events & (NMPORT_POLLOUT | NMPORT_POLLDRAIN)) &&
+			    tx_ready(p, i, events & NMPORT_POLLDRAIN))
 				ready = true;
 			if ((events & NMPORT_POLLIN) && rx_ready(p, i))
 				ready = true;
@@ -258,6 +266,23 @@ int nmport_poll(struct nmport *p, unsigned events, int timeout_ms)
 				drain(p->peer_kick[tag - TAG_PEER_KICK]);
 		}
 	}
+}
+
+int nmport_poll(struct nmport *p, unsigned events, int timeout_ms)
+{
+	return poll_rings(p, 0, p->nr, events, timeout_ms);
+}
+
+int nmport_poll_ring(struct nmport *p, unsigned ring, unsigned events, int timeout_ms)
+{
+	if (ring >= p->nr)
+		return -EINVAL;
+	return poll_rings(p, ring, ring + 1, events, timeout_ms);
+}
+
+uint32_t nmport_tx_pending(const struct nmport *p, unsigned ring)
+{
+	return ring < p->nr ? nm_kring_tx_pending(&p->ktx[ring]) : 0;
 }
 
 /* ---- opening and closing --------------------------------------------------- */

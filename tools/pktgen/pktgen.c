@@ -81,7 +81,7 @@ static int wait_ready(struct run *r, unsigned events)
 		link_check(r);
 		return 0;
 	}
-	int err = nmport_poll(r->p, events, 1000);
+	int err = nmport_poll_ring(r->p, r->o.ring, events, 1000);
 
 	link_check(r);
 	return err < 0 ? err : 0;
@@ -124,11 +124,6 @@ static void report(struct run *r, const char *what, uint64_t pkts)
 
 /* ---- tx ---------------------------------------------------------------------- */
 
-static bool tx_all_done(const struct nm_uring *u)
-{
-	return u->tail == nm_idx_prev(u->head, u->num_slots);
-}
-
 static int do_tx(struct run *r)
 {
 	uint64_t seq = 0, limit = r->o.count, deadline = 0;
@@ -168,9 +163,9 @@ static int do_tx(struct run *r)
 		nmport_txsync(r->p, r->o.ring);
 	}
 	/* wait until the peer took everything (or the link went down) */
-	while (!tx_all_done(r->tx) && nmport_link_up(r->p)) {
+	while (nmport_tx_pending(r->p, r->o.ring) && nmport_link_up(r->p)) {
 		nmport_txsync(r->p, r->o.ring);
-		if (!tx_all_done(r->tx) && (err = wait_ready(r, NMPORT_POLLOUT)) < 0)
+		if (nmport_tx_pending(r->p, r->o.ring) && (err = wait_ready(r, NMPORT_POLLDRAIN)) < 0)
 			return err;
 	}
 	r->t1 = now_ns();

@@ -1,0 +1,373 @@
+/* SPDX-License-Identifier: MIT */
+/* The host library: regions (and what it refuses from a peer), an in-process
+ * pipe driven by two threads, and the rendezvous (join, busy, peer gone,
+ * reconnect, survivor keeps the region, stale socket). */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <modvmm/pktgen.h>
+#include "nmport.h"
+
+static const struct nmport_geom geom = { 1, 256, 2048, 0 };
+
+/* ---- regions ---------------------------------------------------------------- */
+
+static void name_rules(void **state)
+{
+	assert_true(nmport_name_ok("a"));
+	assert_true(nmport_name_ok("vm1.net-0_x"));
+	assert_false(nmport_name_ok(""));
+	assert_false(nmport_name_ok(NULL));
+	assert_false(nmport_name_ok(".hidden"));
+	assert_false(nmport_name_ok("a/b"));
+	assert_false(nmport_name_ok("../x"));
+	assert_false(nmport_name_ok("sp ace"));
+	char longname[NMPORT_NAME_MAX + 1];
+	memset(longname, 'a', sizeof(longname) - 1);
+	longname[NMPORT_NAME_MAX] = '\0';
+	assert_false(nmport_name_ok(longname));
+	longname[NMPORT_NAME_MAX - 1] = '\0';
+	assert_true(nmport_name_ok(longname));
+}
+
+static void region_roundtrip(void **state)
+{
+	struct nmport_region a, b;
+
+	assert_int_equal(nmport_region_create("rt", &geom, &a), 0);
+	assert_int_equal(nmport_region_open(dup(a.fd), &b), 0);
+	assert_int_equal(b.mem.size, a.mem.size);
+	assert_string_equal(b.mem.name, "rt");
+	a.base[a.mem.buf_pool_ofs + 5] = 0x5a; /* one memory, two mappings */
+	assert_int_equal(b.base[b.mem.buf_pool_ofs + 5], 0x5a);
+	nmport_region_close(&b);
+	nmport_region_close(&a);
+	assert_int_equal(nmport_region_create("bad/name", &geom, &a), -EINVAL);
+	struct nmport_geom g = geom;
+	g.num_slots = 1;
+	assert_int_equal(nmport_region_create("x", &g, &a), -EINVAL);
+}
+
+/* A memfd holding a copy of `src`'s bytes, sealed or not. */
+static int copy_fd(const struct nmport_region *src, bool seal, size_t size)
+{
+	int fd = memfd_create("copy", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, (off_t)size), 0);
+	assert_int_equal(pwrite(fd, src->base, size < src->mem.size ? size : src->mem.size, 0),
+			 (ssize_t)(size < src->mem.size ? size : src->mem.size));
+	if (seal)
+		assert_int_equal(fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW), 0);
+	return fd;
+}
+
+static void region_refusals(void **state)
+{
+	struct nmport_region a, b;
+
+	assert_int_equal(nmport_region_create("rf", &geom, &a), 0);
+	/* the same bytes, sealed: accepted */
+	assert_int_equal(nmport_region_open(copy_fd(&a, true, a.mem.size), &b), 0);
+	nmport_region_close(&b);
+	/* not sealed: the peer could shrink it under us (SIGBUS) */
+	assert_int_equal(nmport_region_open(copy_fd(&a, false, a.mem.size), &b), -EPROTO);
+	/* a size that does not match the descriptor */
+	assert_int_equal(nmport_region_open(copy_fd(&a, true, a.mem.size + 4096), &b), -EPROTO);
+	assert_int_equal(nmport_region_open(copy_fd(&a, true, 4096), &b), -EPROTO);
+	/* a descriptor that does not match its own geometry */
+	struct nmport_mem *m = (struct nmport_mem *)a.base;
+	m->end[1].csb_ofs += 64;
+	assert_int_equal(nmport_region_open(copy_fd(&a, true, a.mem.size), &b), -EPROTO);
+	m->end[1].csb_ofs -= 64;
+	/* a name that is no pipe name */
+	memcpy(m->name, "../etc", 7);
+	assert_int_equal(nmport_region_open(copy_fd(&a, true, a.mem.size), &b), -EPROTO);
+	/* not a memfd at all */
+	char path[] = "/tmp/nmport-test.XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	unlink(path);
+	assert_int_equal(ftruncate(fd, (off_t)a.mem.size), 0);
+	assert_int_equal(nmport_region_open(fd, &b), -EPROTO);
+	nmport_region_close(&a);
+}
+
+/* ---- an in-process pipe, two threads ------------------------------------------ */
+
+#define PAIR_PACKETS 300000u
+#define WAIT_MS 10000 /* a lost wakeup shows up as a timeout */
+
+struct rx_result {
+	struct nmport *p;
+	unsigned ring;
+	uint64_t got;
+	struct pktgen_rx_state st;
+	int err;
+};
+
+static void *rx_thread(void *arg)
+{
+	struct rx_result *r = arg;
+	struct nm_uring *u = nmport_rx(r->p, r->ring);
+
+	while (r->got < PAIR_PACKETS) {
+		nmport_rxsync(r->p, r->ring);
+		uint32_t n = nm_uring_space(u);
+		if (n == 0) {
+			int e = nmport_poll_ring(r->p, r->ring, NMPORT_POLLIN, WAIT_MS);
+			if (e <= 0) {
+				r->err = e == 0 ? -ETIMEDOUT : e;
+				return NULL;
+			}
+			continue;
+		}
+		for (uint32_t k = 0; k < n; k++) {
+			uint32_t len = 0;
+			const void *b = nm_uring_slot_buf(u, nm_uring_slot(u, k), &len);
+			if (b)
+				pktgen_rx_check(&r->st, b, len);
+			else
+				r->st.errors++;
+		}
+		r->got += n;
+		nm_uring_advance(u, n);
+	}
+	nmport_rxsync(r->p, r->ring);
+	return NULL;
+}
+
+/* Send `count` pktgen frames with sequence numbers from `seq` on TX ring `ring`. */
+static int send_frames(struct nmport *p, unsigned ring, uint64_t seq, uint64_t count,
+		       uint32_t session, bool block)
+{
+	struct nm_uring *u = nmport_tx(p, ring);
+	uint64_t end = seq + count;
+
+	while (seq < end) {
+		uint32_t n = nm_uring_space(u);
+		if (n == 0) {
+			nmport_txsync(p, ring);
+			if (nm_uring_space(u) == 0) {
+				if (!block)
+					return -EAGAIN;
+				int e = nmport_poll_ring(p, ring, NMPORT_POLLOUT, WAIT_MS);
+				if (e <= 0)
+					return e == 0 ? -ETIMEDOUT : e;
+			}
+			continue;
+		}
+		if (n > end - seq)
+			n = (uint32_t)(end - seq);
+		if (n > 64)
+			n = 64;
+		for (uint32_t k = 0; k < n; k++, seq++) {
+			struct netmap_slot *s = nm_uring_slot(u, k);
+			struct pktgen_hdr *h = nm_uring_buf(u, s->buf_idx);
+			memset(h, 0, sizeof(*h));
+			h->ethertype[0] = PKTGEN_ETHERTYPE >> 8;
+			h->ethertype[1] = PKTGEN_ETHERTYPE & 0xff;
+			h->magic = PKTGEN_MAGIC;
+			h->session = session;
+			h->seq = seq;
+			s->len = 64;
+		}
+		nm_uring_advance(u, n);
+		nmport_txsync(p, ring);
+	}
+	while (block && nmport_tx_pending(p, ring)) { /* hand everything to the peer */
+		int e = nmport_poll_ring(p, ring, NMPORT_POLLDRAIN, WAIT_MS);
+		if (e <= 0)
+			return e == 0 ? -ETIMEDOUT : e;
+	}
+	return 0;
+}
+
+/* Receive up to `max` frames already waiting, checking them. */
+static uint64_t recv_frames(struct nmport *p, unsigned ring, struct pktgen_rx_state *st, uint64_t max)
+{
+	struct nm_uring *u = nmport_rx(p, ring);
+	uint64_t got = 0;
+
+	nmport_rxsync(p, ring);
+	while (got < max && nm_uring_space(u)) {
+		uint32_t len = 0;
+		const void *b = nm_uring_slot_buf(u, nm_uring_slot(u, 0), &len);
+		assert_non_null(b);
+		pktgen_rx_check(st, b, len);
+		nm_uring_advance(u, 1);
+		got++;
+		if (!nm_uring_space(u))
+			nmport_rxsync(p, ring);
+	}
+	nmport_rxsync(p, ring);
+	return got;
+}
+
+static void pair_threads(void **state)
+{
+	struct nmport_geom g = { 2, 128, 2048, 0 }; /* small ring: both sides sleep often */
+	struct nmport *a, *b;
+	struct rx_result r = { 0 };
+	pthread_t t;
+
+	assert_int_equal(nmport_pair("pair", &g, &a, &b), 0);
+	assert_true(nmport_link_up(a) && nmport_link_up(b));
+	assert_int_equal(nmport_nrings(a), 2);
+	r.p = b;
+	r.ring = 1;
+	assert_int_equal(pthread_create(&t, NULL, rx_thread, &r), 0);
+	assert_int_equal(send_frames(a, 1, 0, PAIR_PACKETS, 7, true), 0);
+	pthread_join(t, NULL);
+	assert_int_equal(r.err, 0);
+	assert_int_equal(r.got, PAIR_PACKETS);
+	assert_int_equal(r.st.sessions, 1);
+	assert_int_equal(r.st.errors, 0);
+	assert_int_equal(r.st.next, PAIR_PACKETS);
+
+	struct nmport_stats st;
+	nmport_get_stats(a, &st);
+	assert_int_equal(st.tx_delivered, PAIR_PACKETS);
+	assert_int_equal(st.tx_dropped, 0);
+	assert_int_equal(st.bad, 0);
+	nmport_close(a);
+	nmport_close(b);
+}
+
+/* ---- the rendezvous -------------------------------------------------------------- */
+
+struct opener {
+	const char *dir;
+	struct nmport_geom geom;
+	struct nmport *p;
+	int err;
+};
+
+static void *open_thread(void *arg)
+{
+	struct opener *o = arg;
+
+	o->err = nmport_open(o->dir, "rv", &o->geom, &o->p);
+	return NULL;
+}
+
+/* Open a joining end in a thread while `holder` answers; returns its result. */
+static int join(struct nmport *holder, const char *dir, struct nmport **out, bool expect_up)
+{
+	struct opener o = { .dir = dir, .geom = { 2, 64, 2048, 0 } }; /* geometry is the holder's */
+	pthread_t t;
+
+	assert_int_equal(pthread_create(&t, NULL, open_thread, &o), 0);
+	if (expect_up) {
+		assert_int_equal(nmport_poll(holder, 0, WAIT_MS), 1); /* link change */
+		assert_true(nmport_link_up(holder));
+	} else {
+		while (pthread_tryjoin_np(t, NULL) == EBUSY)
+			nmport_poll(holder, 0, 50);
+		*out = o.p;
+		return o.err;
+	}
+	pthread_join(t, NULL);
+	*out = o.p;
+	return o.err;
+}
+
+static void rendezvous(void **state)
+{
+	char dir[] = "/tmp/nmport-rdv.XXXXXX";
+	struct pktgen_rx_state sa = { 0 }, sb = { 0 };
+	struct nmport *a, *b, *c;
+
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(nmport_open(dir, "rv", &geom, &a), 0);
+	assert_false(nmport_link_up(a));
+	assert_int_equal(nmport_end(a), 0);
+	assert_int_equal(nmport_poll(a, NMPORT_POLLIN, 0), 0);
+
+	/* a joiner adopts the holder's region and takes the other end */
+	assert_int_equal(join(a, dir, &b, true), 0);
+	assert_true(nmport_link_up(b));
+	assert_int_equal(nmport_end(b), 1);
+	assert_int_equal(nmport_nrings(b), 1);
+	assert_int_equal(nmport_mem(b)->geom.num_slots, geom.num_slots);
+
+	/* a third end is turned away */
+	assert_int_equal(join(a, dir, &c, false), -EBUSY);
+
+	/* traffic both ways; b leaves five packets in a's RX ring */
+	assert_int_equal(send_frames(a, 0, 0, 100, 1, false), 0);
+	assert_int_equal(recv_frames(b, 0, &sb, 1000), 100);
+	assert_int_equal(send_frames(b, 0, 0, 5, 2, false), 0);
+
+	/* b goes away: a sees the link go down, its sends are dropped */
+	nmport_close(b);
+	assert_int_equal(nmport_poll(a, NMPORT_POLLIN, WAIT_MS), 1);
+	assert_false(nmport_link_up(a));
+	assert_int_equal(send_frames(a, 0, 100, 3, 1, false), 0);
+	struct nmport_stats st;
+	nmport_get_stats(a, &st);
+	assert_int_equal(st.tx_dropped, 3);
+	assert_int_equal(st.link_downs, 1);
+
+	/* a new b joins; its engine resumes a's RX ring where the old one left it */
+	assert_int_equal(join(a, dir, &b, true), 0);
+	assert_int_equal(nmport_end(b), 1);
+	assert_int_equal(send_frames(b, 0, 5, 5, 2, false), 0);
+	assert_int_equal(recv_frames(a, 0, &sa, 1000), 10);
+	assert_int_equal(sa.sessions, 1);
+	assert_int_equal(sa.errors, 0);
+	assert_int_equal(sa.next, 10);
+	assert_int_equal(send_frames(a, 0, 103, 50, 1, false), 0);
+	assert_int_equal(recv_frames(b, 0, &sb, 1000), 50);
+	assert_int_equal(sb.errors, 1); /* the three dropped while down: one gap, nothing else */
+
+	/* the creator goes away: b keeps the region and the socket, a new a joins it */
+	nmport_close(a);
+	assert_int_equal(nmport_poll(b, NMPORT_POLLIN, WAIT_MS), 1);
+	assert_false(nmport_link_up(b));
+	assert_int_equal(join(b, dir, &a, true), 0);
+	assert_int_equal(nmport_end(a), 0);
+	assert_int_equal(send_frames(a, 0, 0, 20, 3, false), 0);
+	memset(&sb, 0, sizeof(sb));
+	assert_int_equal(recv_frames(b, 0, &sb, 1000), 20);
+	assert_int_equal(sb.errors, 0);
+	nmport_close(a);
+	nmport_close(b);
+
+	/* nobody alive: the stale socket is replaced by a new region */
+	assert_int_equal(nmport_open(dir, "rv", &geom, &a), 0);
+	assert_false(nmport_link_up(a));
+	nmport_close(a);
+
+	char path[256];
+	snprintf(path, sizeof(path), "%s/pipe/rv.sock", dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/pipe/rv.lock", dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/pipe", dir);
+	rmdir(path);
+	rmdir(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(name_rules),
+		cmocka_unit_test(region_roundtrip),
+		cmocka_unit_test(region_refusals),
+		cmocka_unit_test(pair_threads),
+		cmocka_unit_test(rendezvous),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
