@@ -21,7 +21,7 @@ const struct modvmm_key config_vm_keys[] = {
 	{ .name = "name", .type = MODVMM_KEY_STRING, .def = "modvmm", .help = "VM name (logs, devmem folder)" },
 	{ .name = "memory", .type = MODVMM_KEY_SIZE, .def = "256M", .help = "guest RAM, with K/M/G suffix" },
 	{ .name = "vcpus", .type = MODVMM_KEY_U64, .def = "1", .help = "number of vCPUs (1-64)" },
-	{ .name = "kernel", .type = MODVMM_KEY_PATH, .help = "PVH ELF kernel to boot",
+	{ .name = "kernel", .type = MODVMM_KEY_PATH, .help = "kernel to boot: a bzImage or a PVH ELF",
 	  .flags = MODVMM_KEY_F_REQUIRED | MODVMM_KEY_F_EXISTS },
 	{ .name = "cmdline", .type = MODVMM_KEY_STRING, .def = "", .help = "kernel command line" },
 	{ .name = "initrd", .type = MODVMM_KEY_PATH, .help = "initial ramdisk", .flags = MODVMM_KEY_F_EXISTS },
