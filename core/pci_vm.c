@@ -51,12 +51,12 @@ int pci_vm_init(struct vm *vm)
 			reserved |= 1u << slot;
 	}
 	vm->devmem = calloc(1, sizeof(*vm->devmem));
-	struct pci_bus *bus = calloc(1, sizeof(*bus));
-	if (!bus || !vm->devmem) {
-		free(bus);
+	if (!vm->devmem)
 		return -ENOMEM;
-	}
 	devmem_dir_init(vm->devmem, NULL, vm->cfg->vm.name);
+	struct pci_bus *bus = calloc(1, sizeof(*bus));
+	if (!bus)
+		return -ENOMEM;
 	struct pci_bus_params p = {
 		.ops = &kvm_vm_ops, .ctx = vm, .pio = &vm->pio, .mmio = &vm->mmio, .mem = &vm->mem,
 		.loop = &vm->loop, .phys_bits = phys_bits(vm), .reserved_slots = reserved,
