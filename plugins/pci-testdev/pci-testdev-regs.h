@@ -21,7 +21,9 @@
  * alignment return the bytes of the registers they cover.  Counters are the low
  * 32 bits of 64-bit counts.  DOORBELL is not trapped: a KVM ioeventfd (any
  * width) catches the write and the device's worker thread counts it, so ringing
- * it never exits to userspace.
+ * it never exits to userspace.  Reading a KICKS register also collects the kicks
+ * the thread has not counted yet (with `kick_thread = false` there is no thread
+ * and that is the only way they are counted).
  */
 #ifndef PCI_TESTDEV_REGS_H
 #define PCI_TESTDEV_REGS_H

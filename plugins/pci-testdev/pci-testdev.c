@@ -31,6 +31,7 @@ struct testdev {
 	struct modvmm_pci *pci;
 	struct modvmm_devmem *devmem;
 	uint64_t devmem_size;
+	bool kick_thread;          /* count kicks from a worker thread as they come */
 	int kick_fd[KICK_COUNT];   /* eventfds of the doorbells (owned by the core) */
 	int stop_fd;               /* ours: wakes the worker thread in stop() */
 	pthread_mutex_t kick_lock; /* eventfd read + count update, and RESET, are atomic */
@@ -287,6 +288,9 @@ static int testdev_create(const struct modvmm_host *host, struct modvmm_dev *dev
 	int ret = host->config_u64(dev, "devmem_size", &t->devmem_size);
 	if (ret)
 		return fail(t, "devmem_size", ret);
+	ret = host->config_bool(dev, "kick_thread", &t->kick_thread);
+	if (ret)
+		return fail(t, "kick_thread", ret);
 	if (t->devmem_size < 4096 || (t->devmem_size & (t->devmem_size - 1)))
 		return fail(t, "devmem_size must be a power of two of at least 4K", -EINVAL);
 	const char *seg = host->config_str(dev, "segment");
@@ -306,6 +310,8 @@ static int testdev_create(const struct modvmm_host *host, struct modvmm_dev *dev
 static int testdev_start(void *priv)
 {
 	struct testdev *t = priv;
+	if (!t->kick_thread)
+		return 0;
 	int ret = t->host->thread_start(t->dev, "testdev-kick", kick_thread, t);
 	return ret ? fail(t, "cannot start the doorbell thread", ret) : 0;
 }
@@ -323,6 +329,8 @@ static const struct modvmm_key keys[] = {
 	  .help = "PCI slot on bus 0, \"S\" or \"S.F\" (default: the next free slot)" },
 	{ .name = "devmem_size", .type = MODVMM_KEY_SIZE, .def = "64K",
 	  .help = "size of the devmem segment behind BAR2 (power of two, >= 4K)" },
+	{ .name = "kick_thread", .type = MODVMM_KEY_BOOL, .def = "true",
+	  .help = "count doorbell kicks in a worker thread as they come (false: only when a KICKS register is read)" },
 	{ .name = "segment", .type = MODVMM_KEY_STRING,
 	  .help = "devmem segment name, exported as /dev/shm/modvmm/VM/NAME (default: the instance name)" },
 	{ 0 },

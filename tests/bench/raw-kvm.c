@@ -5,7 +5,7 @@
  * running the same write loops as tests/guest/pci-bench.c, with an empty
  * handler for PIO and MMIO exits and KVM ioeventfds for the doorbell writes.
  *
- * usage: raw-kvm TRAP_N BELL_N ROUNDS [--reader] [--cpu N]
+ * usage: raw-kvm TRAP_N BELL_N ROUNDS [--reader] [--cpu N]   (N = 0 skips those kinds)
  *   --reader  a thread blocks in poll() on the doorbell eventfds and reads them,
  *             as pci-testdev's worker thread does; without it nobody reads.
  *   --cpu N   run the vCPU on host CPU N (the reader thread is not pinned), as
@@ -315,6 +315,8 @@ int main(int argc, char **argv)
 	(void)run_loop(&r, PIO_TRAP, 100);  /* warm up */
 	for (int k = 0; k < KINDS; k++) {
 		uint64_t n = (k == PIO_TRAP || k == MMIO_TRAP) ? trap_n : bell_n;
+		if (!n)
+			continue;
 		(void)run_loop(&r, (enum kind)k, n / 10 + 1);
 		for (int i = 0; i < rounds; i++)
 			printf("bench %s round=%d n=%llu cycles=%llu\n", kind_name[k], i, (unsigned long long)n,

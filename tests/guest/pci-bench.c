@@ -8,7 +8,7 @@
  * The loops are the instructions of tests/bench/raw-kvm.c's guest, which times
  * the same writes without modvmm.
  *
- * Cmdline: trap=N bell=N (writes per round), rounds=R.  Prints per round
+ * Cmdline: trap=N bell=N (writes per round; 0 skips), rounds=R.  Prints per round
  * "bench KIND round=K n=N cycles=C", then checks that the device counted every
  * write the way it should (trapped writes as trapped, doorbells as kicks only).
  */
@@ -64,6 +64,8 @@ static void bench(void *arg)
 		uint64_t n = k == PIO_TRAP || k == MMIO_TRAP ? p->trap_n : p->bell_n;
 		uint64_t total = n / 10 + 1 + n * p->rounds;
 
+		if (!n)
+			continue;
 		td_mmio_write(TESTDEV_RESET, 1);
 		(void)run((enum kind)k, n / 10 + 1);  /* warm up */
 		for (unsigned long r = 0; r < p->rounds; r++)

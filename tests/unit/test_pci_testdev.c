@@ -25,6 +25,7 @@ extern const struct modvmm_plugin modvmm_plugin;
 static struct fake {
 	const char *devmem_size;
 	const char *segment;
+	bool no_thread;
 	bool no_pci;
 	struct modvmm_bar bars[6];
 	char seg_name[64];
@@ -65,6 +66,14 @@ static int h_config_u64(struct modvmm_dev *dev, const char *key, uint64_t *out)
 	*out = strtoull(v, &end, 0);
 	if (*end == 'K')
 		*out <<= 10;
+	return 0;
+}
+
+static int h_config_bool(struct modvmm_dev *dev, const char *key, bool *out)
+{
+	if (strcmp(key, "kick_thread"))
+		return -ENOENT;
+	*out = !f.no_thread;
 	return 0;
 }
 
@@ -154,6 +163,7 @@ static struct modvmm_host host = {
 	.log = h_log,
 	.config_str = h_config_str,
 	.config_u64 = h_config_u64,
+	.config_bool = h_config_bool,
 	.instance_name = h_instance_name,
 	.thread_start = h_thread_start,
 	.pci_register = h_pci_register,
@@ -323,6 +333,23 @@ static void interrupts(void **state)
 	down(t);
 }
 
+/* Without the worker thread, kicks are collected when a KICKS register is read. */
+static void no_kick_thread(void **state)
+{
+	fake_reset();
+	f.no_thread = true;
+	void *t = up();
+	assert_false(f.thread_running);
+	uint64_t n = 3;
+	assert_int_equal(write(f.bell_fd[1], &n, sizeof(n)), sizeof(n));
+	assert_int_equal(rd(0, TESTDEV_MMIO_KICKS, 4), 3);
+	assert_int_equal(write(f.bell_fd[1], &n, sizeof(n)), sizeof(n));
+	wr(1, TESTDEV_RESET, 4, 0);
+	assert_int_equal(rd(0, TESTDEV_MMIO_KICKS, 4), 0);
+	assert_int_equal(rd(0, TESTDEV_MMIO_WRITES, 4), 0);
+	down(t);
+}
+
 static void refusals(void **state)
 {
 	void *priv = NULL;
@@ -357,6 +384,7 @@ int main(void)
 		cmocka_unit_test(counters),
 		cmocka_unit_test(odd_accesses),
 		cmocka_unit_test(interrupts),
+		cmocka_unit_test(no_kick_thread),
 		cmocka_unit_test(refusals),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
