@@ -57,3 +57,15 @@ input = none
 plugin = debug-exit
 INI
 }
+
+# wait_for FILE STRING [SECONDS]: block until FILE (being written by a
+# background process) contains STRING; fail after SECONDS (30).
+wait_for() {
+	local fd pid rc=0
+	exec {fd}< <(exec tail -F -n +1 "$1" 2>/dev/null)
+	pid=$!
+	timeout "${3:-30}" grep -q -m1 -F -- "$2" <&"$fd" || rc=$?
+	kill "$pid" 2>/dev/null
+	exec {fd}<&-
+	[ "$rc" = 0 ] || fail "timed out waiting for '$2' in $1: $(cat "$1")"
+}
