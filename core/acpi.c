@@ -13,8 +13,10 @@
 
 #include "aml.h"
 #include "dev.h"
+#include "irq.h"
 #include "loader.h"
 #include "log.h"
+#include "pci.h"
 #include "schema.h"
 #include "vm.h"
 
@@ -66,13 +68,15 @@ static const struct { uint8_t irq; uint32_t gsi; uint16_t flags; } isa_overrides
 };
 
 /* The PCI root bridge (DSDT): bus 0, config ports 0xcf8-0xcff, the I/O window the
- * PCI bus assigns I/O BARs from, the 32-bit window [PCI_MMIO32_BASE,
- * PCI_MMIO32_END) and the 64-bit window from mem.h. */
-#define PCI_CONFIG_PORT    0xcf8
-#define PCI_CONFIG_PORTS   8
-#define PCI_IO_FIRST       0xc000
-#define PCI_IO_LAST        0xffff
+ * PCI bus assigns I/O BARs from (pci.h), the 32-bit window [PCI_MMIO32_BASE,
+ * PCI_MMIO32_END) and the 64-bit window from mem.h; _PRT gives each slot's INTA#-
+ * INTD# as the IOAPIC GSI irq.c drives (ACPI 6.5 §6.2.13: address 0xSSSSFFFF,
+ * pin 0-3, source 0 = a GSI, which the OS takes as level, active low). */
+#define CONFIG_PORTS_LEN   (PCI_CONFIG_DATA + PCI_CONFIG_PORTS - PCI_CONFIG_ADDRESS) /* 0xcf8-0xcff */
 #define PCI_BUS_LAST       0xff
+#define PRT_ANY_FUNCTION   0xffff
+#define PRT_SLOT_SHIFT     16
+#define PRT_ENTRY_ELEMS    4
 #define SERIAL_PORTS       8    /* a 16550 decodes 8 ports */
 
 struct acpi_header {
@@ -209,12 +213,24 @@ static void dsdt_body(struct aml *a, const struct acpi_config *cfg)
 	aml_name_integer(a, "_BBN", 0);
 	size_t crs = aml_name_crs_begin(a, "_CRS");
 	aml_res_bus_numbers(a, 0, PCI_BUS_LAST);
-	aml_res_io(a, PCI_CONFIG_PORT, PCI_CONFIG_PORTS);
-	aml_res_io_window(a, PCI_IO_FIRST, PCI_IO_LAST);
+	aml_res_io(a, PCI_CONFIG_ADDRESS, CONFIG_PORTS_LEN);
+	aml_res_io_window(a, PCI_IO_WINDOW_BASE, PCI_IO_WINDOW_END - 1);
 	aml_res_mem32_window(a, (uint32_t)PCI_MMIO32_BASE, (uint32_t)(PCI_MMIO32_END - 1), false);
 	if (cfg->mmio64_size)
 		aml_res_mem64_window(a, cfg->mmio64_base, cfg->mmio64_base + cfg->mmio64_size - 1, true);
 	aml_crs_end(a, crs);
+	size_t prt = aml_name_package_begin(a, "_PRT", PCI_SLOTS * IRQ_INTX_LINES);
+	for (unsigned slot = 0; slot < PCI_SLOTS; slot++) {
+		for (unsigned pin = 0; pin < IRQ_INTX_LINES; pin++) {
+			size_t e = aml_package_begin(a, PRT_ENTRY_ELEMS);
+			aml_integer(a, (slot << PRT_SLOT_SHIFT) | PRT_ANY_FUNCTION);
+			aml_integer(a, pin);
+			aml_integer(a, 0);
+			aml_integer(a, irq_intx_gsi(slot, pin + 1));
+			aml_end(a, e);
+		}
+	}
+	aml_end(a, prt);
 	aml_end(a, pci);
 
 	for (unsigned i = 0; i < cfg->nserial && i < ACPI_MAX_SERIAL; i++) {

@@ -202,6 +202,16 @@ static void dsdt_contents(void **state)
 	/* IO (Decode16, 0x2f8, 0x2f8, 1, 8) and IRQNoFlags () {3} */
 	static const uint8_t com2_io[] = { 0x47, 0x01, 0xf8, 0x02, 0xf8, 0x02, 0x01, 0x08, 0x22, 0x08, 0x00 };
 	assert_non_null(find(d, len, com2_io, sizeof(com2_io)));
+	/* _PRT: 32 slots x INTA#-INTD#, GSI 16 + (slot + pin) % 4 as the core's INTx
+	 * swizzle; slot 3 INTB# is Package (4) { 0x0003FFFF, One, Zero, 0x10 } */
+	assert_non_null(find(d, len, "_PRT", 4));
+	const uint8_t *prt = find(d, len, "_PRT", 4) + 4;
+	assert_int_equal(prt[0], 0x12);                             /* PackageOp */
+	assert_int_equal(prt[3], 32 * 4);                           /* NumElements (2-byte PkgLength) */
+	static const uint8_t slot3_intb[] = { 0x12, 0x0b, 0x04, 0x0c, 0xff, 0xff, 0x03, 0x00, 0x01, 0x00, 0x0a, 0x10 };
+	static const uint8_t slot0_intd[] = { 0x12, 0x0a, 0x04, 0x0b, 0xff, 0xff, 0x0a, 0x03, 0x00, 0x0a, 0x13 };
+	assert_non_null(find(d, len, slot3_intb, sizeof(slot3_intb)));
+	assert_non_null(find(d, len, slot0_intd, sizeof(slot0_intd)));
 	/* Name (_S5, Package (2) { 5, 0 }) */
 	static const uint8_t s5[] = { 0x08, '_', 'S', '5', '_', 0x12, 0x05, 0x02, 0x0a, 0x05, 0x00 };
 	assert_non_null(find(d, len, s5, sizeof(s5)));
