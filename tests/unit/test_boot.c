@@ -247,6 +247,20 @@ static void initrd_below_kernel(void **state)
 	assert_non_null(strstr(fx->err, "does not fit in low guest RAM"));
 }
 
+/* The ACPI RSDP address reaches hvm_start_info.rsdp_paddr; a dry run writes nothing. */
+static void rsdp_and_dry_run(void **state)
+{
+	struct fx *fx = *state;
+	write_elf(fx, &elf64_default);
+	struct boot_request req = { .kernel = fx->path, .vcpus = 1, .rsdp = 0xe0000, .dry_run = true };
+	assert_int_equal(boot_load(&fx->mem, &req, &fx->entry, fx->err, sizeof(fx->err)), 0);
+	assert_int_equal(start_info(fx).magic, 0);
+	assert_int_equal(*(uint8_t *)gpa(fx, LOAD_GPA, 1), 0);
+	req.dry_run = false;
+	assert_int_equal(boot_load(&fx->mem, &req, &fx->entry, fx->err, sizeof(fx->err)), 0);
+	assert_int_equal(start_info(fx).rsdp_paddr, 0xe0000);
+}
+
 /* RAM above 3 GiB: two RAM entries around the reserved hole; sparse memfd. */
 static void two_ram_regions(void **state)
 {
@@ -457,6 +471,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(initrd_too_big, setup, teardown),
 		cmocka_unit_test_setup_teardown(initrd_below_kernel, setup, teardown),
 		cmocka_unit_test_setup_teardown(two_ram_regions, setup, teardown),
+		cmocka_unit_test_setup_teardown(rsdp_and_dry_run, setup, teardown),
 		cmocka_unit_test_setup_teardown(no_note, setup, teardown),
 		cmocka_unit_test_setup_teardown(bad_note, setup, teardown),
 		cmocka_unit_test_setup_teardown(not_elf, setup, teardown),
