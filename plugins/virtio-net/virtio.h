@@ -112,14 +112,6 @@ struct virtio_pci_cap_body {
 #define VIRTIO_PCI_CAP_LENGTH     12
 #define VIRTIO_PCI_CFG_DATA       16
 
-/* PCI Local Bus 3.0 §6.7 capability list, §6.8.2 MSI-X */
-#define PCI_CFG_CAP_PTR      0x34
-#define PCI_CAP_ID_MSIX      0x11
-#define PCI_MSIX_CONTROL     2
-#define PCI_MSIX_ENABLE      0x8000
-#define PCI_CLASS_NETWORK    0x02
-#define PCI_SUBCLASS_ETHERNET 0x00
-#define PCI_INTA             1
 
 /* §4.1.4.3 struct virtio_pci_common_cfg */
 #define VIRTIO_PCI_COMMON_DFSELECT      0x00

@@ -29,6 +29,16 @@
 #include "virtio.h"
 #include "virtqueue.h"
 
+/* PCI Local Bus 3.0: §6.7 capability list, §6.8.2 MSI-X, §6.2.1 class codes,
+ * §6.2.4 interrupt pin. */
+#define PCI_CFG_CAP_PTR       0x34
+#define PCI_CAP_ID_MSIX       0x11
+#define PCI_MSIX_CONTROL      2
+#define PCI_MSIX_ENABLE       0x8000
+#define PCI_CLASS_NETWORK     0x02
+#define PCI_SUBCLASS_ETHERNET 0x00
+#define PCI_INTA              1
+
 /* BAR0 layout (ours; the capabilities tell the driver). */
 #define VPCI_BAR              0
 #define VPCI_BAR_SIZE         0x4000

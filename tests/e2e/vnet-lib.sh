@@ -1,0 +1,29 @@
+# Helpers for the virtio-net e2e tests (sourced after lib.sh).
+
+# vnet_ini FILE GUEST CMDLINE BACKEND-LINES DEVICE-LINES: a VM with serial,
+# debug-exit, one [backend net0] and one virtio-net [device nic0] using it.
+vnet_ini() {
+	basic_ini "$1" "$2" "cmdline = $3"
+	cat >>"$1" <<INI
+
+[backend net0]
+$4
+
+[device nic0]
+plugin = virtio-net
+backend = net0
+$5
+INI
+}
+
+# run_vnet INI: run_vm with -v (the device's per-queue statistics go to stderr)
+# and require the guest's own verdict: exit status 0 and no FAIL line.
+run_vnet() {
+	status=0
+	timeout 120 "$MODVMM" -v run "$1" >"$T/out" 2>"$T/err" || status=$?
+	[ "$status" != 124 ] || fail "modvmm run $1 timed out; stderr: $(cat "$T/err")"
+	if [ "$status" != 0 ] || grep -q "^FAIL" "$T/out"; then
+		cat "$T/out" "$T/err" >&2
+		fail "guest reported failure (exit status $status)"
+	fi
+}
