@@ -141,6 +141,8 @@ unsigned nmport_nrings(const struct nmport *p);
 unsigned nmport_end(const struct nmport *p);
 bool nmport_link_up(const struct nmport *p);
 const struct nmport_mem *nmport_mem(const struct nmport *p);
+/* The region this end lives in (mapped whole). */
+struct nmport_region *nmport_region(struct nmport *p);
 
 /* The user side of TX / RX ring i: fill or consume with the nm_uring_* helpers. */
 struct nm_uring *nmport_tx(struct nmport *p, unsigned i);

@@ -435,6 +435,11 @@ const struct nmport_mem *nmport_mem(const struct nmport *p)
 	return &p->reg->mem;
 }
 
+struct nmport_region *nmport_region(struct nmport *p)
+{
+	return p->reg;
+}
+
 struct nm_uring *nmport_tx(struct nmport *p, unsigned i)
 {
 	return i < p->nr ? &p->tx[i] : NULL;

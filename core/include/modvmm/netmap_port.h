@@ -292,12 +292,9 @@ static inline bool nmport_mem_check(const struct nmport_mem *shared, uint64_t ma
 {
 	struct nmport_mem want; /* nmport_layout() fills what is compared */
 	struct nmport_geom g;
-	const volatile uint8_t *s = (const volatile uint8_t *)shared;
-	uint8_t *o = (uint8_t *)out;
 	size_t i;
 
-	for (i = 0; i < sizeof(*out); i++) /* one snapshot, then work on it */
-		o[i] = s[i];
+	__builtin_memcpy(out, shared, sizeof(*out)); /* one snapshot, then work on it */
 	if (out->magic != NMPORT_MAGIC || out->version != NMPORT_VERSION)
 		return false;
 	g = out->geom;
@@ -409,6 +406,11 @@ static inline uint8_t *nmport_buf0(const struct nmport_view *v)
 #define PTNETMAP_MEMDEV_NAME   "ptnetmap-memdev"
 #define PTNETMAP_PCI_VENDOR_ID 0x1b36 /* QEMU virtual devices */
 #define PTNETMAP_PCI_DEVICE_ID 0x000c /* memory device */
+/* Class code 0xff0000: base class 0xff, "device does not fit in any defined
+ * class" (PCI Code and ID Assignment Spec).  QEMU also uses 1b36:000c, for its
+ * pcie-root-port (class 0x060400): drivers match the class as well. */
+#define PTNETMAP_PCI_CLASS      0xff0000
+#define PTNETMAP_PCI_CLASS_MASK 0xffff00
 #define PTNETMAP_IO_PCI_BAR    0      /* registers */
 #define PTNETMAP_MEM_PCI_BAR   1      /* the end's window */
 #define PTNETMAP_MSIX_PCI_BAR  2      /* MSI-X table and PBA */
@@ -457,6 +459,39 @@ static inline uint8_t *nmport_buf0(const struct nmport_view *v)
 #define PTNET_MDEV_MSIX_MAX        (2 * NMPORT_MAX_RINGS)
 
 NMPORT_STATIC_ASSERT(PTNET_MDEV_IO_KICK(2 * NMPORT_MAX_RINGS) <= PTNET_MDEV_IO_SIZE, "kicks fit BAR0");
+
+/*
+ * The value of read-only register `off` of a ptnetmap-memdev exposing end
+ * `end` of region `m` (offsets from the window start, which BAR1 maps).
+ * LINK and the CSB address registers are device state: 0 here.
+ */
+static inline uint32_t nmport_memdev_reg(const struct nmport_mem *m, unsigned int end,
+					 unsigned int off, uint32_t memid)
+{
+	const struct nmport_end_desc *d = &m->end[end];
+
+	switch (off) {
+	case PTNET_MDEV_IO_MEMSIZE_LO:       return (uint32_t)d->win_size;
+	case PTNET_MDEV_IO_MEMSIZE_HI:       return (uint32_t)(d->win_size >> 32);
+	case PTNET_MDEV_IO_MEMID:            return memid;
+	case PTNET_MDEV_IO_NUM_TX_RINGS:
+	case PTNET_MDEV_IO_NUM_RX_RINGS:     return m->geom.nr_rings;
+	case PTNET_MDEV_IO_NUM_TX_SLOTS:
+	case PTNET_MDEV_IO_NUM_RX_SLOTS:     return m->geom.num_slots;
+	case PTNET_MDEV_IO_CSB_OFS:          return (uint32_t)d->csb_ofs;
+	case PTNET_MDEV_IO_VERSION:          return NMPORT_VERSION;
+	case PTNET_MDEV_IO_IF_POOL_OFS:      return (uint32_t)d->nifp_ofs;
+	case PTNET_MDEV_IO_IF_POOL_OBJNUM:   return 1;
+	case PTNET_MDEV_IO_IF_POOL_OBJSZ:    return NMPORT_NIFP_SIZE;
+	case PTNET_MDEV_IO_RING_POOL_OFS:    return (uint32_t)d->ring_pool_ofs;
+	case PTNET_MDEV_IO_RING_POOL_OBJNUM: return 2 * m->geom.nr_rings;
+	case PTNET_MDEV_IO_RING_POOL_OBJSZ:  return m->ring_objsz;
+	case PTNET_MDEV_IO_BUF_POOL_OFS:     return (uint32_t)d->buf_pool_ofs;
+	case PTNET_MDEV_IO_BUF_POOL_OBJNUM:  return m->nbufs;
+	case PTNET_MDEV_IO_BUF_POOL_OBJSZ:   return m->geom.buf_size;
+	default:                             return 0;
+	}
+}
 
 #ifdef __cplusplus
 }

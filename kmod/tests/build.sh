@@ -1,0 +1,48 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Build the module out of the source tree (kmod/ and core/include copied to a
+# scratch folder) against Debian's cloud kernel headers with W=1: any warning
+# or error fails.  Skips (77) without linux-headers-*-cloud-amd64.
+# usage: build.sh KMOD_DIR CORE_INCLUDE_DIR
+set -u
+SRC=$1 INC=$2
+hdr=$(ls -d /usr/src/linux-headers-*-cloud-amd64 2>/dev/null | sort -V | tail -1)
+if [ -z "$hdr" ]; then
+	echo "SKIP: no /usr/src/linux-headers-*-cloud-amd64 (scripts/deps.sh --test installs linux-headers-cloud-amd64)" >&2
+	exit 77
+fi
+T=$(mktemp -d /tmp/modvmm-kmod.XXXXXX)
+trap 'rm -rf "$T"' EXIT
+mkdir -p "$T/kmod" "$T/core"
+cp "$SRC/Kbuild" "$SRC/Makefile" "$SRC"/*.c "$T/kmod/"
+cp -r "$INC" "$T/core/include"
+
+echo "building against $hdr"
+make -C "$hdr" M="$T/kmod" W=1 >"$T/log" 2>&1
+st=$?
+cat "$T/log"
+[ "$st" = 0 ] || { echo "FAIL: make exited with $st"; exit 1; }
+if grep -qiE "warning|error" "$T/log"; then
+	echo "FAIL: the build printed warnings"
+	exit 1
+fi
+ko="$T/kmod/ptnetmap_memdev_uio.ko"
+[ -f "$ko" ] || { echo "FAIL: no $ko"; exit 1; }
+# the .modinfo section (what modinfo prints), read with binutils
+info=$(objcopy -O binary --only-section=.modinfo "$ko" /dev/stdout | tr '\0' '\n') ||
+	{ echo "FAIL: cannot read .modinfo"; exit 1; }
+echo "$info"
+# 1b36:000c with class 0xff (QEMU's pcie-root-port is 1b36:000c too, class 0x0604)
+echo "$info" | grep -qx "alias=pci:v00001B36d0000000Csv\*sd\*bcFFsc00i\*" ||
+	{ echo "FAIL: wrong PCI alias"; exit 1; }
+echo "$info" | grep -qx "license=GPL" || { echo "FAIL: licence"; exit 1; }
+echo "$info" | grep -qx "depends=uio" || { echo "FAIL: expected to depend on uio only"; exit 1; }
+
+# the same module from the installed-SDK layout (MODVMM_INCLUDE)
+mkdir -p "$T/sdk" "$T/alone"
+cp -r "$INC/modvmm" "$T/sdk/"
+cp "$SRC/Kbuild" "$SRC/Makefile" "$SRC"/*.c "$T/alone/"
+make -C "$hdr" M="$T/alone" W=1 MODVMM_INCLUDE="$T/sdk" >"$T/log2" 2>&1 ||
+	{ cat "$T/log2"; echo "FAIL: build with MODVMM_INCLUDE"; exit 1; }
+! grep -qiE "warning|error" "$T/log2" || { cat "$T/log2"; echo "FAIL: warnings with MODVMM_INCLUDE"; exit 1; }
+echo "ok"
