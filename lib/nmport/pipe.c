@@ -186,6 +186,38 @@ static int recv_msg(int fd, struct msg *m, int *fds, int timeout_ms)
 	return nfds;
 }
 
+/* A peer's fds are written and polled by us: they must be eventfds (a pipe or
+ * socket could block a kick).  Without /proc nothing can be checked. */
+static bool is_eventfd(int fd)
+{
+	char path[64], link[64];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n < 0)
+		return errno == ENOENT && access("/proc/self", F_OK) != 0;
+	link[n] = '\0';
+	return strcmp(link, "anon_inode:[eventfd]") == 0;
+}
+
+static bool all_eventfds(const int *fds, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (!is_eventfd(fds[i]))
+			return false;
+	return true;
+}
+
+static bool is_listening_unix(int fd)
+{
+	int v = 0, d = 0;
+	socklen_t l = sizeof(v), ld = sizeof(d);
+
+	return getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &v, &l) == 0 && v == 1 &&
+	       getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &d, &ld) == 0 && d == AF_UNIX;
+}
+
 static void fill_msg(struct msg *m, const struct nmport_rdv *rdv, uint16_t type)
 {
 	memset(m, 0, sizeof(*m));
@@ -245,7 +277,8 @@ static int join(struct nmport_rdv *rdv, int sock)
 	}
 	if (m.type != MSG_HELLO || m.end >= NMPORT_ENDS || m.nr_rings < 1 ||
 	    m.nr_rings > NMPORT_MAX_RINGS || nfds != (int)(2 + 2 * m.nr_rings) ||
-	    strncmp(m.name, rdv->name, sizeof(m.name)) != 0)
+	    strncmp(m.name, rdv->name, sizeof(m.name)) != 0 || !is_listening_unix(fds[1]) ||
+	    !all_eventfds(fds + 2, 2 * m.nr_rings))
 		goto fail_fds;
 	err = nmport_region_open(fds[0], &rdv->reg);
 	fds[0] = -1;
@@ -415,7 +448,8 @@ static int welcome(struct nmport_rdv *rdv, int sock)
 	n = recv_msg(sock, &m, fds, NMPORT_RDV_HANDSHAKE_MS);
 	if (n < 0)
 		return n;
-	if (m.type != MSG_ACK || m.nr_rings != nr || n != (int)(2 * nr)) {
+	if (m.type != MSG_ACK || m.nr_rings != nr || n != (int)(2 * nr) ||
+	    !all_eventfds(fds, (unsigned)n)) {
 		close_fds(fds, (unsigned)n);
 		return -EPROTO;
 	}

@@ -13,6 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -248,7 +251,7 @@ static void pair_threads(void **state)
 /* ---- the rendezvous -------------------------------------------------------------- */
 
 struct opener {
-	const char *dir;
+	const char *dir, *name;
 	struct nmport_geom geom;
 	struct nmport *p;
 	int err;
@@ -258,14 +261,15 @@ static void *open_thread(void *arg)
 {
 	struct opener *o = arg;
 
-	o->err = nmport_open(o->dir, "rv", &o->geom, &o->p);
+	o->err = nmport_open(o->dir, o->name, &o->geom, &o->p);
 	return NULL;
 }
 
 /* Open a joining end in a thread while `holder` answers; returns its result. */
-static int join(struct nmport *holder, const char *dir, struct nmport **out, bool expect_up)
+static int join_name(struct nmport *holder, const char *dir, const char *name,
+		     struct nmport **out, bool expect_up)
 {
-	struct opener o = { .dir = dir, .geom = { 2, 64, 2048, 0 } }; /* geometry is the holder's */
+	struct opener o = { .dir = dir, .name = name, .geom = { 2, 64, 2048, 0 } }; /* the holder's wins */
 	pthread_t t;
 
 	assert_int_equal(pthread_create(&t, NULL, open_thread, &o), 0);
@@ -281,6 +285,11 @@ static int join(struct nmport *holder, const char *dir, struct nmport **out, boo
 	pthread_join(t, NULL);
 	*out = o.p;
 	return o.err;
+}
+
+static int join(struct nmport *holder, const char *dir, struct nmport **out, bool expect_up)
+{
+	return join_name(holder, dir, "rv", out, expect_up);
 }
 
 static void rendezvous(void **state)
@@ -360,6 +369,80 @@ static void rendezvous(void **state)
 	rmdir(dir);
 }
 
+/* A joiner that answers with the wrong things is dropped; the holder stays
+ * available.  The wire format is the one in lib/nmport/pipe.c. */
+struct wire_msg {
+	uint32_t magic;
+	uint16_t version, type;
+	uint32_t end, nr_rings;
+	uint64_t size;
+	char name[NMPORT_NAME_MAX];
+};
+
+static int raw_join(const char *dir, const struct wire_msg *m, const int *fds, unsigned nfds)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	union { char buf[CMSG_SPACE(sizeof(int) * 4)]; struct cmsghdr align; } u;
+	struct iovec iov = { .iov_base = (void *)m, .iov_len = sizeof(*m) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s/pipe/hj.sock", dir);
+	assert_true(s >= 0);
+	assert_int_equal(connect(s, (struct sockaddr *)&a, sizeof(a)), 0);
+	if (nfds) {
+		memset(&u, 0, sizeof(u));
+		mh.msg_control = u.buf;
+		mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
+		struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+		memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
+	}
+	/* queued before the holder's HELLO: the holder reads it as the answer */
+	assert_int_equal(sendmsg(s, &mh, 0), (ssize_t)sizeof(*m));
+	return s;
+}
+
+static void hostile_joiner(void **state)
+{
+	char dir[] = "/tmp/nmport-hj.XXXXXX";
+	struct nmport *a, *b;
+	int p[2];
+
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(nmport_open(dir, "hj", &geom, &a), 0);
+	assert_int_equal(pipe(p), 0);
+	struct wire_msg ack = { .magic = 0x6e6d7264u, .version = 1, .type = 2, .nr_rings = 1 };
+	int fds[2] = { p[0], p[1] };
+
+	/* pipes instead of eventfds: a kick could block on a full pipe */
+	int s1 = raw_join(dir, &ack, fds, 2);
+	/* a bad magic */
+	struct wire_msg bad = ack;
+	bad.magic ^= 1;
+	int e[2] = { eventfd(0, 0), eventfd(0, 0) };
+	int s2 = raw_join(dir, &bad, e, 2);
+	/* too few fds */
+	int s3 = raw_join(dir, &ack, e, 1);
+	assert_int_equal(nmport_poll(a, 0, 200), 0);
+	assert_false(nmport_link_up(a));
+	close(s1);
+	close(s2);
+	close(s3);
+	close(p[0]);
+	close(p[1]);
+	close(e[0]);
+	close(e[1]);
+
+	/* a proper joiner still gets in */
+	assert_int_equal(join_name(a, dir, "hj", &b, true), 0);
+	assert_true(nmport_link_up(b));
+	nmport_close(b);
+	nmport_close(a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -368,6 +451,7 @@ int main(void)
 		cmocka_unit_test(region_refusals),
 		cmocka_unit_test(pair_threads),
 		cmocka_unit_test(rendezvous),
+		cmocka_unit_test(hostile_joiner),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
