@@ -111,46 +111,34 @@ fail:
 	return err;
 }
 
+static u32 memdev_rd(const void *ctx, unsigned int off)
+{
+	const struct memdev *md = ctx;
+
+	return ioread32(md->regs + off);
+}
+
 /* Read the port geometry from BAR0 and check it against BAR1. */
 static int memdev_read_geometry(struct memdev *md)
 {
 	struct pci_dev *pdev = md->pdev;
 	u64 bar1_len = pci_resource_len(pdev, PTNETMAP_MEM_PCI_BAR);
-	struct nmport_end_desc d = { 0 };
-	struct nmport_geom g;
-	u32 version, ring_objsz, nrings_total;
+	struct nmport_view v;
 
-	version = memdev_reg(md, PTNET_MDEV_IO_VERSION);
-	md->mem_size = memdev_reg(md, PTNET_MDEV_IO_MEMSIZE_LO) |
-		       (u64)memdev_reg(md, PTNET_MDEV_IO_MEMSIZE_HI) << 32;
-	md->tx_rings = memdev_reg(md, PTNET_MDEV_IO_NUM_TX_RINGS);
-	md->rx_rings = memdev_reg(md, PTNET_MDEV_IO_NUM_RX_RINGS);
-	md->tx_slots = memdev_reg(md, PTNET_MDEV_IO_NUM_TX_SLOTS);
-	md->rx_slots = memdev_reg(md, PTNET_MDEV_IO_NUM_RX_SLOTS);
-	md->buf_size = memdev_reg(md, PTNET_MDEV_IO_BUF_POOL_OBJSZ);
-	md->buf_count = memdev_reg(md, PTNET_MDEV_IO_BUF_POOL_OBJNUM);
-	ring_objsz = memdev_reg(md, PTNET_MDEV_IO_RING_POOL_OBJSZ);
-	nrings_total = memdev_reg(md, PTNET_MDEV_IO_RING_POOL_OBJNUM);
-	d.nifp_ofs = memdev_reg(md, PTNET_MDEV_IO_IF_POOL_OFS);
-	d.csb_ofs = memdev_reg(md, PTNET_MDEV_IO_CSB_OFS);
-	d.ring_pool_ofs = memdev_reg(md, PTNET_MDEV_IO_RING_POOL_OFS);
-	d.buf_pool_ofs = memdev_reg(md, PTNET_MDEV_IO_BUF_POOL_OFS);
-
-	g.nr_rings = md->tx_rings;
-	g.num_slots = md->tx_slots;
-	g.buf_size = md->buf_size;
-	g.extra_bufs = 0;
-	if (version != NMPORT_VERSION || md->rx_rings != md->tx_rings ||
-	    md->rx_slots != md->tx_slots || nrings_total != 2 * md->tx_rings ||
-	    md->mem_size > bar1_len ||
-	    !nmport_window_check(&g, md->buf_count, ring_objsz, &d,
-				 md->mem_size)) {
+	if (!nmport_view_from_regs(&v, memdev_rd, md, NULL, bar1_len)) {
 		dev_err(&pdev->dev,
-			"unusable port: version %u, rings %u/%u, slots %u/%u, memory %llu of BAR1 %llu\n",
-			version, md->tx_rings, md->rx_rings, md->tx_slots,
-			md->rx_slots, md->mem_size, bar1_len);
+			"unusable port: version %u, rings %u, slots %u, memory %llu of BAR1 %llu\n",
+			memdev_reg(md, PTNET_MDEV_IO_VERSION), v.geom.nr_rings,
+			v.geom.num_slots, v.win_size, bar1_len);
 		return -EINVAL;
 	}
+	md->mem_size = v.win_size;
+	md->tx_rings = v.geom.nr_rings;
+	md->rx_rings = v.geom.nr_rings;
+	md->tx_slots = v.geom.num_slots;
+	md->rx_slots = v.geom.num_slots;
+	md->buf_size = v.geom.buf_size;
+	md->buf_count = v.nbufs;
 	return 0;
 }
 

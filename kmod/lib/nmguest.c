@@ -24,11 +24,14 @@ static void reg_write(struct nmguest *g, unsigned int off, uint32_t v)
 	*(volatile uint32_t *)(g->regs + off) = v;
 }
 
+static uint32_t rd(const void *ctx, unsigned int off)
+{
+	return reg_read(ctx, off);
+}
+
 int nmguest_attach(struct nmguest *g, void *regs, size_t regs_size, void *mem,
 		   size_t mem_size)
 {
-	struct nmport_view *v = &g->view;
-	uint32_t nrings_total;
 	unsigned int i;
 
 	g->regs = regs;
@@ -36,36 +39,14 @@ int nmguest_attach(struct nmguest *g, void *regs, size_t regs_size, void *mem,
 	g->mem = mem;
 	g->mem_size = mem_size;
 	g->kicks = g->irqs = 0;
-	if (regs_size < PTNET_MDEV_IO_SIZE)
+	/* one read per register: the checked copies are what we use from now on */
+	if (regs_size < PTNET_MDEV_IO_SIZE ||
+	    !nmport_view_from_regs(&g->view, rd, g, mem, mem_size))
 		return -EINVAL;
-
-	/* one read per register: the device's word is final, copies are private */
-	memset(v, 0, sizeof(*v));
-	v->win = mem;
-	v->win_size = reg_read(g, PTNET_MDEV_IO_MEMSIZE_LO) |
-		      (uint64_t)reg_read(g, PTNET_MDEV_IO_MEMSIZE_HI) << 32;
-	v->geom.nr_rings = reg_read(g, PTNET_MDEV_IO_NUM_TX_RINGS);
-	v->geom.num_slots = reg_read(g, PTNET_MDEV_IO_NUM_TX_SLOTS);
-	v->geom.buf_size = reg_read(g, PTNET_MDEV_IO_BUF_POOL_OBJSZ);
-	v->nbufs = reg_read(g, PTNET_MDEV_IO_BUF_POOL_OBJNUM);
-	v->ring_objsz = reg_read(g, PTNET_MDEV_IO_RING_POOL_OBJSZ);
-	v->d.nifp_ofs = reg_read(g, PTNET_MDEV_IO_IF_POOL_OFS);
-	v->d.csb_ofs = reg_read(g, PTNET_MDEV_IO_CSB_OFS);
-	v->d.ring_pool_ofs = reg_read(g, PTNET_MDEV_IO_RING_POOL_OFS);
-	v->d.buf_pool_ofs = reg_read(g, PTNET_MDEV_IO_BUF_POOL_OFS);
-	v->d.win_size = v->win_size;
-	nrings_total = reg_read(g, PTNET_MDEV_IO_RING_POOL_OBJNUM);
-	if (reg_read(g, PTNET_MDEV_IO_VERSION) != NMPORT_VERSION ||
-	    reg_read(g, PTNET_MDEV_IO_NUM_RX_RINGS) != v->geom.nr_rings ||
-	    reg_read(g, PTNET_MDEV_IO_NUM_RX_SLOTS) != v->geom.num_slots ||
-	    nrings_total != 2 * v->geom.nr_rings || v->win_size > mem_size ||
-	    !nmport_window_check(&v->geom, v->nbufs, v->ring_objsz, &v->d, v->win_size))
-		return -EINVAL;
-
-	g->nr = v->geom.nr_rings;
+	g->nr = g->view.geom.nr_rings;
 	for (i = 0; i < g->nr; i++) {
-		nm_uring_attach(&g->tx[i], v, i);
-		nm_uring_attach(&g->rx[i], v, g->nr + i);
+		nm_uring_attach(&g->tx[i], &g->view, i);
+		nm_uring_attach(&g->rx[i], &g->view, g->nr + i);
 	}
 	return 0;
 }

@@ -7,6 +7,11 @@
 #include <modvmm/netmap_ring.h>
 #include <modvmm/pktgen.h>
 
+static uint32_t rd(const void *ctx, unsigned int off)
+{
+	return *(const volatile uint32_t *)((const uint8_t *)ctx + off);
+}
+
 uint32_t nmport_freestanding_check(struct nmport_view *v, struct nm_uring *u, struct nm_kring *k,
 				   struct nm_kring *k2, struct nmport_mem *m);
 
@@ -16,7 +21,7 @@ uint32_t nmport_freestanding_check(struct nmport_view *v, struct nm_uring *u, st
 	struct pktgen_rx_state st = { 0 };
 	uint32_t len = 0, r = 0;
 
-	if (!nmport_window_check(&v->geom, v->nbufs, v->ring_objsz, &v->d, v->win_size))
+	if (!nmport_view_from_regs(v, rd, (const void *)0xfebf0000ul, v->win, 1u << 20))
 		return 0;
 	nm_uring_attach(u, v, 0);
 	nm_kring_attach(k, v, 1);

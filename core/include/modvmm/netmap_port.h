@@ -493,6 +493,45 @@ static inline uint32_t nmport_memdev_reg(const struct nmport_mem *m, unsigned in
 	}
 }
 
+/*
+ * What a guest driver does first: build a view of its window (mapped at `win`,
+ * `mapped` bytes) from the ptnetmap-memdev registers, reading each register
+ * once with rd(ctx, offset), and check it.  Returns false if the registers do
+ * not describe a usable window.  Shared by the kernel driver, the guest
+ * library and the test guests.
+ */
+static inline bool nmport_view_from_regs(struct nmport_view *v,
+					 uint32_t (*rd)(const void *ctx, unsigned int off),
+					 const void *ctx, uint8_t *win, uint64_t mapped)
+{
+	uint32_t version, rx_rings, rx_slots, nrings_total;
+
+	v->win = win;
+	v->win_size = rd(ctx, PTNET_MDEV_IO_MEMSIZE_LO) |
+		      (uint64_t)rd(ctx, PTNET_MDEV_IO_MEMSIZE_HI) << 32;
+	v->geom.nr_rings = rd(ctx, PTNET_MDEV_IO_NUM_TX_RINGS);
+	v->geom.num_slots = rd(ctx, PTNET_MDEV_IO_NUM_TX_SLOTS);
+	v->geom.buf_size = rd(ctx, PTNET_MDEV_IO_BUF_POOL_OBJSZ);
+	v->geom.extra_bufs = 0;
+	v->nbufs = rd(ctx, PTNET_MDEV_IO_BUF_POOL_OBJNUM);
+	v->ring_objsz = rd(ctx, PTNET_MDEV_IO_RING_POOL_OBJSZ);
+	v->d.win_ofs = 0;
+	v->d.win_size = v->win_size;
+	v->d.nifp_ofs = rd(ctx, PTNET_MDEV_IO_IF_POOL_OFS);
+	v->d.csb_ofs = rd(ctx, PTNET_MDEV_IO_CSB_OFS);
+	v->d.ring_pool_ofs = rd(ctx, PTNET_MDEV_IO_RING_POOL_OFS);
+	v->d.buf_pool_ofs = rd(ctx, PTNET_MDEV_IO_BUF_POOL_OFS);
+	v->d.reserved[0] = v->d.reserved[1] = 0;
+	version = rd(ctx, PTNET_MDEV_IO_VERSION);
+	rx_rings = rd(ctx, PTNET_MDEV_IO_NUM_RX_RINGS);
+	rx_slots = rd(ctx, PTNET_MDEV_IO_NUM_RX_SLOTS);
+	nrings_total = rd(ctx, PTNET_MDEV_IO_RING_POOL_OBJNUM);
+	return version == NMPORT_VERSION && rx_rings == v->geom.nr_rings &&
+	       rx_slots == v->geom.num_slots && nrings_total == 2 * v->geom.nr_rings &&
+	       v->win_size <= mapped &&
+	       nmport_window_check(&v->geom, v->nbufs, v->ring_objsz, &v->d, v->win_size);
+}
+
 #ifdef __cplusplus
 }
 #endif
