@@ -7,7 +7,8 @@
  * A generated frame (after the vnet header, which is all zero):
  *   dst ff:ff:ff:ff:ff:ff, src 02:00:00:00:00:fe, ethertype 0x88b5 (IEEE 802
  *   local experimental), then a 64-bit big-endian sequence number, the 32-bit
- *   big-endian queue index, and bytes (seq + i) & 0xff up to rx_size.
+ *   big-endian queue index, and bytes i & 0xff (i: offset in the frame) up to
+ *   rx_size.  Only the sequence number changes from frame to frame.
  *
  * The generator owes rate * elapsed frames; at most `rx_backlog` of them wait,
  * the rest are counted in rx_dropped.  When nothing is owed, a one-shot timerfd
@@ -110,6 +111,8 @@ static void build_template(struct sink *s, struct modvmm_net_queue *q)
 	f[13] = SINK_ETHERTYPE & 0xff;
 	for (unsigned b = 0; b < 4; b++)
 		f[QIDX_OFF + b] = (uint8_t)(q->idx >> (24 - 8 * b));
+	for (size_t i = PATTERN_OFF; i < s->size; i++)
+		f[i] = (uint8_t)i;
 }
 
 static int sink_attach(void *be, const struct modvmm_net_attach *a)
@@ -221,8 +224,6 @@ static ssize_t sink_recv(struct modvmm_net_queue *q, const struct iovec *iov, un
 	uint64_t seq = q->seq++;
 	for (unsigned b = 0; b < 8; b++)
 		f[SEQ_OFF + b] = (uint8_t)(seq >> (56 - 8 * b));
-	for (size_t i = PATTERN_OFF; i < s->size; i++)
-		f[i] = (uint8_t)(seq + i);
 	iov_from_buf(iov, iovcnt, 0, q->frame, len);
 	atomic_fetch_add_explicit(&q->rx_packets, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&q->rx_bytes, len, memory_order_relaxed);
