@@ -11,13 +11,17 @@
 # Runs alternate and each figure is the median of $REPS runs of $MS ms.  Also
 # printed: guest notifications (kicks) and device interrupts per 1000 packets.
 # Targets: guest -> sink >= 2x QEMU; guest -> tap >= 0.8x tap-writer.
+# Environment: VNET_BENCH_VCPU, VNET_BENCH_IO (CPUs), VNET_BENCH_BATCH,
+# VNET_BENCH_PARTS ("sink rx tap"), QEMU (binary).
 # usage: vnet.sh MODVMM vnet-bench.elf tap-writer [REPS [MS]]
 . "$(dirname "$0")/../e2e/lib.sh"
 MODVMM=$(realpath "$1") GUEST=$(realpath "$2") WRITER=$(realpath "$3")
 REPS=${4:-3} MS=${5:-2000}
 VCPU_CPU=${VNET_BENCH_VCPU:-0} IO_CPU=${VNET_BENCH_IO:-1} BATCH=${VNET_BENCH_BATCH:-32}
 QEMU=${QEMU:-qemu-system-x86_64}
+PARTS=${VNET_BENCH_PARTS:-sink rx tap}   # which comparisons to run
 need_kvm
+part() { case " $PARTS " in *" $1 "*) return 0;; esac; return 1; }
 
 median() { tr ' ' '\n' | grep . | sort -g | awk '{a[NR]=$1} END {if (NR) print a[int((NR+1)/2)]; else print 0}'; }
 field() { sed -n "s/.* $1 \([0-9][0-9]*\).*/\1/p" "$2" | head -1; }
@@ -97,7 +101,7 @@ echo "medians of $REPS alternating runs of $MS ms; TX publishes in batches of $B
 echo
 
 # --- guest -> sink beside QEMU hubport -------------------------------------------
-for size in 64 1500; do
+part sink && for size in 64 1500; do
 	m= q= mk= mi= qk= qb=
 	for rep in $(seq "$REPS"); do
 		modvmm_run sink "mode=tx size=$size ms=$MS batch=$BATCH" "plugin = sink"
@@ -114,7 +118,7 @@ for size in 64 1500; do
 done
 
 # --- guest <- sink's generator ---------------------------------------------------------
-for size in 64 1500; do
+part rx && for size in 64 1500; do
 	m= mk= mi=
 	for rep in $(seq "$REPS"); do
 		modvmm_run rx "mode=rx size=$size ms=$MS batch=$BATCH" "plugin = sink
@@ -127,6 +131,7 @@ rx_size = $size"
 done
 
 # --- guest -> tap beside the host writer ----------------------------------------------
+part tap || exit 0
 if [ "$(id -u)" != 0 ] || ! command -v ip >/dev/null || [ ! -c /dev/net/tun ]; then
 	echo "guest TX -> tap: skipped (needs root, iproute2 and /dev/net/tun)"
 	exit 0

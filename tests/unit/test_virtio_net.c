@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -729,6 +730,38 @@ static void hostile(void **state)
 	free(d);
 }
 
+/* MSI-X off and no vector: INTx with the ISR (§4.1.4.5); reading the ISR clears
+ * it and drops the line. */
+static void intx(void **state)
+{
+	struct dut *d = calloc(1, sizeof(*d));
+	assert_int_equal(dut_create(d, be_caps, NULL), 0);
+	bring_up(d, base_features, 3, 16);
+	wr(d, VIRTIO_PCI_COMMON_Q_SELECT, 2, 0);
+	wr(d, VIRTIO_PCI_COMMON_Q_MSIX, 2, VIRTIO_MSI_NO_VECTOR);
+	assert_int_equal(rd(d, VIRTIO_PCI_COMMON_Q_MSIX, 2), VIRTIO_MSI_NO_VECTOR);
+	rx_one_buffer(d, 0);
+	uint8_t f[128];
+	inject(&d->be.q[0], f, frame(f, bcast, 60, 0));
+	for (unsigned spins = 0; !__atomic_load_n(&d->f.intx, __ATOMIC_ACQUIRE); spins++) {
+		if (spins > 100000000)
+			fail_msg("no INTx");
+		sched_yield();
+	}
+	assert_int_equal(drv_used_idx(&d->q[0]), 1);
+	assert_int_equal(rd(d, VPCI_ISR_OFF, 1), VIRTIO_PCI_ISR_QUEUE);
+	assert_int_equal(d->f.intx, 0);
+	assert_int_equal(rd(d, VPCI_ISR_OFF, 1), 0);
+	/* with the vector set again, the irqfd is used and INTx stays low */
+	wr(d, VIRTIO_PCI_COMMON_Q_MSIX, 2, 1);
+	rx_one_buffer(d, 1);
+	inject(&d->be.q[0], f, frame(f, bcast, 60, 1));
+	assert_true(wait_irq(d, 1));
+	assert_int_equal(d->f.intx, 0);
+	dut_destroy(d);
+	free(d);
+}
+
 static void bad_config(void **state)
 {
 	struct dut *d = calloc(1, sizeof(*d));
@@ -756,6 +789,7 @@ int main(void)
 		cmocka_unit_test(control_queue),
 		cmocka_unit_test(reset),
 		cmocka_unit_test(hostile),
+		cmocka_unit_test(intx),
 		cmocka_unit_test(bad_config),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
