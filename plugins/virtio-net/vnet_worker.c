@@ -23,6 +23,7 @@
 
 #define ETH_HLEN 14
 #define NUM_BUFFERS_OFF 10               /* struct virtio_net_hdr: num_buffers (§5.1.6) */
+#define BLOCKED_RETRY_MS 1
 
 /* ---- RX filter (§5.1.6.5.1 and §5.1.6.5.2) ------------------------------------ */
 
@@ -354,7 +355,12 @@ static void wait_events(struct vnet_pair *p)
 		fds[FD_RX_KICK].fd = p->rx_kick;
 	if (rx && !p->rx_no_bufs)
 		fds[FD_BE_RX].fd = modvmm_net_rx_fd(&n->be, p->bq);
-	if (poll(fds, NFDS, -1) <= 0)
+	/* a backend that pushes back without a tx fd breaks its contract: retry soon */
+	int timeout = p->tx_ok && p->tx_blocked && fds[FD_BE_TX].fd < 0 ? BLOCKED_RETRY_MS : -1;
+	int r = poll(fds, NFDS, timeout);
+	if (r == 0 && timeout >= 0)
+		p->tx_blocked = false;
+	if (r <= 0)
 		return;
 	atomic_fetch_add_explicit(&p->st.wakeups, 1, memory_order_relaxed);
 	if (fds[FD_WAKE].revents)
