@@ -25,6 +25,11 @@
 #define NUM_BUFFERS_OFF 10               /* struct virtio_net_hdr: num_buffers (§5.1.6) */
 #define BLOCKED_RETRY_MS 1
 
+/* Counters have one writer each (a queue side or a worker): a relaxed load and
+ * store, no locked instruction per frame. */
+#define STAT_ADD(ctr, n) \
+	atomic_store_explicit((ctr), atomic_load_explicit((ctr), memory_order_relaxed) + (n), memory_order_relaxed)
+
 /* ---- RX filter (§5.1.6.5.1 and §5.1.6.5.2) ------------------------------------ */
 
 bool vnet_filter_accept(const struct vnet_filter *f, const uint8_t *dst)
@@ -65,7 +70,7 @@ static void notify(struct vnet_pair *p, struct vq *vq, unsigned q, _Atomic uint6
 {
 	if (vq_flush(vq) && vq_need_notify(vq)) {
 		vpci_notify_queue(&p->n->pci, q);
-		atomic_fetch_add_explicit(irqs, 1, memory_order_relaxed);
+		STAT_ADD(irqs, 1);
 	}
 }
 
@@ -119,7 +124,7 @@ static bool tx_run(struct vnet_pair *p)
 		popped++;
 		if (!tx_valid(p, e)) {
 			vq_push(p->tx, e->head, 0);
-			atomic_fetch_add_explicit(&p->st.tx_dropped, 1, memory_order_relaxed);
+			STAT_ADD(&p->st.tx_dropped, 1);
 			continue;
 		}
 		p->ntx++;
@@ -142,7 +147,7 @@ static bool tx_run(struct vnet_pair *p)
 	if (sent && sent < p->ntx)
 		memmove(p->txe, p->txe + sent, (p->ntx - sent) * sizeof(*p->txe));
 	p->ntx -= sent;
-	atomic_fetch_add_explicit(&p->st.tx_packets, sent, memory_order_relaxed);
+	STAT_ADD(&p->st.tx_packets, sent);
 	notify(p, p->tx, p->txq, &p->st.tx_irqs);
 	return popped == VNET_TX_BATCH && !p->tx_blocked;
 }
@@ -169,7 +174,7 @@ static bool stash_fill(struct vnet_pair *p, unsigned k)
 			return false;
 		if (!e->nin || e->in_len < VNET_HDR_LEN) { /* not a receive buffer */
 			vq_push(p->rx, e->head, 0);
-			atomic_fetch_add_explicit(&p->st.rx_dropped, 1, memory_order_relaxed);
+			STAT_ADD(&p->st.rx_dropped, 1);
 			continue;
 		}
 		p->rx_count++;
@@ -189,7 +194,7 @@ static void rx_drop(struct vnet_pair *p)
 	uint8_t scratch[1];
 	struct iovec v = { scratch, sizeof(scratch) };
 	modvmm_net_recv(&p->n->be, p->bq, &v, 1);
-	atomic_fetch_add_explicit(&p->st.rx_dropped, 1, memory_order_relaxed);
+	STAT_ADD(&p->st.rx_dropped, 1);
 }
 
 static bool rx_accept(struct vnet_pair *p, const struct iovec *iov, unsigned cnt)
@@ -201,7 +206,7 @@ static bool rx_accept(struct vnet_pair *p, const struct iovec *iov, unsigned cnt
 		return false;
 	if (vnet_filter_accept(&p->filter, dst))
 		return true;
-	atomic_fetch_add_explicit(&p->st.rx_filtered, 1, memory_order_relaxed);
+	STAT_ADD(&p->st.rx_filtered, 1);
 	return false;
 }
 
@@ -221,7 +226,7 @@ static int rx_one(struct vnet_pair *p)
 	const struct iovec *in = e->iov + e->nout;
 	ssize_t len = modvmm_net_recv(&p->n->be, p->bq, in, e->nin);
 	if (len == -EMSGSIZE) { /* the driver's buffers are smaller than the frame */
-		atomic_fetch_add_explicit(&p->st.rx_dropped, 1, memory_order_relaxed);
+		STAT_ADD(&p->st.rx_dropped, 1);
 		return 1;
 	}
 	if (len < 0)
@@ -231,7 +236,7 @@ static int rx_one(struct vnet_pair *p)
 	set_num_buffers(in, e->nin, 1);
 	vq_push(p->rx, e->head, (uint32_t)len);
 	stash_take(p, 1);
-	atomic_fetch_add_explicit(&p->st.rx_packets, 1, memory_order_relaxed);
+	STAT_ADD(&p->st.rx_packets, 1);
 	return 1;
 }
 
@@ -276,7 +281,7 @@ static int rx_merged(struct vnet_pair *p)
 	}
 	set_num_buffers(p->rx_iov, cnt, (uint16_t)used);
 	stash_take(p, used);
-	atomic_fetch_add_explicit(&p->st.rx_packets, 1, memory_order_relaxed);
+	STAT_ADD(&p->st.rx_packets, 1);
 	return 1;
 }
 
@@ -362,13 +367,13 @@ static void wait_events(struct vnet_pair *p)
 		p->tx_blocked = false;
 	if (r <= 0)
 		return;
-	atomic_fetch_add_explicit(&p->st.wakeups, 1, memory_order_relaxed);
+	STAT_ADD(&p->st.wakeups, 1);
 	if (fds[FD_WAKE].revents)
 		drain(p->wake_efd);
 	if (fds[FD_TX_KICK].revents)
-		atomic_fetch_add_explicit(&p->st.tx_kicks, drain(p->tx_kick), memory_order_relaxed);
+		STAT_ADD(&p->st.tx_kicks, drain(p->tx_kick));
 	if (fds[FD_RX_KICK].revents) {
-		atomic_fetch_add_explicit(&p->st.rx_kicks, drain(p->rx_kick), memory_order_relaxed);
+		STAT_ADD(&p->st.rx_kicks, drain(p->rx_kick));
 		p->rx_no_bufs = false;
 	}
 	if (fds[FD_BE_TX].revents)

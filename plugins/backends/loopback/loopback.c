@@ -29,6 +29,11 @@
 #define REC_WRAP 0xffffffffu   /* record header: the rest of the ring is padding */
 #define BUFFER_MIN (4u * (MODVMM_NET_MAX_FRAME + MODVMM_NET_HDR_LEN + 2 * REC_ALIGN))
 
+/* Counters have one writer each (a queue side or a worker): a relaxed load and
+ * store, no locked instruction per frame. */
+#define STAT_ADD(ctr, n) \
+	atomic_store_explicit((ctr), atomic_load_explicit((ctr), memory_order_relaxed) + (n), memory_order_relaxed)
+
 struct rec {
 	uint32_t len;          /* bytes of frame (vnet header included), or REC_WRAP */
 	uint32_t reserved;
@@ -163,7 +168,7 @@ static void flush(struct modvmm_net_queue *q)
 			continue;
 		}
 		t += rec_size(r->len);
-		atomic_fetch_add_explicit(&q->rx_dropped, 1, memory_order_relaxed);
+		STAT_ADD(&q->rx_dropped, 1);
 	}
 	atomic_store(&q->tail, t);
 }
@@ -283,15 +288,15 @@ static int lb_send(struct modvmm_net_queue *q, const struct modvmm_net_pkt *pkts
 		done++;
 	}
 	if (done) {
-		atomic_fetch_add_explicit(&q->tx_packets, done - dropped, memory_order_relaxed);
-		atomic_fetch_add_explicit(&q->tx_bytes, bytes, memory_order_relaxed);
-		atomic_fetch_add_explicit(&q->tx_dropped, dropped, memory_order_relaxed);
+		STAT_ADD(&q->tx_packets, done - dropped);
+		STAT_ADD(&q->tx_bytes, bytes);
+		STAT_ADD(&q->tx_dropped, dropped);
 		atomic_thread_fence(memory_order_seq_cst); /* head before rx_waiting */
 		if (atomic_exchange(&q->rx_waiting, false))
 			efd_signal(q->rx_efd);
 		return (int)done;
 	}
-	atomic_fetch_add_explicit(&q->tx_full, 1, memory_order_relaxed);
+	STAT_ADD(&q->tx_full, 1);
 	return -EAGAIN;
 }
 
@@ -351,12 +356,12 @@ static ssize_t lb_recv(struct modvmm_net_queue *q, const struct iovec *iov, unsi
 		return -EAGAIN;
 	ssize_t len = r->len;
 	if (iov_size(iov, iovcnt) < r->len) {
-		atomic_fetch_add_explicit(&q->rx_dropped, 1, memory_order_relaxed);
+		STAT_ADD(&q->rx_dropped, 1);
 		len = -EMSGSIZE;
 	} else {
 		iov_from_buf(iov, iovcnt, 0, r->data, r->len);
-		atomic_fetch_add_explicit(&q->rx_packets, 1, memory_order_relaxed);
-		atomic_fetch_add_explicit(&q->rx_bytes, r->len, memory_order_relaxed);
+		STAT_ADD(&q->rx_packets, 1);
+		STAT_ADD(&q->rx_bytes, r->len);
 	}
 	consume(q, r);
 	return len;

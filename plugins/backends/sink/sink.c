@@ -38,6 +38,11 @@
 #define PATTERN_OFF (ETH_HLEN + 12)
 #define RX_SIZE_MIN PATTERN_OFF
 
+/* Counters have one writer each (a queue side or a worker): a relaxed load and
+ * store, no locked instruction per frame. */
+#define STAT_ADD(ctr, n) \
+	atomic_store_explicit((ctr), atomic_load_explicit((ctr), memory_order_relaxed) + (n), memory_order_relaxed)
+
 static const uint8_t sink_src_mac[ETH_ALEN] = { 0x02, 0, 0, 0, 0, 0xfe };
 
 struct modvmm_net_queue {
@@ -46,6 +51,7 @@ struct modvmm_net_queue {
 	int tfd;                       /* timerfd: rx readiness */
 	uint64_t t0;                   /* generator start, CLOCK_MONOTONIC ns */
 	uint64_t owed_base;            /* frames accounted for (sent or dropped) */
+	uint64_t owed_known;           /* frames known to be owed: no clock read for them */
 	uint64_t seq;
 	uint8_t *frame;                /* vnet header + frame template */
 	_Atomic uint64_t tx_packets, tx_bytes;
@@ -173,8 +179,8 @@ static int sink_send(struct modvmm_net_queue *q, const struct modvmm_net_pkt *pk
 	uint64_t bytes = 0;
 	for (unsigned i = 0; i < n; i++)
 		bytes += pkts[i].len;
-	atomic_fetch_add_explicit(&q->tx_packets, n, memory_order_relaxed);
-	atomic_fetch_add_explicit(&q->tx_bytes, bytes, memory_order_relaxed);
+	STAT_ADD(&q->tx_packets, n);
+	STAT_ADD(&q->tx_bytes, bytes);
 	return (int)n;
 }
 
@@ -182,16 +188,18 @@ static int sink_send(struct modvmm_net_queue *q, const struct modvmm_net_pkt *pk
 static uint64_t owed(struct modvmm_net_queue *q)
 {
 	const struct sink *s = q->s;
+	if (q->owed_known)
+		return q->owed_known;
 	if (!s->rate)
 		return 0;
 	uint64_t t = now_ns(), n = due(s, q, t) - q->owed_base;
 	if (n > s->backlog) {
-		atomic_fetch_add_explicit(&q->rx_dropped, n - s->backlog, memory_order_relaxed);
+		STAT_ADD(&q->rx_dropped, n - s->backlog);
 		q->owed_base += n - s->backlog;
 		n = s->backlog;
 	}
 	if (n)
-		return n;
+		return q->owed_known = n;
 	uint64_t v;
 	ssize_t r = read(q->tfd, &v, sizeof(v)); /* drain a past expiry */
 	(void)r;
@@ -201,7 +209,8 @@ static uint64_t owed(struct modvmm_net_queue *q)
 	struct itimerspec its = { .it_value = { .tv_sec = (time_t)(at / NSEC_PER_SEC),
 	                                        .tv_nsec = (long)(at % NSEC_PER_SEC) } };
 	timerfd_settime(q->tfd, TFD_TIMER_ABSTIME, &its, NULL);
-	return due(s, q, now_ns()) - q->owed_base ? 1 : 0;
+	n = due(s, q, now_ns()) - q->owed_base; /* the clock may have moved on meanwhile */
+	return q->owed_known = n < s->backlog ? n : s->backlog;
 }
 
 static ssize_t sink_peek_len(struct modvmm_net_queue *q)
@@ -216,8 +225,10 @@ static ssize_t sink_recv(struct modvmm_net_queue *q, const struct iovec *iov, un
 		return -EAGAIN;
 	size_t len = s->hdr_len + s->size;
 	q->owed_base++;
+	if (q->owed_known)
+		q->owed_known--;
 	if (iov_size(iov, iovcnt) < len) {
-		atomic_fetch_add_explicit(&q->rx_dropped, 1, memory_order_relaxed);
+		STAT_ADD(&q->rx_dropped, 1);
 		return -EMSGSIZE;
 	}
 	uint8_t *f = q->frame + s->hdr_len;
@@ -225,8 +236,8 @@ static ssize_t sink_recv(struct modvmm_net_queue *q, const struct iovec *iov, un
 	for (unsigned b = 0; b < 8; b++)
 		f[SEQ_OFF + b] = (uint8_t)(seq >> (56 - 8 * b));
 	iov_from_buf(iov, iovcnt, 0, q->frame, len);
-	atomic_fetch_add_explicit(&q->rx_packets, 1, memory_order_relaxed);
-	atomic_fetch_add_explicit(&q->rx_bytes, len, memory_order_relaxed);
+	STAT_ADD(&q->rx_packets, 1);
+	STAT_ADD(&q->rx_bytes, len);
 	return (ssize_t)len;
 }
 
