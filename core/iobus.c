@@ -20,14 +20,19 @@ void iobus_init(struct iobus *bus, const char *name)
 	atomic_store(&bus->cur, NULL);
 }
 
-void iobus_destroy(struct iobus *bus)
+static void free_retired(struct iobus *bus)
 {
-	free(atomic_load(&bus->cur));
 	while (bus->retired) {
 		struct iobus_table *t = bus->retired;
 		bus->retired = t->next;
 		free(t);
 	}
+}
+
+void iobus_destroy(struct iobus *bus)
+{
+	free(atomic_load(&bus->cur));
+	free_retired(bus);
 	atomic_store(&bus->cur, NULL);
 	pthread_mutex_destroy(&bus->lock);
 }
@@ -40,15 +45,20 @@ static struct iobus_table *table_alloc(size_t n)
 	return t;
 }
 
-/* Publish t; the old table is retired (not freed: readers may still use it). */
+/* Publish t and retire the old table.  Both the store and the load of `readers`
+ * are sequentially consistent, as are the reader's increment and load of `cur`:
+ * if no reader is seen after the store, no reader can still hold a retired
+ * table, so all of them are freed. */
 static void publish(struct iobus *bus, struct iobus_table *t)
 {
 	struct iobus_table *old = atomic_load_explicit(&bus->cur, memory_order_relaxed);
-	atomic_store_explicit(&bus->cur, t, memory_order_release);
+	atomic_store(&bus->cur, t);
 	if (old) {
 		old->next = bus->retired;
 		bus->retired = old;
 	}
+	if (atomic_load(&bus->readers) == 0)
+		free_retired(bus);
 }
 
 static bool overlaps(const struct io_range *r, uint64_t base, uint64_t len)
@@ -137,9 +147,8 @@ int iobus_move(struct iobus *bus, int64_t id, uint64_t new_base)
 	return ret;
 }
 
-bool iobus_find(struct iobus *bus, uint64_t addr, struct io_range *out)
+static bool search(const struct iobus_table *t, uint64_t addr, struct io_range *out)
 {
-	const struct iobus_table *t = atomic_load_explicit(&bus->cur, memory_order_acquire);
 	if (!t)
 		return false;
 	size_t lo = 0, hi = t->n;
@@ -156,6 +165,24 @@ bool iobus_find(struct iobus *bus, uint64_t addr, struct io_range *out)
 		}
 	}
 	return false;
+}
+
+bool iobus_find(struct iobus *bus, uint64_t addr, struct io_range *out)
+{
+	atomic_fetch_add(&bus->readers, 1);
+	bool found = search(atomic_load(&bus->cur), addr, out);
+	atomic_fetch_sub(&bus->readers, 1);
+	return found;
+}
+
+size_t iobus_retired_count(struct iobus *bus)
+{
+	size_t n = 0;
+	pthread_mutex_lock(&bus->lock);
+	for (const struct iobus_table *t = bus->retired; t; t = t->next)
+		n++;
+	pthread_mutex_unlock(&bus->lock);
+	return n;
 }
 
 bool iobus_access(struct iobus *bus, uint64_t addr, unsigned size, bool write, uint64_t *value)

@@ -2,11 +2,13 @@
 /*
  * The I/O bus: port and MMIO ranges with their handlers.
  *
- * Lookup takes no lock: readers load the current table with an acquire load and
- * binary-search it.  Writers (registration, removal, BAR moves) serialize on a
- * mutex, build a new sorted table and publish it with a release store.  Replaced
- * tables are kept until the bus is destroyed, so a vCPU still searching an old
- * table never touches freed memory.
+ * Lookup takes no lock: a reader announces itself in `readers`, loads the
+ * current table, binary-searches it, copies the matching range out and leaves
+ * before calling the handler.  Writers (registration, removal, BAR moves)
+ * serialize on a mutex, build a new sorted table and publish it.  Replaced tables
+ * go on a retired list that a writer frees once it has published and then seen no
+ * reader inside a lookup: a reader arriving later can only find the new table.
+ * So a guest moving a BAR in a loop does not grow host memory.
  */
 #ifndef MODVMM_IOBUS_H
 #define MODVMM_IOBUS_H
@@ -14,6 +16,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <modvmm/plugin.h>
@@ -32,6 +35,7 @@ struct iobus {
 	const char *name;       /* "pio" or "mmio", for messages */
 	struct iobus_table *_Atomic cur;
 	struct iobus_table *retired;  /* singly linked through ->next */
+	atomic_uint readers;          /* lookups in progress */
 	pthread_mutex_t lock;
 	uint64_t next_id;
 };
@@ -52,6 +56,9 @@ int iobus_move(struct iobus *bus, int64_t id, uint64_t new_base);
 
 /* Lock-free: copy the range containing addr into *out. */
 bool iobus_find(struct iobus *bus, uint64_t addr, struct io_range *out);
+
+/* Tables replaced but not yet freed (for tests). */
+size_t iobus_retired_count(struct iobus *bus);
 
 /* Dispatch an access. Returns false when no range claims addr (reads then see
  * all ones in *value). */

@@ -112,6 +112,16 @@ static void concurrent_lookup(void **state)
 	ra.stop = 1;
 	pthread_join(t, NULL);
 	assert_int_equal(ra.misses, 0);
+	/* with no reader left, the next update frees every replaced table */
+	assert_int_equal(iobus_move(&bus, mover, 0x2000), 0);
+	assert_int_equal(iobus_retired_count(&bus), 0);
+	/* a reader inside a lookup keeps replaced tables alive until it leaves */
+	atomic_fetch_add(&bus.readers, 1);
+	assert_int_equal(iobus_move(&bus, mover, 0x3000), 0);
+	assert_int_equal(iobus_retired_count(&bus), 1);
+	atomic_fetch_sub(&bus.readers, 1);
+	assert_int_equal(iobus_move(&bus, mover, 0x4000), 0);
+	assert_int_equal(iobus_retired_count(&bus), 0);
 	iobus_destroy(&bus);
 }
 
