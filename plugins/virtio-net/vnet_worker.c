@@ -273,7 +273,7 @@ static int rx_merged(struct vnet_pair *p)
 	if (!rx_accept(p, p->rx_iov, cnt))
 		return 1;
 	unsigned used = 0;
-	for (size_t left = (size_t)len; left || !used; used++) {
+	for (size_t left = (size_t)len; (left || !used) && used < k; used++) {
 		struct vq_elem *e = stash_at(p, used);
 		uint32_t part = left < e->in_len ? (uint32_t)left : e->in_len;
 		vq_push(p->rx, e->head, part);

@@ -149,7 +149,8 @@ struct modvmm_net_stats {
 struct modvmm_net_queue; /* a queue pair of an attached backend (opaque) */
 
 /* Ring passthrough (ptnetmap): the shared memory holding the netmap-style port
- * (interface header, rings and buffers; layout in <modvmm/netmap_*.h>). */
+ * (interface header, CSB, rings and buffers; layout in <modvmm/netmap_port.h>).
+ * mem_offset/mem_size describe the window of the region this end's user maps. */
 struct modvmm_net_pt_info {
 	uint32_t size;            /* set by the caller */
 	uint32_t num_tx_rings, num_rx_rings;
@@ -160,7 +161,8 @@ struct modvmm_net_pt_info {
 	uint64_t mem_size;        /* bytes, a multiple of 4096 */
 	void *mem_hva;            /* the backend's own mapping */
 	uint64_t if_offset;       /* offset of the port (interface) header in the memory */
-	void *reserved[8];
+	uint64_t csb_offset;      /* offset of the shared status block (need-kick flags), 0: none */
+	void *reserved[7];
 };
 
 /* Ring passthrough: eventfds, one per ring.  `kick` fds are written by the guest
