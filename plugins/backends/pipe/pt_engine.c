@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: MIT */
+/* The ring-passthrough engine of the pipe backend (see pt_engine.h). */
+#include <stdint.h>
+#include <unistd.h>
+
+#include "pt_engine.h"
+
+static bool notify(int fd)
+{
+	uint64_t one = 1;
+
+	return fd >= 0 && write(fd, &one, sizeof(one)) == (ssize_t)sizeof(one);
+}
+
+void pt_engine_init(struct pt_engine *e, const struct nmport_view *me,
+		    const struct nmport_view *peer, const int *tx_irq)
+{
+	e->nr = me->geom.nr_rings;
+	e->me = *me;
+	e->peer = *peer;
+	e->up = false;
+	e->delivered = e->dropped = e->irqs = 0;
+	for (unsigned i = 0; i < NMPORT_MAX_RINGS; i++) {
+		e->tx_irq[i] = i < e->nr ? tx_irq[i] : -1;
+		e->peer_irq[i] = -1;
+	}
+	for (unsigned i = 0; i < e->nr; i++) {
+		nm_kring_attach(&e->ktx[i], &e->me, i);
+		nm_kring_resume(&e->ktx[i]);
+		nm_kring_attach(&e->kprx[i], &e->peer, e->nr + i);
+	}
+}
+
+void pt_engine_link_up(struct pt_engine *e, const int *peer_irq)
+{
+	for (unsigned i = 0; i < e->nr; i++) {
+		e->peer_irq[i] = peer_irq[i];
+		nm_kring_attach(&e->kprx[i], &e->peer, e->nr + i);
+		nm_kring_resume(&e->kprx[i]);
+	}
+	e->up = true;
+}
+
+void pt_engine_link_down(struct pt_engine *e)
+{
+	for (unsigned i = 0; i < e->nr; i++)
+		e->peer_irq[i] = -1;
+	e->up = false;
+}
+
+bool pt_engine_tx(struct pt_engine *e, unsigned i)
+{
+	struct nm_kring *k = &e->ktx[i], *kp = &e->kprx[i];
+	uint32_t consumed = 0;
+
+	nm_kring_read_user(k);
+	if (!nm_kring_tx_pending(k))
+		return false;
+	if (e->up) {
+		struct nm_pipe_result res;
+
+		nm_kring_read_user(kp); /* RX slots the peer released */
+		nm_kring_awake(kp);
+		res = nm_pipe_move(k, kp, UINT32_MAX);
+		consumed = res.consumed;
+		e->delivered += res.delivered;
+		e->dropped += res.dropped;
+		if (res.delivered) {
+			nm_kring_publish(kp);
+			if (nm_kring_user_wants_kick(kp) && notify(e->peer_irq[i]))
+				e->irqs++;
+		}
+	} else {
+		consumed = nm_kring_tx_drop(k);
+		e->dropped += consumed;
+	}
+	if (!consumed)
+		return false;
+	nm_kring_publish(k);
+	if (nm_kring_user_wants_kick(k) && notify(e->tx_irq[i]))
+		e->irqs++;
+	return true;
+}
+
+bool pt_engine_prepare_sleep(struct pt_engine *e, unsigned i)
+{
+	struct nm_kring *k = &e->ktx[i];
+
+	if (e->up && nm_kring_tx_pending(k) && !nm_kring_prepare_sleep(&e->kprx[i]))
+		return false; /* the peer released room meanwhile */
+	return nm_kring_prepare_sleep(k);
+}
+
+void pt_engine_awake(struct pt_engine *e, unsigned i)
+{
+	nm_kring_awake(&e->ktx[i]);
+	if (e->up)
+		nm_kring_awake(&e->kprx[i]);
+}
+
+uint64_t pt_engine_bad(const struct pt_engine *e)
+{
+	uint64_t bad = 0;
+
+	for (unsigned i = 0; i < e->nr; i++)
+		bad += e->ktx[i].bad_head + e->ktx[i].bad_cur + e->ktx[i].bad_slot +
+		       e->kprx[i].bad_head + e->kprx[i].bad_cur + e->kprx[i].bad_slot;
+	return bad;
+}
