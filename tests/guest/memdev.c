@@ -1,0 +1,273 @@
+/*
+ * memdev - a freestanding ring driver for modvmm's ptnetmap-memdev: finds the
+ * device on PCI bus 0 (1b36:000c, class 0xff), reads its BAR0 registers into a
+ * checked view (nmport_view_from_regs) and drives one ring pair of the pipe end
+ * that BAR1 maps, with the nm_uring_* protocol of <modvmm/netmap_ring.h>, at
+ * CPL3 (where the nested guest runs natively).  No interrupts: the driver polls
+ * while busy and kicks the host side (KICK(r) doorbells, ioeventfds) only when
+ * the CSB says it sleeps.
+ *
+ * Cmdline:
+ *   mode=tx|rx      send `count` pktgen packets (tools/pktgen's format,
+ *                   <modvmm/pktgen.h>; the last one carries FIN), or receive
+ *                   until `count` packets or a FIN and check their sequence
+ *   count=N         packets (default 1000)
+ *   size=B          tx packet size (default 64)
+ *   batch=K         tx slots filled per publish (default 64)
+ *   ring=I          ring pair (default 0)
+ *   dev=K           the K-th memdev on the bus (default 0)
+ *   timeout=S       give up after about S seconds without progress (default 30)
+ *   session=X       tx session id (default 0x6d656d64)
+ * Prints "memdev: ..." lines; the last is "memdev tx ok ..." / "memdev rx ok ..."
+ * or "memdev FAIL: ..."; exits 0 on success.
+ */
+#include <modvmm/netmap_ring.h>
+#include <modvmm/pktgen.h>
+
+#include "guest.h"
+#include "pci.h"
+
+#define MAX_FNS         32
+#define CYCLES_PER_SEC  3000000000ull /* an upper bound of the TSC rate, for timeouts */
+#define LINK_POLL_CYCLES 1000000ull   /* between two LINK register reads (each exits) */
+
+enum mode { MODE_TX, MODE_RX };
+
+struct params {
+	enum mode mode;
+	unsigned long count, size, batch, ring, dev, timeout, session;
+	int status;
+};
+
+struct memdev {
+	unsigned bdf;
+	uintptr_t regs;             /* BAR0 */
+	struct nmport_view v;       /* BAR1, checked */
+};
+
+static uint32_t reg_rd(const void *ctx, unsigned int off)
+{
+	return *(const volatile uint32_t *)((uintptr_t)ctx + off);
+}
+
+static void reg_wr(const struct memdev *m, unsigned int off, uint32_t val)
+{
+	*(volatile uint32_t *)(m->regs + off) = val;
+}
+
+static int fail(struct params *p, const char *what)
+{
+	guest_printf("memdev FAIL: %s\n", what);
+	p->status = 1;
+	return 1;
+}
+
+static bool find(struct memdev *m, unsigned long which)
+{
+	struct pci_fn fns[MAX_FNS];
+	unsigned n = pci_scan(fns, MAX_FNS), seen = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		struct pci_bar_info b1;
+		uint32_t cls = pci_cfg_read(fns[i].bdf, PCI_REVISION, 4) >> 8;
+
+		if (fns[i].vendor != PTNETMAP_PCI_VENDOR_ID || fns[i].device != PTNETMAP_PCI_DEVICE_ID ||
+		    (cls & PTNETMAP_PCI_CLASS_MASK) != PTNETMAP_PCI_CLASS || seen++ != which)
+			continue;
+		m->bdf = fns[i].bdf;
+		m->regs = (uintptr_t)pci_bar_addr(m->bdf, PTNETMAP_IO_PCI_BAR);
+		pci_bar_probe(m->bdf, PTNETMAP_MEM_PCI_BAR, &b1);
+		if (!m->regs || !b1.addr || b1.mem64)
+			return false;
+		guest_printf("memdev: %02x.%x regs %p window %p (%lu KiB BAR)\n", PCI_BDF_DEV(m->bdf),
+			     PCI_BDF_FN(m->bdf), (void *)m->regs, (void *)(uintptr_t)b1.addr,
+			     (unsigned long)(b1.size >> 10));
+		return nmport_view_from_regs(&m->v, reg_rd, (const void *)m->regs,
+					     (uint8_t *)(uintptr_t)b1.addr, b1.size);
+	}
+	return false;
+}
+
+static bool wait_link(const struct memdev *m, uint64_t limit)
+{
+	uint64_t t0 = guest_rdtsc();
+
+	while (!reg_rd((const void *)m->regs, PTNET_MDEV_IO_LINK)) {
+		if (guest_rdtsc() - t0 > limit)
+			return false;
+		for (uint64_t t = guest_rdtsc(); guest_rdtsc() - t < LINK_POLL_CYCLES;)
+			guest_pause();
+	}
+	return true;
+}
+
+static void fill(void *buf, uint32_t session, uint64_t seq, uint16_t flags, unsigned size)
+{
+	struct pktgen_hdr *h = buf;
+	static const uint8_t dst[6] = { 0x02, 0, 0, 0, 0, 0x01 }, src[6] = { 0x02, 0, 0, 0, 0, 0x03 };
+
+	memcpy(h->dst, dst, sizeof(dst));
+	memcpy(h->src, src, sizeof(src));
+	h->ethertype[0] = PKTGEN_ETHERTYPE >> 8;
+	h->ethertype[1] = PKTGEN_ETHERTYPE & 0xff;
+	h->flags = flags;
+	h->magic = PKTGEN_MAGIC;
+	h->session = session;
+	h->seq = seq;
+	h->tstamp_ns = 0;
+	if (size > sizeof(*h))
+		memset(h + 1, 0, size - sizeof(*h));
+}
+
+static int do_tx(struct params *p, struct memdev *m)
+{
+	struct nm_uring tx;
+	uint64_t seq = 0, kicks = 0, limit = p->timeout * CYCLES_PER_SEC, t0, last;
+	uint32_t r = (uint32_t)p->ring, n = m->v.geom.num_slots;
+
+	if (p->size < PKTGEN_MIN_SIZE || p->size > m->v.geom.buf_size)
+		return fail(p, "size out of range");
+	nm_uring_attach(&tx, &m->v, r);
+	if (!wait_link(m, limit))
+		return fail(p, "the pipe link never came up");
+	t0 = last = guest_rdtsc();
+	while (seq < p->count) {
+		uint32_t space = nm_uring_space(&tx);
+
+		if (space == 0) {
+			if (nm_uring_update(&tx))
+				last = guest_rdtsc();
+			else if (guest_rdtsc() - last > limit)
+				return fail(p, "tx ring stuck");
+			guest_pause();
+			continue;
+		}
+		uint32_t k, batch = space < p->batch ? space : (uint32_t)p->batch;
+		if (p->count - seq < batch)
+			batch = (uint32_t)(p->count - seq);
+		for (k = 0; k < batch; k++, seq++) {
+			struct netmap_slot *s = nm_uring_slot(&tx, k);
+			void *buf = nm_uring_buf(&tx, NM_READ_ONCE(s->buf_idx));
+
+			if (!buf)
+				return fail(p, "the host gave a buffer outside the pool");
+			fill(buf, (uint32_t)p->session, seq, seq + 1 == p->count ? PKTGEN_F_FIN : 0,
+			     (unsigned)p->size);
+			s->len = (uint16_t)p->size;
+		}
+		nm_uring_advance(&tx, batch);
+		if (nm_uring_publish(&tx)) {
+			reg_wr(m, PTNET_MDEV_IO_KICK(r), 1);
+			kicks++;
+		}
+		nm_uring_update(&tx);
+	}
+	/* all moved to the peer: every slot but one is free again */
+	while (nm_uring_space(&tx) != n - 1) {
+		if (nm_uring_update(&tx))
+			last = guest_rdtsc();
+		else if (guest_rdtsc() - last > limit)
+			return fail(p, "tx completions stuck");
+		guest_pause();
+	}
+	guest_printf("memdev tx ok: %lu packets of %lu bytes in %lu cycles, kicks %lu, refused %u\n",
+		     (unsigned long)seq, p->size, (unsigned long)(guest_rdtsc() - t0), (unsigned long)kicks,
+		     tx.bad_tail + tx.bad_slot);
+	return 0;
+}
+
+static int do_rx(struct params *p, struct memdev *m)
+{
+	struct nm_uring rx;
+	struct pktgen_rx_state st = { 0 };
+	uint64_t got = 0, kicks = 0, limit = p->timeout * CYCLES_PER_SEC, t0 = 0, last;
+	uint32_t r = (uint32_t)(m->v.geom.nr_rings + p->ring);
+
+	nm_uring_attach(&rx, &m->v, r);
+	guest_printf("memdev: rx ready on ring %lu\n", p->ring);
+	last = guest_rdtsc();
+	while (got < p->count && !st.fin) {
+		uint32_t space, k;
+
+		nm_uring_update(&rx);
+		space = nm_uring_space(&rx);
+		if (space == 0) {
+			if (guest_rdtsc() - last > limit)
+				return fail(p, "no packets");
+			guest_pause();
+			continue;
+		}
+		if (!t0)
+			t0 = guest_rdtsc();
+		last = guest_rdtsc();
+		for (k = 0; k < space && got < p->count && !st.fin; k++) {
+			uint32_t len;
+			const void *buf = nm_uring_slot_buf(&rx, nm_uring_slot(&rx, k), &len);
+
+			got++;
+			if (!buf)
+				st.errors++;
+			else
+				(void)pktgen_rx_check(&st, buf, len);
+		}
+		nm_uring_advance(&rx, k);
+		if (nm_uring_publish(&rx)) {
+			reg_wr(m, PTNET_MDEV_IO_KICK(r), 1);
+			kicks++;
+		}
+	}
+	guest_printf("memdev rx: %lu packets in %lu cycles, sessions %u, first %lu, last %lu, errors %lu, kicks %lu%s\n",
+		     (unsigned long)got, (unsigned long)(last - t0), st.sessions, (unsigned long)st.first,
+		     (unsigned long)(st.next - 1), (unsigned long)st.errors, (unsigned long)kicks,
+		     st.fin ? ", fin" : "");
+	if (st.errors || st.sessions != 1 || st.packets != p->count)
+		return fail(p, "lost, reordered or malformed packets");
+	guest_printf("memdev rx ok: %lu packets in order\n", (unsigned long)got);
+	return 0;
+}
+
+/* CPL3 */
+static void run(void *arg)
+{
+	struct params *p = arg;
+	struct memdev m;
+
+	if (!find(&m, p->dev)) {
+		fail(p, "no usable ptnetmap-memdev");
+		return;
+	}
+	guest_printf("memdev: %u ring pair(s), %u slots, %u buffers of %u bytes, memid %u\n",
+		     m.v.geom.nr_rings, m.v.geom.num_slots, m.v.nbufs, m.v.geom.buf_size,
+		     reg_rd((const void *)m.regs, PTNET_MDEV_IO_MEMID));
+	if (p->ring >= m.v.geom.nr_rings) {
+		fail(p, "ring out of range");
+		return;
+	}
+	p->status = p->mode == MODE_TX ? do_tx(p, &m) : do_rx(p, &m);
+}
+
+int guest_main(void)
+{
+	struct params p = {
+		.count = guest_cmdline_ulong("count", 1000),
+		.size = guest_cmdline_ulong("size", PKTGEN_DEFAULT_SIZE),
+		.batch = guest_cmdline_ulong("batch", 64),
+		.ring = guest_cmdline_ulong("ring", 0),
+		.dev = guest_cmdline_ulong("dev", 0),
+		.timeout = guest_cmdline_ulong("timeout", 30),
+		.session = guest_cmdline_ulong("session", 0x6d656d64),
+	};
+	size_t len;
+	const char *mode = guest_cmdline_get("mode", &len);
+
+	if (!mode || (len == 2 && mode[0] == 't' && mode[1] == 'x'))
+		p.mode = MODE_TX;
+	else if (len == 2 && mode[0] == 'r' && mode[1] == 'x')
+		p.mode = MODE_RX;
+	else
+		return fail(&p, "mode must be tx or rx");
+	if (p.batch == 0)
+		p.batch = 1;
+	guest_user_run(run, &p);
+	return p.status;
+}
