@@ -125,6 +125,8 @@ struct vnet {
 	unsigned epoch;                  /* DRIVER_OK count: a new driver session */
 	bool stopping;
 	bool started;
+
+	uint32_t offload_vqs;            /* queues handed to an offloading backend (vnet_offload.c) */
 };
 
 #define vnet_log(n, lvl, ...) ((n)->host->log((n)->dev, (lvl), __VA_ARGS__))
@@ -137,6 +139,14 @@ void vnet_workers_free(struct vnet *n);
 void vnet_quiesce(struct vnet *n);              /* park every worker, wait */
 void vnet_resume(struct vnet *n);               /* let them go with the current state */
 bool vnet_filter_accept(const struct vnet_filter *f, const uint8_t *dst);
+
+/* vnet_offload.c: queues served by a MODVMM_NET_CAP_VQ_OFFLOAD backend (config thread) */
+bool vnet_offloaded(const struct vnet *n);
+bool vnet_offload_ok(const struct vnet *n);
+uint64_t vnet_offload_features(const struct vnet *n, uint64_t offered);
+int vnet_offload_start(struct vnet *n);        /* DRIVER_OK */
+void vnet_offload_resume(struct vnet *n);      /* a queue enabled after DRIVER_OK */
+void vnet_offload_stop(struct vnet *n);        /* reset */
 
 /* vnet_ctrl.c */
 void vnet_ctrl_kick(void *opaque, int fd, uint32_t events);  /* event loop */

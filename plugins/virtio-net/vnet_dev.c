@@ -58,7 +58,7 @@ static uint64_t vnet_features(void *opaque)
 		f |= VIRTIO_BIT(VIRTIO_NET_F_MQ);
 	if (n->offer_offloads)
 		f |= offload_features(n->be_caps);
-	return f;
+	return vnet_offload_features(n, f);
 }
 
 /* §5.1.3.1: a feature the driver accepts may require another. */
@@ -126,6 +126,8 @@ static uint64_t guest_offloads(const struct vpci *v)
 static int vnet_driver_ok(void *opaque)
 {
 	struct vnet *n = opaque;
+	if (vnet_offloaded(n))
+		return vnet_offload_start(n);
 	int ret = modvmm_net_set_vnet_hdr_len(&n->be, VNET_HDR_LEN);
 	if (!ret)
 		ret = modvmm_net_set_offloads(&n->be, guest_offloads(&n->pci));
@@ -148,12 +150,14 @@ static void vnet_quiesce_op(void *opaque)
 {
 	struct vnet *n = opaque;
 	vnet_quiesce(n);
+	vnet_offload_stop(n);
 	memcpy(n->mac, n->mac_default, ETH_ALEN);
 	vnet_filter_reset(n);
 }
 
 static void vnet_resume_op(void *opaque)
 {
+	vnet_offload_resume(opaque);
 	vnet_resume(opaque);
 }
 
@@ -295,8 +299,8 @@ static int vnet_attach_backend(struct vnet *n)
 		return ret;
 	}
 	n->be_caps = modvmm_net_caps(&n->be);
-	if (!modvmm_net_packet_io_ok(&n->be)) {
-		vnet_log(n, MODVMM_LOG_ERROR, "backend %s does not offer packet I/O", n->be.name);
+	if (!modvmm_net_packet_io_ok(&n->be) && !vnet_offload_ok(n)) {
+		vnet_log(n, MODVMM_LOG_ERROR, "backend %s does not offer packet I/O (or virtqueue offload)", n->be.name);
 		return -ENOTSUP;
 	}
 	if (n->max_pairs > modvmm_net_max_queues(&n->be)) {
@@ -373,7 +377,7 @@ static int vnet_start(void *priv)
 {
 	struct vnet *n = priv;
 	n->started = true;
-	return vnet_workers_start(n);
+	return vnet_offloaded(n) ? 0 : vnet_workers_start(n); /* offloaded: the backend runs the queues */
 }
 
 static void vnet_stop(void *priv)

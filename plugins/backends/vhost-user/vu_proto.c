@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vhost-user messages: send with SCM_RIGHTS, read replies with a timeout and
+ * check them field by field.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "vu_proto.h"
+
+#define MAX_PAYLOAD sizeof(struct vu_mem_table)
+
+const char *vu_request_name(uint32_t req)
+{
+	static const char *const names[] = {
+		[VU_GET_FEATURES] = "GET_FEATURES", [VU_SET_FEATURES] = "SET_FEATURES",
+		[VU_SET_OWNER] = "SET_OWNER", [VU_SET_MEM_TABLE] = "SET_MEM_TABLE",
+		[VU_SET_VRING_NUM] = "SET_VRING_NUM", [VU_SET_VRING_ADDR] = "SET_VRING_ADDR",
+		[VU_SET_VRING_BASE] = "SET_VRING_BASE", [VU_GET_VRING_BASE] = "GET_VRING_BASE",
+		[VU_SET_VRING_KICK] = "SET_VRING_KICK", [VU_SET_VRING_CALL] = "SET_VRING_CALL",
+		[VU_GET_PROTOCOL_FEATURES] = "GET_PROTOCOL_FEATURES",
+		[VU_SET_PROTOCOL_FEATURES] = "SET_PROTOCOL_FEATURES", [VU_GET_QUEUE_NUM] = "GET_QUEUE_NUM",
+		[VU_SET_VRING_ENABLE] = "SET_VRING_ENABLE",
+	};
+	return req < sizeof(names) / sizeof(names[0]) && names[req] ? names[req] : "unknown request";
+}
+
+static int fail(struct vu_conn *c, int err, const char *fmt, uint32_t a, uint32_t b)
+{
+	snprintf(c->err, sizeof(c->err), fmt, a, b);
+	return err;
+}
+
+static int send_msg(struct vu_conn *c, uint32_t req, uint32_t flags, const void *payload, uint32_t len,
+                    const int *fds, unsigned nfds)
+{
+	struct vu_hdr h = { .request = req, .flags = VU_VERSION | flags, .size = len };
+	struct iovec iov[2] = { { &h, sizeof(h) }, { (void *)payload, len } };
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * VU_MAX_FDS)];
+		struct cmsghdr align;
+	} u;
+	struct msghdr m = { .msg_iov = iov, .msg_iovlen = len ? 2 : 1 };
+	if (nfds > VU_MAX_FDS)
+		return -EINVAL;
+	if (nfds) {
+		memset(&u, 0, sizeof(u));
+		m.msg_control = u.buf;
+		m.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
+		struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+		memcpy(CMSG_DATA(cm), fds, sizeof(int) * nfds);
+	}
+	ssize_t n;
+	do
+		n = sendmsg(c->fd, &m, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return fail(c, -errno, "cannot send request %u: socket error %u", req, (uint32_t)errno);
+	if ((size_t)n != sizeof(h) + len) /* a unix stream socket takes small messages whole */
+		return fail(c, -EPROTO, "short send of request %u (%u bytes)", req, (uint32_t)n);
+	return 0;
+}
+
+/* Read exactly len bytes within the timeout. */
+static int read_full(struct vu_conn *c, void *buf, size_t len)
+{
+	size_t got = 0;
+	while (got < len) {
+		struct pollfd p = { .fd = c->fd, .events = POLLIN };
+		int r = poll(&p, 1, c->timeout_ms);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r == 0)
+			return -ETIMEDOUT;
+		ssize_t n = recv(c->fd, (char *)buf + got, len - got, 0);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -ECONNRESET;
+		got += (size_t)n;
+	}
+	return 0;
+}
+
+static int read_reply(struct vu_conn *c, uint32_t req, void *reply, uint32_t rlen)
+{
+	struct vu_hdr h;
+	int r = read_full(c, &h, sizeof(h));
+	if (r == -ETIMEDOUT)
+		return fail(c, r, "no reply to request %u within %u ms", req, (uint32_t)c->timeout_ms);
+	if (r == -ECONNRESET)
+		return fail(c, r, "peer closed the socket while request %u waited for its reply", req, 0);
+	if (r)
+		return fail(c, r, "reading the reply to request %u: error %u", req, (uint32_t)-r);
+	if (h.request != req)
+		return fail(c, -EPROTO, "reply names request %u, expected %u", h.request, req);
+	if ((h.flags & VU_VERSION_MASK) != VU_VERSION || !(h.flags & VU_FLAG_REPLY))
+		return fail(c, -EPROTO, "reply to request %u has bad flags 0x%x", req, h.flags);
+	if (h.size != rlen)
+		return fail(c, -EPROTO, "reply has %u payload bytes, expected %u", h.size, rlen);
+	r = read_full(c, reply, rlen);
+	if (r)
+		return fail(c, r == -ETIMEDOUT ? r : -ECONNRESET, "truncated reply to request %u (%u payload bytes)", req, rlen);
+	return 0;
+}
+
+int vu_get(struct vu_conn *c, enum vu_request req, const void *payload, uint32_t len, void *reply,
+           uint32_t rlen)
+{
+	int r = send_msg(c, req, 0, payload, len, NULL, 0);
+	return r ? r : read_reply(c, req, reply, rlen);
+}
+
+int vu_set(struct vu_conn *c, enum vu_request req, const void *payload, uint32_t len, const int *fds,
+           unsigned nfds)
+{
+	if (len > MAX_PAYLOAD)
+		return -EINVAL;
+	int r = send_msg(c, req, c->reply_ack ? VU_FLAG_NEED_REPLY : 0, payload, len, fds, nfds);
+	if (r || !c->reply_ack)
+		return r;
+	uint64_t ack;
+	r = read_reply(c, req, &ack, sizeof(ack));
+	if (!r && ack)
+		return fail(c, -EIO, "peer refused request %u (status %u)", req, (uint32_t)ack);
+	return r;
+}
