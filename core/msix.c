@@ -80,7 +80,11 @@ static void vec_update(struct modvmm_pci *pci, unsigned i)
 	struct msix_vector *v = &pci->msix->v[i];
 	struct irq_router *irq = &pci->bus->irq;
 	uint16_t ctl = control(pci);
-	bool masked = !(ctl & MSIX_CONTROL_ENABLE) || (ctl & MSIX_CONTROL_FMASK) || (v->entry[MSIX_ENTRY_CTRL] & MSIX_CTRL_MASKED);
+	/* An MSI is a memory write: without Bus Master Enable the message is held
+	 * pending like a masked one (PCI Local Bus 3.0 §6.2.2, §6.8.1.3). */
+	bool master = pci_cfg_get(&pci->cfg, PCI_CFG_COMMAND, 2) & PCI_CMD_MASTER;
+	bool masked = !master || !(ctl & MSIX_CONTROL_ENABLE) || (ctl & MSIX_CONTROL_FMASK) ||
+	              (v->entry[MSIX_ENTRY_CTRL] & MSIX_CTRL_MASKED);
 	if (masked) {
 		if (v->bound)
 			irq_irqfd(irq, v->fd, v->gsi, -1, false);

@@ -86,6 +86,8 @@ static void after_write(struct modvmm_pci *pci, unsigned off, unsigned size, uin
 			pci_bar_update_all(pci);
 		if ((cmd ^ old_cmd) & PCI_CMD_INTX_DISABLE && pci->intx_gsi)
 			intx_update(pci);
+		if ((cmd ^ old_cmd) & PCI_CMD_MASTER && pci->msix)
+			msix_control_written(pci);
 	}
 	if (pci->msix && msix_cap_touched(pci, off, size))
 		msix_control_written(pci);

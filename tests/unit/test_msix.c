@@ -191,8 +191,11 @@ static void masking_and_pending(void **state)
 	wr(f, entry(0, 3), 4, 0);
 	assert_int_equal(k->nirqfd, 0);
 	assert_int_equal(k->commits, 0);
-	/* enable: vector 0 routed and bound, vector 1 (masked) not */
+	/* enabled, but no bus mastering yet: still nothing bound */
 	control(f, CTL_ENABLE);
+	assert_int_equal(k->nirqfd, 0);
+	test_cfg_write(f->t, 1, 0, PCI_CFG_COMMAND, 2, PCI_CMD_MEM | PCI_CMD_MASTER);
+	/* vector 0 routed and bound, vector 1 (masked) not */
 	const struct fake_irqfd *q = fake_irqfd_of(k, fd0);
 	assert_non_null(q);
 	assert_int_equal(q->gsi, IRQ_FIRST_MSI_GSI);
@@ -264,6 +267,15 @@ static void masking_and_pending(void **state)
 	wr(f, entry(0, 2), 4, 0x51);
 	assert_int_equal(fake_route(k, IRQ_FIRST_MSI_GSI, KVM_IRQ_ROUTING_MSI)->u.msi.data, 0x51);
 	assert_int_equal(k->commits, commits + 1);
+	/* bus mastering off: both unbound, a message is held pending; on again: delivered */
+	test_cfg_write(f->t, 1, 0, PCI_CFG_COMMAND, 2, PCI_CMD_MEM);
+	assert_int_equal(k->nirqfd, 0);
+	assert_int_equal(pci_msix_notify(f->pci, 1), 0);
+	assert_int_equal(rd(f, PBA_OFF, 8), 0x2);
+	test_cfg_write(f->t, 1, 0, PCI_CFG_COMMAND, 2, PCI_CMD_MEM | PCI_CMD_MASTER);
+	assert_int_equal(k->nirqfd, 2);
+	assert_int_equal(counter(fd1), 1);
+	assert_int_equal(rd(f, PBA_OFF, 8), 0);
 	/* disable: unbound */
 	control(f, 0);
 	assert_int_equal(k->nirqfd, 0);
