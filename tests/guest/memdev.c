@@ -10,8 +10,15 @@
  * Cmdline:
  *   mode=tx|rx      send `count` pktgen packets (tools/pktgen's format,
  *                   <modvmm/pktgen.h>; the last one carries FIN), or receive
- *                   until `count` packets or a FIN and check their sequence
+ *                   until a FIN and check the sequence: `count` packets
+ *                   0..count-1 in the last session, in order
  *   count=N         packets (default 1000)
+ *   sessions=K      rx: sessions expected (a restarted sender starts a new one;
+ *                   default 1)
+ *   late=1          rx: the last session may have started before this
+ *                   receiver (it joined a running pipe): only its tail is seen
+ *   hold=N          rx: stop consuming after N packets, print "memdev: holding"
+ *                   and spin until killed
  *   size=B          tx packet size (default 64)
  *   batch=K         tx slots filled per publish (default 64)
  *   ring=I          ring pair (default 0)
@@ -35,7 +42,7 @@ enum mode { MODE_TX, MODE_RX };
 
 struct params {
 	enum mode mode;
-	unsigned long count, size, batch, ring, dev, timeout, session;
+	unsigned long count, size, batch, ring, dev, timeout, session, sessions, late, hold;
 	int status;
 };
 
@@ -186,7 +193,7 @@ static int do_rx(struct params *p, struct memdev *m)
 	nm_uring_attach(&rx, &m->v, r);
 	guest_printf("memdev: rx ready on ring %lu\n", p->ring);
 	last = guest_rdtsc();
-	while (got < p->count && !st.fin) {
+	while (!st.fin) {
 		uint32_t space, k;
 
 		nm_uring_update(&rx);
@@ -200,15 +207,21 @@ static int do_rx(struct params *p, struct memdev *m)
 		if (!t0)
 			t0 = guest_rdtsc();
 		last = guest_rdtsc();
-		for (k = 0; k < space && got < p->count && !st.fin; k++) {
+		for (k = 0; k < space && !st.fin; k++) {
 			uint32_t len;
 			const void *buf = nm_uring_slot_buf(&rx, nm_uring_slot(&rx, k), &len);
 
+			if (p->hold && got == p->hold) {
+				guest_printf("memdev: holding after %lu packets\n", (unsigned long)got);
+				for (;;)
+					guest_pause();
+			}
 			got++;
 			if (!buf)
 				st.errors++;
-			else
-				(void)pktgen_rx_check(&st, buf, len);
+			else if (pktgen_rx_check(&st, buf, len) == 1)
+				guest_printf("memdev: %ssession %x at seq %lu\n", st.sessions > 1 ? "new " : "",
+					     st.session, (unsigned long)st.first);
 		}
 		nm_uring_advance(&rx, k);
 		if (nm_uring_publish(&rx)) {
@@ -220,9 +233,10 @@ static int do_rx(struct params *p, struct memdev *m)
 		     (unsigned long)got, (unsigned long)(last - t0), st.sessions, (unsigned long)st.first,
 		     (unsigned long)(st.next - 1), (unsigned long)st.errors, (unsigned long)kicks,
 		     st.fin ? ", fin" : "");
-	if (st.errors || st.sessions != 1 || st.packets != p->count)
+	if (st.errors || st.sessions != p->sessions || st.next != p->count ||
+	    (!p->late && (st.first != 0 || st.packets != p->count)))
 		return fail(p, "lost, reordered or malformed packets");
-	guest_printf("memdev rx ok: %lu packets in order\n", (unsigned long)got);
+	guest_printf("memdev rx ok: %lu packets in order\n", (unsigned long)st.packets);
 	return 0;
 }
 
@@ -256,6 +270,9 @@ int guest_main(void)
 		.dev = guest_cmdline_ulong("dev", 0),
 		.timeout = guest_cmdline_ulong("timeout", 30),
 		.session = guest_cmdline_ulong("session", 0x6d656d64),
+		.sessions = guest_cmdline_ulong("sessions", 1),
+		.late = guest_cmdline_ulong("late", 0),
+		.hold = guest_cmdline_ulong("hold", 0),
 	};
 	size_t len;
 	const char *mode = guest_cmdline_get("mode", &len);

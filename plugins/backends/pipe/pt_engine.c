@@ -53,26 +53,21 @@ bool pt_engine_tx(struct pt_engine *e, unsigned i)
 	struct nm_kring *k = &e->ktx[i], *kp = &e->kprx[i];
 	uint32_t consumed = 0;
 
-	nm_kring_read_user(k);
-	if (!nm_kring_tx_pending(k))
-		return false;
-	if (e->up) {
-		struct nm_pipe_result res;
+	struct nm_pipe_result res;
 
-		nm_kring_read_user(kp); /* RX slots the peer released */
-		nm_kring_awake(kp);
-		res = nm_pipe_move(k, kp, UINT32_MAX);
-		consumed = res.consumed;
-		e->delivered += res.delivered;
-		e->dropped += res.dropped;
-		if (res.delivered) {
-			nm_kring_publish(kp);
-			if (nm_kring_user_wants_kick(kp) && notify(e->peer_irq[i]))
-				e->irqs++;
-		}
-	} else {
-		consumed = nm_kring_tx_drop(k);
-		e->dropped += consumed;
+	nm_kring_read_user(k);
+	if (!nm_kring_tx_pending(k) || !e->up)
+		return false; /* link down: packets wait for the next peer */
+	nm_kring_read_user(kp); /* RX slots the peer released */
+	nm_kring_awake(kp);
+	res = nm_pipe_move(k, kp, UINT32_MAX);
+	consumed = res.consumed;
+	e->delivered += res.delivered;
+	e->dropped += res.dropped;
+	if (res.delivered) {
+		nm_kring_publish(kp);
+		if (nm_kring_user_wants_kick(kp) && notify(e->peer_irq[i]))
+			e->irqs++;
 	}
 	if (!consumed)
 		return false;

@@ -32,8 +32,10 @@ void pt_engine_init(struct pt_engine *e, const struct nmport_view *me,
 /* A peer arrived: take over its RX rings at the state they are in. */
 void pt_engine_link_up(struct pt_engine *e, const int *peer_irq);
 void pt_engine_link_down(struct pt_engine *e);
-/* Serve TX ring i once: read the user's head, move pending packets to the peer
- * (or drop them while the link is down), publish, notify.  Returns true on
+/* Serve TX ring i once: read the user's head, move pending packets to the peer,
+ * publish, notify.  While the link is down pending packets stay in the ring
+ * (back-pressure, like a full peer) and move once a new peer arrives: a guest
+ * that wants to drop instead reads the LINK register.  Returns true on
  * progress. */
 bool pt_engine_tx(struct pt_engine *e, unsigned i);
 /* Before sleeping: ask the guest (and, when blocked on a full peer RX ring, the
