@@ -10,6 +10,8 @@ pkgs="gcc meson ninja-build pkgconf libltdl-dev libinih-dev"
 [ "${1:-}" = --test ] && pkgs="$pkgs clang iproute2 iputils-ping"   # fuzzers; network namespaces, tap, ping
 # kmod/: build the guest driver against a kernel with CONFIG_UIO=m (suite kmod)
 [ "${1:-}" = --test ] && pkgs="$pkgs linux-headers-cloud-amd64"
+# vhost-user tests and benchmark: DPDK's dpdk-testpmd as the peer
+[ "${1:-}" = --test ] && pkgs="$pkgs dpdk"
 missing=
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

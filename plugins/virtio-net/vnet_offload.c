@@ -109,7 +109,10 @@ int vnet_offload_start(struct vnet *n)
 		return ret;
 	}
 	n->active_pairs = 1; /* §5.1.6.5.5: one pair until VQ_PAIRS_SET */
-	return start_queues(n);
+	ret = start_queues(n);
+	if (!ret)
+		vnet_apply_pairs(n);
+	return ret;
 }
 
 /* A queue enabled after DRIVER_OK. */

@@ -7,7 +7,9 @@
  *   mode=echo      send `frames` frames of several sizes on pair 0 and wait for
  *                  them to come back byte for byte (loopback); prints
  *                  "echo: sent N received M intact K merged J".  expect=0: none
- *                  may come back (sink); expect=any: report only.  mrg=0/1, rxbuf=BYTES, msix=1 (take one
+ *                  may come back (sink); expect=any: report only.  window=N: at
+ *                  most N frames out and not back (a peer that drops when the
+ *                  RX ring is full).  mrg=0/1, rxbuf=BYTES, msix=1 (take one
  *                  RX interrupt first), indirect=0/1.
  *   mode=rxgen     count frames from the sink's generator for `ms` milliseconds
  *                  (tsc_khz= needed), check their sequence numbers.
@@ -16,6 +18,11 @@
  *   mode=host      an IPv4 host at ip=A.B.C.D: answers ARP and ICMP echo; after
  *                  `pings` echo replies sends one UDP datagram of `udplen` bytes
  *                  to peer=A.B.C.D port=N, then exits.
+ *   mode=flap      the backend goes away and comes back (vhost-user reconnect):
+ *                  echo `frames` frames, print "flap: phase 1 done", keep
+ *                  sending while waiting for the link to go down and up again,
+ *                  then echo `frames` new frames (`window` in flight, default
+ *                  32), which must all come back.
  *   mode=hostile   bad descriptors, an avail index jump, rings outside RAM; the
  *                  device must drop, report DEVICE_NEEDS_RESET, and work after a
  *                  reset.
@@ -94,6 +101,7 @@ static bool frame_ok(const uint8_t *f, int len, uint32_t seq, unsigned pair)
 
 struct echo {
 	unsigned pairs, frames;
+	unsigned window;                   /* at most this many frames out and not back (0: no limit) */
 	bool expect;                       /* frames must come back */
 	unsigned sent[VN_MAX_PAIRS], recvd[VN_MAX_PAIRS], intact[VN_MAX_PAIRS], merged[VN_MAX_PAIRS];
 	unsigned rx_other;                 /* frames that are not ours */
@@ -124,8 +132,8 @@ static void echo_user(void *arg)
 	while (busy && guest_rdtsc() < end) {
 		busy = false;
 		for (unsigned p = 0; p < e->pairs; p++) {
-			if (e->sent[p] < e->frames) {
-				busy = true;
+			busy |= e->sent[p] < e->frames;
+			if (e->sent[p] < e->frames && (!e->window || e->sent[p] - e->recvd[p] < e->window)) {
 				unsigned len = sizes[e->sent[p] % NSIZES];
 				uint8_t *b = vn_tx_buf(&dev, p);
 				if (b) {
@@ -156,6 +164,7 @@ static void run_echo(unsigned pairs)
 	const char *x = guest_cmdline_get("expect", &n);
 	bool any = x && n == 3 && same(x, "any", 3); /* report only: the host script judges */
 	e = (struct echo){ .pairs = pairs, .frames = (unsigned)guest_cmdline_ulong("frames", 1000),
+	                   .window = (unsigned)guest_cmdline_ulong("window", 0),
 	                   .expect = !any && guest_cmdline_ulong("expect", 1) != 0 };
 	for (unsigned p = 0; p < pairs; p++)
 		vn_irq_enable(&dev, 2 * p, false);
@@ -195,6 +204,106 @@ static void check_msix(void)
 	check(len == 60 && get32(rxf + 14) == 0xabcd, "the interrupting frame came back (%d bytes)", len);
 	vn_rx_flush(&dev, 0);
 	vn_irq_enable(&dev, 0, false);
+}
+
+/* ---- the backend goes away and comes back ------------------------------------------- */
+
+#define FLAP_SEQ_BASE 0x100000u        /* phase 3 frames: sequence numbers from here */
+#define FLAP_WAIT     (6 * WAIT_CYCLES) /* a backend restart may take a while */
+
+struct flap {
+	unsigned frames, window;
+	unsigned sent2, recvd2;            /* phase 2: while the link flaps */
+	bool saw_down, saw_up;
+	unsigned sent3, recvd3, intact3, stale3;
+};
+
+static bool link_up(void)
+{
+	return mmio_read16(dev.devcfg + VIRTIO_NET_CFG_STATUS) & VIRTIO_NET_S_LINK_UP;
+}
+
+/* Phase 2: send test frames whenever a buffer is free, drop what comes back, and
+ * watch the link status until it went down and came up again. */
+static void flap_wait_user(void *arg)
+{
+	struct flap *f = arg;
+	uint64_t end = guest_rdtsc() + FLAP_WAIT;
+	while (!f->saw_up && guest_rdtsc() < end) {
+		uint8_t *b = vn_tx_buf(&dev, 0);
+		if (b) {
+			memset(b, 0, VN_HDR_LEN);
+			test_frame(b + VN_HDR_LEN, sizes[f->sent2 % NSIZES], f->sent2, 0);
+			vn_tx_commit(&dev, 0, sizes[f->sent2 % NSIZES]);
+			vn_tx_flush(&dev, 0);
+			f->sent2++;
+		}
+		while (vn_rx(&dev, 0, rxf, sizeof(rxf), NULL) >= 0)
+			f->recvd2++;
+		vn_rx_flush(&dev, 0);
+		bool up = link_up();
+		f->saw_down |= !up;
+		f->saw_up = f->saw_down && up;
+	}
+}
+
+/* Phase 3: once the frames queued while the link was down have left, `frames`
+ * new frames, at most `window` in flight, must all come back in order; late
+ * phase-2 frames are counted apart. */
+static void flap_echo_user(void *arg)
+{
+	struct flap *f = arg;
+	struct vn_queue *tx = &dev.q[1];
+	uint64_t end = guest_rdtsc() + WAIT_CYCLES;
+	while (guest_rdtsc() < end && (vn_tx_reclaim(&dev, 0), tx->nfree < tx->num)) {
+		while (vn_rx(&dev, 0, rxf, sizeof(rxf), NULL) >= 0)
+			f->stale3++;
+		vn_rx_flush(&dev, 0);
+	}
+	while (vn_rx(&dev, 0, rxf, sizeof(rxf), NULL) >= 0) /* the RX ring free again */
+		f->stale3++;
+	vn_rx_flush(&dev, 0);
+	while (f->recvd3 < f->frames && guest_rdtsc() < end) {
+		if (f->sent3 < f->frames && f->sent3 - f->recvd3 < f->window) {
+			uint32_t seq = FLAP_SEQ_BASE + f->sent3;
+			uint8_t *b = vn_tx_buf(&dev, 0);
+			if (b) {
+				memset(b, 0, VN_HDR_LEN);
+				test_frame(b + VN_HDR_LEN, sizes[seq % NSIZES], seq, 0);
+				vn_tx_commit(&dev, 0, sizes[seq % NSIZES]);
+				f->sent3++;
+			}
+			vn_tx_flush(&dev, 0);
+		}
+		int len;
+		while ((len = vn_rx(&dev, 0, rxf, sizeof(rxf), NULL)) >= 0) {
+			if (len < 18 || get32(rxf + 14) < FLAP_SEQ_BASE) {
+				f->stale3++;
+				continue;
+			}
+			f->intact3 += frame_ok(rxf, len, FLAP_SEQ_BASE + f->recvd3, 0);
+			f->recvd3++;
+		}
+		vn_rx_flush(&dev, 0);
+	}
+}
+
+static void run_flap(void)
+{
+	static struct flap f;
+	f = (struct flap){ .frames = (unsigned)guest_cmdline_ulong("frames", 1000),
+	                   .window = (unsigned)guest_cmdline_ulong("window", 32) };
+	run_echo(1);
+	guest_printf("flap: phase 1 done\n");
+	guest_user_run(flap_wait_user, &f);
+	guest_printf("flap: phase 2 sent %u received %u while the link went %s\n", f.sent2, f.recvd2,
+	             f.saw_up ? "down and up" : f.saw_down ? "down" : "nowhere");
+	check(f.saw_down && f.saw_up, "the link went down and came back");
+	guest_user_run(flap_echo_user, &f);
+	guest_printf("flap: phase 3 sent %u received %u intact %u stale %u\n", f.sent3, f.recvd3, f.intact3,
+	             f.stale3);
+	check(f.sent3 == f.frames && f.recvd3 == f.frames && f.intact3 == f.frames,
+	      "after the reconnect %u frames came back intact", f.intact3);
 }
 
 /* ---- the sink's generator ----------------------------------------------------------- */
@@ -549,7 +658,9 @@ int guest_main(void)
 		run_host();
 	else if (MODE("hostile"))
 		run_hostile(want);
-	check(is, "mode given (echo, mq, rxgen, host, hostile)");
+	else if (MODE("flap"))
+		run_flap();
+	check(is, "mode given (echo, mq, rxgen, host, hostile, flap)");
 	guest_printf("vnet-test: %u failure(s)\n", failures);
 	return failures ? 1 : 0;
 }

@@ -48,7 +48,9 @@ struct ring {
 };
 
 struct modvmm_net_queue {
+	struct vu *u;
 	unsigned idx;
+	bool enabled;                       /* the driver uses this pair (VQ_PAIRS_SET) */
 };
 
 struct vu {
@@ -88,6 +90,16 @@ static int64_t now_ms(void)
 }
 
 /* ---- addresses ------------------------------------------------------------------ */
+
+static void *gpa_hva(struct vu *u, uint64_t gpa, uint64_t len);
+
+/* The used index of ring i in guest memory: how far the last peer got (split
+ * rings without inflight tracking; buffers it held but never used are lost). */
+static uint16_t used_idx(struct vu *u, unsigned i)
+{
+	const _Atomic uint16_t *ui = gpa_hva(u, u->ring[i].vr.used_gpa + USED_IDX_OFF, sizeof(uint16_t));
+	return ui ? atomic_load_explicit(ui, memory_order_acquire) : u->ring[i].vr.next_avail;
+}
 
 static void *gpa_hva(struct vu *u, uint64_t gpa, uint64_t len)
 {
@@ -230,7 +242,7 @@ static int send_ring(struct vu *u, unsigned i)
 		r = vr->call_fd >= 0 ? set_u64(u, VU_SET_VRING_CALL, i, &vr->call_fd, 1)
 		                     : set_u64(u, VU_SET_VRING_CALL, i | VU_VRING_NOFD, NULL, 0);
 	if (!r && (u->peer_features & (1ull << VU_F_PROTOCOL_FEATURES)))
-		r = set_state(u, VU_SET_VRING_ENABLE, i, 1);
+		r = set_state(u, VU_SET_VRING_ENABLE, i, u->q[i / 2].enabled);
 	return r;
 }
 
@@ -245,15 +257,13 @@ static int replay(struct vu *u)
 	for (unsigned i = 0; !r && i < VU_MAX_VQS; i++) {
 		if (!u->ring[i].started)
 			continue;
-		/* the ring position the last peer reached: its used index (split rings
-		 * without inflight tracking; buffers it held but never used are lost) */
-		const _Atomic uint16_t *ui = gpa_hva(u, u->ring[i].vr.used_gpa + USED_IDX_OFF, sizeof(uint16_t));
-		if (ui && atomic_load(&u->connects))
-			u->ring[i].vr.next_avail = atomic_load_explicit(ui, memory_order_acquire);
+		if (atomic_load(&u->connects))
+			u->ring[i].vr.next_avail = used_idx(u, i); /* where the last peer stopped */
 		r = send_ring(u, i);
 	}
 	if (!r) {
-		atomic_fetch_add(&u->connects, 1);
+		if (atomic_fetch_add(&u->connects, 1))
+			vlog(u, MODVMM_LOG_INFO, "%s: reconnected, state restored; link up", u->path);
 		atomic_store(&u->link, true);
 	}
 	return r;
@@ -383,7 +393,7 @@ static int vu_attach(void *be, const struct modvmm_net_attach *a)
 	u->attached = true;
 	u->nqueues = a->nqueues;
 	for (unsigned i = 0; i < a->nqueues; i++)
-		u->q[i].idx = i;
+		u->q[i] = (struct modvmm_net_queue){ .u = u, .idx = i, .enabled = true };
 	return 0;
 }
 
@@ -398,6 +408,21 @@ static struct modvmm_net_queue *vu_queue(void *be, unsigned idx)
 {
 	struct vu *u = be;
 	return idx < u->nqueues ? &u->q[idx] : NULL;
+}
+
+/* Multiqueue: the driver uses this pair or not; started rings follow at once. */
+static int vu_queue_enable(struct modvmm_net_queue *q, bool enable)
+{
+	struct vu *u = q->u;
+	int r = 0;
+	pthread_mutex_lock(&u->lock);
+	q->enabled = enable;
+	bool pf = u->peer_features & (1ull << VU_F_PROTOCOL_FEATURES);
+	for (unsigned i = 2 * q->idx; pf && !r && u->c.fd >= 0 && i < 2 * q->idx + 2; i++)
+		if (u->ring[i].started)
+			r = set_state(u, VU_SET_VRING_ENABLE, i, enable);
+	pthread_mutex_unlock(&u->lock);
+	return 0; /* a failure dropped the link; the state is replayed on reconnect */
 }
 
 static int vu_link_up(void *be)
@@ -468,7 +493,7 @@ static int vu_vq_stop(void *be, unsigned vq, uint16_t *next_avail)
 		return -EINVAL;
 	pthread_mutex_lock(&u->lock);
 	struct ring *rg = &u->ring[vq];
-	uint16_t base = rg->vr.next_avail;
+	uint16_t base = rg->started ? used_idx(u, vq) : rg->vr.next_avail;
 	if (rg->started && u->c.fd >= 0) {
 		struct vu_vring_state s = { .index = vq }, out;
 		u->c.err[0] = 0;
@@ -504,6 +529,7 @@ static const struct modvmm_net_backend_ops vu_ops = {
 	.attach = vu_attach,
 	.detach = vu_detach,
 	.queue = vu_queue,
+	.queue_enable = vu_queue_enable,
 	.link_up = vu_link_up,
 	.stats = vu_stats,
 	.vq_features = vu_vq_features,
