@@ -12,6 +12,9 @@
  *                   <modvmm/pktgen.h>; the last one carries FIN), or receive
  *                   until a FIN and check the sequence: `count` packets
  *                   0..count-1 in the last session, in order
+ *   mode=echo       send every packet received on the RX ring back on the
+ *                   TX ring by swapping buffer indices (zero copy), until
+ *                   `count` packets
  *   count=N         packets (default 1000)
  *   sessions=K      rx: sessions expected (a restarted sender starts a new one;
  *                   default 1)
@@ -38,7 +41,7 @@
 #define CYCLES_PER_SEC  3000000000ull /* an upper bound of the TSC rate, for timeouts */
 #define LINK_POLL_CYCLES 1000000ull   /* between two LINK register reads (each exits) */
 
-enum mode { MODE_TX, MODE_RX };
+enum mode { MODE_TX, MODE_RX, MODE_ECHO };
 
 struct params {
 	enum mode mode;
@@ -240,6 +243,73 @@ static int do_rx(struct params *p, struct memdev *m)
 	return 0;
 }
 
+/* Swap the buffers of an RX slot and a TX slot: the packet goes out, the TX
+ * slot's free buffer takes its place in the RX ring. */
+static void swap_slots(struct netmap_slot *rs, struct netmap_slot *ts, uint32_t len)
+{
+	uint32_t idx = NM_READ_ONCE(ts->buf_idx);
+
+	NM_WRITE_ONCE(ts->buf_idx, NM_READ_ONCE(rs->buf_idx));
+	NM_WRITE_ONCE(ts->len, (uint16_t)len);
+	NM_WRITE_ONCE(ts->flags, (uint16_t)NS_BUF_CHANGED);
+	NM_WRITE_ONCE(rs->buf_idx, idx);
+	NM_WRITE_ONCE(rs->flags, (uint16_t)NS_BUF_CHANGED);
+}
+
+static int do_echo(struct params *p, struct memdev *m)
+{
+	struct nm_uring rx, tx;
+	uint64_t done = 0, bad = 0, kicks = 0, limit = p->timeout * CYCLES_PER_SEC, last;
+	uint32_t r = (uint32_t)p->ring, nr = m->v.geom.nr_rings;
+
+	nm_uring_attach(&tx, &m->v, r);
+	nm_uring_attach(&rx, &m->v, nr + r);
+	guest_printf("memdev: echo ready on ring %lu\n", p->ring);
+	last = guest_rdtsc();
+	while (done < p->count) {
+		nm_uring_update(&rx);
+		nm_uring_update(&tx);
+		uint32_t k, n = nm_uring_space(&rx), txs = nm_uring_space(&tx);
+
+		if (txs < n)
+			n = txs;
+		if (p->count - done < n)
+			n = (uint32_t)(p->count - done);
+		if (n == 0) {
+			if (guest_rdtsc() - last > limit)
+				return fail(p, "echo: nothing to do");
+			guest_pause();
+			continue;
+		}
+		last = guest_rdtsc();
+		for (k = 0; k < n; k++) {
+			struct netmap_slot *rs = nm_uring_slot(&rx, k), *ts = nm_uring_slot(&tx, k);
+			uint32_t len;
+
+			if (!nm_uring_slot_buf(&rx, rs, &len) || !nm_uring_buf(&tx, NM_READ_ONCE(ts->buf_idx))) {
+				bad++;
+				NM_WRITE_ONCE(ts->len, 0); /* a bad buffer from the host: send nothing useful */
+				continue;
+			}
+			swap_slots(rs, ts, len);
+		}
+		done += n;
+		nm_uring_advance(&rx, n);
+		nm_uring_advance(&tx, n);
+		if (nm_uring_publish(&tx)) {
+			reg_wr(m, PTNET_MDEV_IO_KICK(r), 1);
+			kicks++;
+		}
+		if (nm_uring_publish(&rx)) {
+			reg_wr(m, PTNET_MDEV_IO_KICK(nr + r), 1);
+			kicks++;
+		}
+	}
+	guest_printf("memdev echo ok: %lu packets, bad %lu, kicks %lu\n", (unsigned long)done,
+		     (unsigned long)bad, (unsigned long)kicks);
+	return bad ? 1 : 0;
+}
+
 /* CPL3 */
 static void run(void *arg)
 {
@@ -257,7 +327,7 @@ static void run(void *arg)
 		fail(p, "ring out of range");
 		return;
 	}
-	p->status = p->mode == MODE_TX ? do_tx(p, &m) : do_rx(p, &m);
+	p->status = p->mode == MODE_TX ? do_tx(p, &m) : p->mode == MODE_RX ? do_rx(p, &m) : do_echo(p, &m);
 }
 
 int guest_main(void)
@@ -281,8 +351,10 @@ int guest_main(void)
 		p.mode = MODE_TX;
 	else if (len == 2 && mode[0] == 'r' && mode[1] == 'x')
 		p.mode = MODE_RX;
+	else if (len == 4 && mode[0] == 'e' && mode[1] == 'c' && mode[2] == 'h' && mode[3] == 'o')
+		p.mode = MODE_ECHO;
 	else
-		return fail(&p, "mode must be tx or rx");
+		return fail(&p, "mode must be tx, rx or echo");
 	if (p.batch == 0)
 		p.batch = 1;
 	guest_user_run(run, &p);

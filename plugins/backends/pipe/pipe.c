@@ -15,8 +15,10 @@
  * thread (pt_engine.c).  A control thread serves the rendezvous, so a stalled
  * joiner never blocks the worker or the event loop.
  *
- * Packet I/O (virtio-net over a pipe) is not implemented: caps() does not
- * offer it.
+ * Mode: packet I/O (virtio-net over a pipe, pkt_io.c).  A frontend that
+ * attaches without pt_start() gets the same engine: the backend itself plays
+ * the guest's part on ring pair 0, copying frames into TX slots and out of RX
+ * slots, with its own eventfds in place of the doorbells and irqfds.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -34,39 +36,13 @@
 #include <modvmm/net.h>
 #include <modvmm/plugin.h>
 
-#include "nmport.h"
-#include "pt_engine.h"
+#include "pipe.h"
 
-#define MAX_PT_RINGS (2 * NMPORT_MAX_RINGS) /* device ring numbers r < this */
 #define TAG_STOP   0u
 #define TAG_LINK   1u
 #define TAG_KICK   2u                   /* + i: the guest's TX doorbell of ring i */
 #define TAG_PEER   (TAG_KICK + NMPORT_MAX_RINGS) /* + i: the peer released RX room */
 #define NSEC_PER_USEC 1000ull
-
-struct pipe_be {
-	const struct modvmm_host *host;
-	struct modvmm_dev *dev;
-	char name[NMPORT_NAME_MAX];
-	int want_end;                   /* -1: auto */
-	struct nmport_geom geom;
-	uint64_t busy_poll_ns;
-	bool attached, pt_started, threads;
-	struct nmport_rdv *rdv;
-	struct nmport_region *reg;
-	unsigned end;
-	int kick_fds[MAX_PT_RINGS], irq_fds[MAX_PT_RINGS]; /* the device's, by ring number */
-	int stop_fd;                    /* ours: stops both threads */
-	int link_fd;                    /* ours: the control thread wakes the worker */
-	atomic_bool up;                 /* what LINK reports */
-	/* link state handed from the control thread to the worker */
-	pthread_mutex_t lock;
-	unsigned gen;                   /* bumped at every change */
-	bool pend_up;
-	int pend_irq[NMPORT_MAX_RINGS], pend_kick[NMPORT_MAX_RINGS]; /* dups, owned */
-	struct pt_engine eng;           /* the worker's */
-	_Atomic uint64_t st_delivered, st_dropped, st_irqs, st_sleeps;
-};
 
 static int fail(struct pipe_be *p, const char *what, int ret)
 {
@@ -222,7 +198,7 @@ static void *worker(void *arg)
 		goto out;
 	}
 	for (unsigned i = 0; i < e->nr; i++)
-		if (ep_add(epfd, p->kick_fds[i], TAG_KICK + i) < 0)
+		if (p->kick_fds[i] >= 0 && ep_add(epfd, p->kick_fds[i], TAG_KICK + i) < 0)
 			goto out;
 	for (;;) {
 		bool progress = false, sleep_ok = true;
@@ -263,7 +239,7 @@ static void *worker(void *arg)
 				drain(p->link_fd);
 			else if (tag >= TAG_PEER && tag - TAG_PEER < e->nr && peer_kick[tag - TAG_PEER] >= 0)
 				drain(peer_kick[tag - TAG_PEER]);
-			else if (tag >= TAG_KICK && tag - TAG_KICK < e->nr)
+			else if (tag >= TAG_KICK && tag - TAG_KICK < e->nr && p->kick_fds[tag - TAG_KICK] >= 0)
 				drain(p->kick_fds[tag - TAG_KICK]);
 		}
 		for (unsigned i = 0; i < e->nr; i++)
@@ -284,7 +260,8 @@ out:
 static uint64_t pipe_caps(void *be)
 {
 	(void)be;
-	return MODVMM_NET_CAP_RING_PASSTHROUGH | MODVMM_NET_CAP_LINK_STATE;
+	return MODVMM_NET_CAP_PACKET_IO | MODVMM_NET_CAP_VNET_HDR | MODVMM_NET_CAP_RING_PASSTHROUGH |
+	       MODVMM_NET_CAP_LINK_STATE;
 }
 
 static int pipe_attach(void *be, const struct modvmm_net_attach *a)
@@ -314,6 +291,10 @@ static void pipe_stats(void *be, int q, struct modvmm_net_stats *out)
 	struct pipe_be *p = be;
 
 	(void)q;
+	if (p->io) {
+		pipe_io_stats(p, out);
+		return;
+	}
 	if (out->size < offsetof(struct modvmm_net_stats, rx_packets))
 		return;
 	out->tx_packets = atomic_load_explicit(&p->st_delivered, memory_order_relaxed);
@@ -322,17 +303,14 @@ static void pipe_stats(void *be, int q, struct modvmm_net_stats *out)
 
 /* Rendezvous with the device's fds: the guest's RX irqfds and RX doorbells go
  * to the peer.  The region (and so the geometry) is known from here on. */
-static int pipe_pt_start(void *be, const struct modvmm_net_pt_cfg *cfg)
+int pipe_pt_begin(struct pipe_be *p, const struct modvmm_net_pt_cfg *cfg)
 {
-	struct pipe_be *p = be;
 	struct nmport_rdv_fds mine;
 	unsigned nr = p->geom.nr_rings;
 	int ret;
 
 	if (cfg->size < sizeof(*cfg) || cfg->nrings > MAX_PT_RINGS || cfg->nrings < 2 * nr)
 		return -EINVAL;
-	if (p->pt_started)
-		return -EBUSY;
 	for (unsigned r = 0; r < MAX_PT_RINGS; r++) {
 		p->kick_fds[r] = r < cfg->nrings ? cfg->kick_fds[r] : -1;
 		p->irq_fds[r] = r < cfg->nrings ? cfg->irq_fds[r] : -1;
@@ -366,6 +344,18 @@ static int pipe_pt_start(void *be, const struct modvmm_net_pt_cfg *cfg)
 	nmport_region_view(p->reg, p->end ^ 1u, &peer);
 	pt_engine_init(&p->eng, &me, &peer, p->irq_fds);
 	link_publish(p);
+	return 0;
+}
+
+static int pipe_pt_start(void *be, const struct modvmm_net_pt_cfg *cfg)
+{
+	struct pipe_be *p = be;
+	int ret;
+
+	if (p->pt_started || p->io)
+		return -EBUSY;
+	if ((ret = pipe_pt_begin(p, cfg)))
+		return ret;
 	p->pt_started = true;
 	return 0;
 }
@@ -405,6 +395,13 @@ static const struct modvmm_net_backend_ops pipe_ops = {
 	.detach = pipe_detach,
 	.link_up = pipe_link_up,
 	.stats = pipe_stats,
+	.queue = pipe_queue,
+	.set_vnet_hdr_len = pipe_set_vnet_hdr_len,
+	.send = pipe_send,
+	.tx_fd = pipe_tx_fd,
+	.peek_len = pipe_peek_len,
+	.recv = pipe_recv,
+	.rx_fd = pipe_rx_fd,
 	.pt_info = pipe_pt_info,
 	.pt_start = pipe_pt_start,
 	.pt_stop = pipe_pt_stop,
@@ -420,6 +417,7 @@ static void pipe_destroy(void *priv)
 		return;
 	if (p->rdv)
 		nmport_rdv_close(p->rdv);
+	pipe_io_close(p);
 	close_fds(p->pend_irq, NMPORT_MAX_RINGS);
 	close_fds(p->pend_kick, NMPORT_MAX_RINGS);
 	if (p->stop_fd >= 0)
@@ -457,6 +455,7 @@ static int pipe_create(const struct modvmm_host *host, struct modvmm_dev *dev, v
 	pthread_mutex_init(&p->lock, NULL);
 	for (unsigned i = 0; i < NMPORT_MAX_RINGS; i++)
 		p->pend_irq[i] = p->pend_kick[i] = -1;
+	pipe_io_init(p);
 	*priv = p;
 	const char *name = host->config_str(dev, "name");
 	if (!name || !*name)
@@ -486,7 +485,9 @@ static int pipe_start(void *priv)
 	struct pipe_be *p = priv;
 	int ret;
 
-	if (!p->pt_started)
+	if (p->attached && !p->pt_started && (ret = pipe_io_start(p)))
+		return ret; /* a packet I/O frontend (virtio-net) */
+	if (!p->pt_started && !p->io)
 		return 0; /* no device uses the pipe */
 	if ((ret = p->host->thread_start(p->dev, "pipe-ctl", ctl_thread, p)) ||
 	    (ret = p->host->thread_start(p->dev, "pipe-tx", worker, p)))
@@ -523,7 +524,8 @@ MODVMM_PLUGIN_DEFINE = {
 	MODVMM_PLUGIN_ABI,
 	.kind = MODVMM_KIND_NET_BACKEND,
 	.name = "pipe",
-	.description = "one end of a named zero-copy netmap pipe (ring passthrough for ptnetmap-memdev)",
+	.description = "one end of a named zero-copy netmap pipe (ring passthrough for ptnetmap-memdev, "
+		       "packet I/O for virtio-net)",
 	.keys = keys,
 	.create = pipe_create,
 	.start = pipe_start,
