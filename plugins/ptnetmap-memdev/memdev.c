@@ -48,6 +48,7 @@ struct memdev {
 	uint64_t bar1_size;
 	int kick_fds[MEMDEV_RINGS], irq_fds[MEMDEV_RINGS];
 	bool pt_started;
+	bool warned_ro;                /* a write to a read-only register was logged */
 };
 
 static int fail(struct memdev *m, const char *what, int ret)
@@ -79,13 +80,21 @@ static uint64_t bar0_read(void *opaque, uint64_t off, unsigned size)
 }
 
 /* Every register is read-only; kicks of the right width never get here (the
- * ioeventfd catches them); the rest is dropped. */
+ * ioeventfd catches them); the rest is dropped.  The CSB address registers
+ * (netmap's guest-RAM CSB) are among them: the CSB stays in BAR1, where the
+ * peer reaches it, so an address there (even one outside RAM) is never used. */
 static void bar0_write(void *opaque, uint64_t off, unsigned size, uint64_t value)
 {
-	(void)opaque;
-	(void)off;
+	struct memdev *m = opaque;
+
 	(void)size;
 	(void)value;
+	if (!m->warned_ro) {
+		m->warned_ro = true;
+		m->host->log(m->dev, MODVMM_LOG_WARN,
+			     "guest wrote read-only register 0x%llx (the CSB stays in BAR1); ignored, logged once",
+			     (unsigned long long)off);
+	}
 }
 
 static const struct modvmm_io_ops bar0_ops = { .read = bar0_read, .write = bar0_write };

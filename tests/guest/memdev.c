@@ -15,6 +15,12 @@
  *   mode=echo       send every packet received on the RX ring back on the
  *                   TX ring by swapping buffer indices (zero copy), until
  *                   `count` packets
+ *   mode=hostile    (needs 2 ring pairs) abuse ring 0 and the registers: CSB
+ *                   address registers pointed outside RAM, scribbled ring
+ *                   headers, a head and cur beyond the ring, slots with buffer
+ *                   indices beyond the pool and lengths beyond the buffer; the
+ *                   host must refuse all that without moving; then 100 good
+ *                   packets on ring 0 and `count` on ring 1 (as mode=tx)
  *   count=N         packets (default 1000)
  *   sessions=K      rx: sessions expected (a restarted sender starts a new one;
  *                   default 1)
@@ -41,7 +47,7 @@
 #define CYCLES_PER_SEC  3000000000ull /* an upper bound of the TSC rate, for timeouts */
 #define LINK_POLL_CYCLES 1000000ull   /* between two LINK register reads (each exits) */
 
-enum mode { MODE_TX, MODE_RX, MODE_ECHO };
+enum mode { MODE_TX, MODE_RX, MODE_ECHO, MODE_HOSTILE };
 
 struct params {
 	enum mode mode;
@@ -52,6 +58,7 @@ struct params {
 struct memdev {
 	unsigned bdf;
 	uintptr_t regs;             /* BAR0 */
+	uint64_t bar1_size;
 	struct nmport_view v;       /* BAR1, checked */
 };
 
@@ -87,6 +94,7 @@ static bool find(struct memdev *m, unsigned long which)
 		m->bdf = fns[i].bdf;
 		m->regs = (uintptr_t)pci_bar_addr(m->bdf, PTNETMAP_IO_PCI_BAR);
 		pci_bar_probe(m->bdf, PTNETMAP_MEM_PCI_BAR, &b1);
+		m->bar1_size = b1.size;
 		if (!m->regs || !b1.addr || b1.mem64)
 			return false;
 		guest_printf("memdev: %02x.%x regs %p window %p (%lu KiB BAR)\n", PCI_BDF_DEV(m->bdf),
@@ -310,6 +318,110 @@ static int do_echo(struct params *p, struct memdev *m)
 	return bad ? 1 : 0;
 }
 
+/* ---- hostile --------------------------------------------------------------- */
+
+#define HOSTILE_SLOTS   8            /* bad slots handed over on ring 0 */
+#define HOSTILE_GOOD    100          /* good packets on ring 0 afterwards */
+#define SETTLE_CYCLES   300000000ull /* ~0.1 s: time for the host to (not) react */
+
+static void settle(void)
+{
+	for (uint64_t t = guest_rdtsc(); guest_rdtsc() - t < SETTLE_CYCLES;)
+		guest_pause();
+}
+
+/* Wait until the host side published hwcur == want on ring r; false on timeout. */
+static bool wait_hwcur(const struct memdev *m, uint32_t r, uint32_t want, uint64_t limit)
+{
+	const struct nm_csb_ktoa *k = nmport_ktoa(&m->v, r);
+
+	for (uint64_t t = guest_rdtsc(); NM_READ_ONCE(k->hwcur) != want;) {
+		if (guest_rdtsc() - t > limit)
+			return false;
+		guest_pause();
+	}
+	return true;
+}
+
+static int do_hostile(struct params *p, struct memdev *m)
+{
+	uint32_t n = m->v.geom.num_slots, saved[HOSTILE_SLOTS];
+	uint64_t limit = p->timeout * CYCLES_PER_SEC;
+	struct nm_csb_atok *a0 = nmport_atok(&m->v, 0);
+	const struct nm_csb_ktoa *k0 = nmport_ktoa(&m->v, 0);
+	struct netmap_ring *ring0 = nmport_ring(&m->v, 0);
+	struct nm_uring tx;
+
+	if (m->v.geom.nr_rings < 2)
+		return fail(p, "hostile needs 2 ring pairs");
+	if (!wait_link(m, limit))
+		return fail(p, "the pipe link never came up");
+	/* the CSB stays in BAR1: guest-RAM CSB addresses (here outside RAM) are ignored */
+	reg_wr(m, PTNET_MDEV_IO_CSB_GH_BAH, 0xffffffffu);
+	reg_wr(m, PTNET_MDEV_IO_CSB_GH_BAL, 0xfffff000u);
+	reg_wr(m, PTNET_MDEV_IO_CSB_HG_BAH, 0x00000fffu);
+	reg_wr(m, PTNET_MDEV_IO_CSB_HG_BAL, 0x12345000u);
+	reg_wr(m, PTNET_MDEV_IO_MEMSIZE_LO, 0x1000u);
+	reg_wr(m, PTNET_MDEV_IO_KICK(PTNET_MDEV_MSIX_MAX - 1), 1); /* a ring that does not exist */
+	if (reg_rd((const void *)m->regs, PTNET_MDEV_IO_CSB_GH_BAL) != 0 ||
+	    reg_rd((const void *)m->regs, PTNET_MDEV_IO_CSB_HG_BAL) != 0 ||
+	    reg_rd((const void *)m->regs, PTNET_MDEV_IO_MEMSIZE_LO) != (uint32_t)m->v.win_size)
+		return fail(p, "read-only registers changed");
+	guest_printf("memdev: hostile: registers refused\n");
+	/* the host keeps private copies of the geometry: scribble over the shared one,
+	 * and over the BAR's tail past the window */
+	NM_WRITE_ONCE(ring0->num_slots, 0xffffffffu);
+	NM_WRITE_ONCE(ring0->nr_buf_size, 0xffffffffu);
+	NM_WRITE_ONCE(ring0->buf_ofs, (int64_t)1 << 62);
+	NM_WRITE_ONCE(nmport_nifp(&m->v)->ring_ofs[0], -((int64_t)1 << 40));
+	*(volatile uint8_t *)(m->v.win + m->bar1_size - 1) = 0xff;
+	/* head and cur beyond the ring */
+	NM_WRITE_ONCE(a0->cur, n + 9);
+	NM_WRITE_ONCE(a0->head, n + 7);
+	reg_wr(m, PTNET_MDEV_IO_KICK(0), 1);
+	settle();
+	if (NM_READ_ONCE(k0->hwcur) != 0 || NM_READ_ONCE(k0->hwtail) != n - 1)
+		return fail(p, "the host followed a head beyond the ring");
+	NM_WRITE_ONCE(a0->head, 0);
+	NM_WRITE_ONCE(a0->cur, 0);
+	guest_printf("memdev: hostile: head beyond the ring refused\n");
+	/* slots with buffers beyond the pool and lengths beyond the buffer, and a
+	 * cur beyond the ring: the host completes them without delivering */
+	nm_uring_attach(&tx, &m->v, 0);
+	for (uint32_t k = 0; k < HOSTILE_SLOTS; k++) {
+		struct netmap_slot *sl = nm_uring_slot(&tx, k);
+
+		saved[k] = sl->buf_idx;
+		if (k % 2) {
+			sl->buf_idx = m->v.nbufs + k * 1000;
+			sl->len = PKTGEN_MIN_SIZE;
+		} else {
+			sl->len = (uint16_t)(k == 0 ? 0xffffu : m->v.geom.buf_size + 1);
+		}
+	}
+	nm_uring_advance(&tx, HOSTILE_SLOTS);
+	nm_uring_publish(&tx);
+	NM_WRITE_ONCE(a0->cur, n + 100);
+	reg_wr(m, PTNET_MDEV_IO_KICK(0), 1);
+	if (!wait_hwcur(m, 0, HOSTILE_SLOTS, limit))
+		return fail(p, "the host stopped serving ring 0 after bad slots");
+	for (uint32_t k = 0; k < HOSTILE_SLOTS; k++)
+		tx.slot[k].buf_idx = saved[k]; /* our own ring: put the good buffers back */
+	guest_printf("memdev: hostile: bad slots dropped\n");
+	/* ring 0 still works (its packets wait in the peer's RX ring 0) ... */
+	struct params p0 = *p;
+	p0.ring = 0;
+	p0.count = HOSTILE_GOOD;
+	p0.session = p->session + 1;
+	if (do_tx(&p0, m))
+		return fail(p, "ring 0 no longer works");
+	/* ... and so does the other ring: the checked stream (pktgen rx on ring 1) */
+	if (do_tx(p, m))
+		return 1;
+	guest_printf("memdev hostile ok\n");
+	return 0;
+}
+
 /* CPL3 */
 static void run(void *arg)
 {
@@ -327,7 +439,22 @@ static void run(void *arg)
 		fail(p, "ring out of range");
 		return;
 	}
-	p->status = p->mode == MODE_TX ? do_tx(p, &m) : p->mode == MODE_RX ? do_rx(p, &m) : do_echo(p, &m);
+	switch (p->mode) {
+	case MODE_TX:      p->status = do_tx(p, &m); break;
+	case MODE_RX:      p->status = do_rx(p, &m); break;
+	case MODE_ECHO:    p->status = do_echo(p, &m); break;
+	case MODE_HOSTILE: p->status = do_hostile(p, &m); break;
+	}
+}
+
+/* The cmdline value (s, len) equals the string w. */
+static bool is(const char *s, size_t len, const char *w)
+{
+	size_t i = 0;
+
+	while (i < len && w[i] && s[i] == w[i])
+		i++;
+	return i == len && !w[i];
 }
 
 int guest_main(void)
@@ -347,14 +474,16 @@ int guest_main(void)
 	size_t len;
 	const char *mode = guest_cmdline_get("mode", &len);
 
-	if (!mode || (len == 2 && mode[0] == 't' && mode[1] == 'x'))
+	if (!mode || is(mode, len, "tx"))
 		p.mode = MODE_TX;
-	else if (len == 2 && mode[0] == 'r' && mode[1] == 'x')
+	else if (is(mode, len, "rx"))
 		p.mode = MODE_RX;
-	else if (len == 4 && mode[0] == 'e' && mode[1] == 'c' && mode[2] == 'h' && mode[3] == 'o')
+	else if (is(mode, len, "echo"))
 		p.mode = MODE_ECHO;
+	else if (is(mode, len, "hostile"))
+		p.mode = MODE_HOSTILE;
 	else
-		return fail(&p, "mode must be tx, rx or echo");
+		return fail(&p, "mode must be tx, rx, echo or hostile");
 	if (p.batch == 0)
 		p.batch = 1;
 	guest_user_run(run, &p);

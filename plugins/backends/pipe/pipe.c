@@ -176,6 +176,15 @@ static void link_apply(struct pipe_be *p, int epfd, int *peer_irq, int *peer_kic
 
 static void stats_flush(struct pipe_be *p)
 {
+	uint64_t bad = pt_engine_bad(&p->eng);
+
+	if (bad && !p->bad_logged) {
+		p->bad_logged = true;
+		p->host->log(p->dev, MODVMM_LOG_WARN,
+			     "pipe %s: refused %llu ring values from the guest or the peer (head, cur, buffer "
+			     "index or length beyond the ring, pool or buffer); dropped, logged once",
+			     p->name, (unsigned long long)bad);
+	}
 	atomic_store_explicit(&p->st_delivered, p->eng.delivered, memory_order_relaxed);
 	atomic_store_explicit(&p->st_dropped, p->eng.dropped, memory_order_relaxed);
 	atomic_store_explicit(&p->st_irqs, p->eng.irqs, memory_order_relaxed);

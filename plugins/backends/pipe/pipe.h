@@ -52,6 +52,7 @@ struct pipe_be {
 	struct pt_engine eng;           /* the worker's */
 	_Atomic uint64_t st_delivered, st_dropped, st_irqs, st_sleeps;
 	bool io;                        /* packet I/O mode (q is live) */
+	bool bad_logged;                /* refused ring values were reported */
 	struct modvmm_net_queue q;
 };
 
