@@ -23,6 +23,7 @@
  *                  sending while waiting for the link to go down and up again,
  *                  then echo `frames` new frames (`window` in flight, default
  *                  32), which must all come back.
+ *   mode=link      wait for the link to go down and come back (no traffic).
  *   mode=hostile   bad descriptors, an avail index jump, rings outside RAM; the
  *                  device must drop, report DEVICE_NEEDS_RESET, and work after a
  *                  reset.
@@ -213,6 +214,7 @@ static void check_msix(void)
 
 struct flap {
 	unsigned frames, window;
+	bool no_traffic;                   /* mode=link: only watch the link */
 	unsigned sent2, recvd2;            /* phase 2: while the link flaps */
 	bool saw_down, saw_up;
 	unsigned sent3, recvd3, intact3, stale3;
@@ -230,7 +232,7 @@ static void flap_wait_user(void *arg)
 	struct flap *f = arg;
 	uint64_t end = guest_rdtsc() + FLAP_WAIT;
 	while (!f->saw_up && guest_rdtsc() < end) {
-		uint8_t *b = vn_tx_buf(&dev, 0);
+		uint8_t *b = f->no_traffic ? NULL : vn_tx_buf(&dev, 0);
 		if (b) {
 			memset(b, 0, VN_HDR_LEN);
 			test_frame(b + VN_HDR_LEN, sizes[f->sent2 % NSIZES], f->sent2, 0);
@@ -286,6 +288,15 @@ static void flap_echo_user(void *arg)
 		}
 		vn_rx_flush(&dev, 0);
 	}
+}
+
+/* mode=link: the link goes down and comes back (a peer that breaks the protocol). */
+static void run_link(void)
+{
+	static struct flap f;
+	f = (struct flap){ .no_traffic = true };
+	guest_user_run(flap_wait_user, &f);
+	check(f.saw_down && f.saw_up, "the link went down and came back");
 }
 
 static void run_flap(void)
@@ -644,7 +655,8 @@ int guest_main(void)
 	bool up = vn_init(&dev, want, pairs, qsize, rxbuf, msix);
 	if (!check(up, "device initialised: features 0x%lx, %u pair(s)", (unsigned long)dev.features, pairs))
 		return 1;
-	check(mmio_read16(dev.devcfg + VIRTIO_NET_CFG_STATUS) & VIRTIO_NET_S_LINK_UP, "link up");
+	if (!(mode && n == 4 && same(mode, "link", 4))) /* mode=link: the peer may already be misbehaving */
+		check(mmio_read16(dev.devcfg + VIRTIO_NET_CFG_STATUS) & VIRTIO_NET_S_LINK_UP, "link up");
 	guest_printf("mac %x:%x:%x:%x:%x:%x\n", dev.mac[0], dev.mac[1], dev.mac[2], dev.mac[3], dev.mac[4], dev.mac[5]);
 	if (msix)
 		check_msix();
@@ -660,7 +672,9 @@ int guest_main(void)
 		run_hostile(want);
 	else if (MODE("flap"))
 		run_flap();
-	check(is, "mode given (echo, mq, rxgen, host, hostile, flap)");
+	else if (MODE("link"))
+		run_link();
+	check(is, "mode given (echo, mq, rxgen, host, hostile, flap, link)");
 	guest_printf("vnet-test: %u failure(s)\n", failures);
 	return failures ? 1 : 0;
 }

@@ -128,7 +128,10 @@ static void drop(struct vu *u, const char *why)
 static int proto_err(struct vu *u, int r, const char *what)
 {
 	char msg[256];
-	snprintf(msg, sizeof(msg), "%s: %s", what, u->c.err[0] ? u->c.err : strerror(-r));
+	if (u->c.err[0])
+		snprintf(msg, sizeof(msg), "%s%s", r == -EPROTO || r == -EIO ? "protocol error: " : "", u->c.err);
+	else
+		snprintf(msg, sizeof(msg), "%s: %s", what, strerror(-r));
 	drop(u, msg);
 	return r;
 }
@@ -320,12 +323,18 @@ static void check_peer(struct vu *u)
 {
 	pthread_mutex_lock(&u->lock);
 	if (u->c.fd >= 0) {
-		char b;
-		ssize_t n = recv(u->c.fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
-		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+		struct vu_hdr h;
+		ssize_t n = recv(u->c.fd, &h, sizeof(h), MSG_PEEK | MSG_DONTWAIT);
+		char msg[160];
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
 			drop(u, "peer closed the connection");
-		else if (n > 0)
-			drop(u, "protocol error: unexpected message from the peer");
+		} else if (n == (ssize_t)sizeof(h)) {
+			snprintf(msg, sizeof(msg), "protocol error: unexpected message from the peer (request %u, %s, %u bytes)",
+			         h.request, vu_request_name(h.request), h.size);
+			drop(u, msg);
+		} else if (n > 0) {
+			drop(u, "protocol error: unexpected bytes from the peer");
+		}
 	}
 	pthread_mutex_unlock(&u->lock);
 }
@@ -416,6 +425,10 @@ static int vu_queue_enable(struct modvmm_net_queue *q, bool enable)
 	struct vu *u = q->u;
 	int r = 0;
 	pthread_mutex_lock(&u->lock);
+	if (q->enabled == enable) {
+		pthread_mutex_unlock(&u->lock);
+		return 0;
+	}
 	q->enabled = enable;
 	bool pf = u->peer_features & (1ull << VU_F_PROTOCOL_FEATURES);
 	for (unsigned i = 2 * q->idx; pf && !r && u->c.fd >= 0 && i < 2 * q->idx + 2; i++)

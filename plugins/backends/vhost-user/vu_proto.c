@@ -4,6 +4,7 @@
  * check them field by field.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
@@ -29,9 +30,13 @@ const char *vu_request_name(uint32_t req)
 	return req < sizeof(names) / sizeof(names[0]) && names[req] ? names[req] : "unknown request";
 }
 
-static int fail(struct vu_conn *c, int err, const char *fmt, uint32_t a, uint32_t b)
+static int fail(struct vu_conn *c, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(struct vu_conn *c, int err, const char *fmt, ...)
 {
-	snprintf(c->err, sizeof(c->err), fmt, a, b);
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(c->err, sizeof(c->err), fmt, ap);
+	va_end(ap);
 	return err;
 }
 
@@ -61,17 +66,20 @@ static int send_msg(struct vu_conn *c, uint32_t req, uint32_t flags, const void 
 	do
 		n = sendmsg(c->fd, &m, MSG_NOSIGNAL);
 	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return fail(c, -errno, "cannot send request %u: socket error %u", req, (uint32_t)errno);
+	if (n < 0) {
+		int e = errno;
+		return fail(c, -e, "cannot send %s: %s", vu_request_name(req), strerror(e));
+	}
 	if ((size_t)n != sizeof(h) + len) /* a unix stream socket takes small messages whole */
-		return fail(c, -EPROTO, "short send of request %u (%u bytes)", req, (uint32_t)n);
+		return fail(c, -EPROTO, "short send of %s (%zd bytes)", vu_request_name(req), n);
 	return 0;
 }
 
-/* Read exactly len bytes within the timeout. */
-static int read_full(struct vu_conn *c, void *buf, size_t len)
+/* Read exactly len bytes within the timeout; *got: how many arrived. */
+static int read_full(struct vu_conn *c, void *buf, size_t len, size_t *got_out)
 {
 	size_t got = 0;
+	*got_out = 0;
 	while (got < len) {
 		struct pollfd p = { .fd = c->fd, .events = POLLIN };
 		int r = poll(&p, 1, c->timeout_ms);
@@ -85,31 +93,40 @@ static int read_full(struct vu_conn *c, void *buf, size_t len)
 		if (n < 0)
 			return -errno;
 		if (n == 0)
-			return -ECONNRESET;
+			break;
 		got += (size_t)n;
+		*got_out = got;
 	}
-	return 0;
+	return got < len ? -ECONNRESET : 0;
 }
 
 static int read_reply(struct vu_conn *c, uint32_t req, void *reply, uint32_t rlen)
 {
+	const char *name = vu_request_name(req);
 	struct vu_hdr h;
-	int r = read_full(c, &h, sizeof(h));
+	size_t got;
+	int r = read_full(c, &h, sizeof(h), &got);
 	if (r == -ETIMEDOUT)
-		return fail(c, r, "no reply to request %u within %u ms", req, (uint32_t)c->timeout_ms);
+		return fail(c, r, "no reply to %s within %d ms", name, c->timeout_ms);
+	if (r == -ECONNRESET && got)
+		return fail(c, -EPROTO, "peer closed the socket in the middle of the reply to %s (%zu of %zu header bytes)",
+		            name, got, sizeof(h));
 	if (r == -ECONNRESET)
-		return fail(c, r, "peer closed the socket while request %u waited for its reply", req, 0);
+		return fail(c, r, "peer closed the socket while %s waited for its reply", name);
 	if (r)
-		return fail(c, r, "reading the reply to request %u: error %u", req, (uint32_t)-r);
+		return fail(c, r, "reading the reply to %s: %s", name, strerror(-r));
 	if (h.request != req)
-		return fail(c, -EPROTO, "reply names request %u, expected %u", h.request, req);
+		return fail(c, -EPROTO, "reply names request %u (%s), expected %s", h.request, vu_request_name(h.request),
+		            name);
 	if ((h.flags & VU_VERSION_MASK) != VU_VERSION || !(h.flags & VU_FLAG_REPLY))
-		return fail(c, -EPROTO, "reply to request %u has bad flags 0x%x", req, h.flags);
+		return fail(c, -EPROTO, "reply to %s has bad flags 0x%x (version 1 and the reply flag expected)", name,
+		            h.flags);
 	if (h.size != rlen)
-		return fail(c, -EPROTO, "reply has %u payload bytes, expected %u", h.size, rlen);
-	r = read_full(c, reply, rlen);
+		return fail(c, -EPROTO, "reply to %s has %u payload bytes, expected %u", name, h.size, rlen);
+	r = read_full(c, reply, rlen, &got);
 	if (r)
-		return fail(c, r == -ETIMEDOUT ? r : -ECONNRESET, "truncated reply to request %u (%u payload bytes)", req, rlen);
+		return fail(c, r == -ETIMEDOUT ? r : -EPROTO, "reply to %s cut short (%zu of %u payload bytes)", name, got,
+		            rlen);
 	return 0;
 }
 
@@ -131,6 +148,6 @@ int vu_set(struct vu_conn *c, enum vu_request req, const void *payload, uint32_t
 	uint64_t ack;
 	r = read_reply(c, req, &ack, sizeof(ack));
 	if (!r && ack)
-		return fail(c, -EIO, "peer refused request %u (status %u)", req, (uint32_t)ack);
+		return fail(c, -EIO, "peer refused %s (status %llu)", vu_request_name(req), (unsigned long long)ack);
 	return r;
 }

@@ -1,0 +1,37 @@
+#!/bin/bash
+# vhost-user protocol errors from the peer: a scripted back-end
+# (vhost-user-peer.py) sends a message nobody asked for, replies with a wrong
+# payload size, names another request, drops the reply flag, refuses a request
+# through REPLY_ACK and closes the socket in the middle of a reply, one
+# connection each.  Every time modvmm logs the reason, takes the link down,
+# stays up and reconnects; the last connection behaves, the guest sees the
+# link come back and modvmm exits normally.
+# usage: vhost-user-hostile.sh MODVMM GUEST.elf
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/vnet-lib.sh"
+MODVMM=$(realpath "$1") GUEST=$(realpath "$2")
+PEER=$(dirname "$(realpath "$0")")/vhost-user-peer.py
+need_kvm
+command -v python3 >/dev/null || { echo "SKIP: python3 is missing" >&2; exit 77; }
+SOCK=$T/vu.sock
+scenarios=(unsolicited:SET_VRING_ENABLE badsize:GET_FEATURES badreq:GET_PROTOCOL_FEATURES
+	badflags:GET_QUEUE_NUM nack:SET_MEM_TABLE cut:SET_VRING_ADDR good)
+python3 "$PEER" "$SOCK" "${scenarios[@]}" >"$T/peer.out" 2>&1 &
+PEER_PID=$!
+wait_for "$T/peer.out" "peer: listening" 10
+vnet_ini "$T/vm.ini" "$GUEST" "mode=link" "plugin = vhost-user
+socket = $SOCK
+reconnect_ms = 50" ""
+run_vnet "$T/vm.ini"
+timeout 10 tail --pid="$PEER_PID" -f /dev/null || fail "the peer did not finish: $(cat "$T/peer.out")"
+wait "$PEER_PID" || fail "the peer failed: $(cat "$T/peer.out")"
+expect_in "$T/out" "ok: the link went down and came back"
+expect_in "$T/err" "protocol error: unexpected message from the peer (request 4242, unknown request, 8 bytes); link down"
+expect_in "$T/err" "protocol error: reply to GET_FEATURES has 4 payload bytes, expected 8; link down"
+expect_in "$T/err" "protocol error: reply names request 16 (SET_PROTOCOL_FEATURES), expected GET_PROTOCOL_FEATURES; link down"
+expect_in "$T/err" "protocol error: reply to GET_QUEUE_NUM has bad flags 0x1"
+expect_in "$T/err" "protocol error: peer refused SET_MEM_TABLE (status 1); link down"
+expect_in "$T/err" "protocol error: peer closed the socket in the middle of the reply to SET_VRING_ADDR (6 of 12 header bytes); link down"
+expect_in "$T/err" "reconnected, state restored; link up"
+expect_in "$T/peer.out" "peer: scenario 7 (good) done"
+echo "ok: six protocol errors: each logged with its reason, link down, modvmm reconnected; the guest saw the link return"
