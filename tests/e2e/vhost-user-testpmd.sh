@@ -5,7 +5,8 @@
 # counters must match.  modvmm as client and as server, one and two queue
 # pairs, an MSI-X interrupt raised by testpmd through the call fd (irqfd), and
 # testpmd killed mid-run and restarted: the link goes down, modvmm keeps
-# running, reconnects, restores the rings and traffic resumes.
+# running, reconnects, restores the rings and traffic resumes.  The example
+# configs/vhost-user-testpmd.ini runs against the testpmd command in its comment.
 # testpmd drops a frame when the guest's RX ring is full (io forwarding has no
 # retry), so the guest keeps at most `window` frames in flight.
 # usage: vhost-user-testpmd.sh MODVMM GUEST.elf
@@ -42,6 +43,29 @@ expect_in "$T/out" "frames spanned several mergeable buffers"
 expect_in "$T/err" "$SOCK: connected"
 check_counts 1001
 echo "ok: client mode: 1000 frames echoed by testpmd, which counted 1001 each way (with the MSI-X probe)"
+
+# 1b. configs/vhost-user-testpmd.ini as shipped: `modvmm check` accepts it, and
+#     the testpmd command line in its comment, run as written (socket path and
+#     file prefix swapped for this test's), serves it
+CONF=$(dirname "$(realpath "$0")")/../../configs/vhost-user-testpmd.ini
+sed -e "s|^kernel = .*|kernel = $GUEST|" -e "s|^socket = .*|socket = $SOCK|" "$CONF" >"$T/conf.ini"
+"$MODVMM" check "$T/conf.ini" >"$T/check.out" 2>&1 || fail "modvmm check refused the example: $(cat "$T/check.out")"
+cmd=$(sed -n '/^#   dpdk-testpmd/,/^#.*[^\\]$/p' "$CONF" | sed -e 's/^#  *//' -e 's/\\$//' | tr '\n' ' ')
+cmd=${cmd//\/tmp\/vhost-user.sock/$SOCK}
+cmd=${cmd//--file-prefix vu/--file-prefix $TP_PREFIX}
+case "$cmd" in dpdk-testpmd*--auto-start*) ;; *) fail "no testpmd command line in $CONF: $cmd" ;; esac
+rm -f "$T/tp0.in"
+mkfifo "$T/tp0.in"
+exec {TP_FD}<>"$T/tp0.in"
+# shellcheck disable=SC2086
+stdbuf -oL $cmd <"$T/tp0.in" >"$T/tp0.out" 2>&1 &
+TP_PID=$! TP_NAME=tp0
+wait_for "$T/tp0.out" "Press enter to exit" 30
+run_vm_tp "$T/conf.ini"
+testpmd_stop
+expect_in "$T/out" "echo: sent 1000 received 1000 intact 1000"
+check_counts 1000
+echo "ok: configs/vhost-user-testpmd.ini passes modvmm check and runs against the testpmd command in its comment"
 
 # 2. modvmm server, testpmd client (it retries until modvmm listens)
 rm -f "$SOCK"
