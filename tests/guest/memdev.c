@@ -21,6 +21,9 @@
  *                   indices beyond the pool and lengths beyond the buffer; the
  *                   host must refuse all that without moving; then 100 good
  *                   packets on ring 0 and `count` on ring 1 (as mode=tx)
+ *   mode=demo       a virtio-net NIC and a memdev on the two ends of one pipe
+ *                   in this VM: `count` frames out of virtio-net come back
+ *                   through the memdev's echo, in order (memdev-demo.c)
  *   count=N         packets (default 1000)
  *   sessions=K      rx: sessions expected (a restarted sender starts a new one;
  *                   default 1)
@@ -37,49 +40,27 @@
  * Prints "memdev: ..." lines; the last is "memdev tx ok ..." / "memdev rx ok ..."
  * or "memdev FAIL: ..."; exits 0 on success.
  */
-#include <modvmm/netmap_ring.h>
-#include <modvmm/pktgen.h>
-
-#include "guest.h"
+#include "memdev.h"
 #include "pci.h"
 
-#define MAX_FNS         32
-#define CYCLES_PER_SEC  3000000000ull /* an upper bound of the TSC rate, for timeouts */
-#define LINK_POLL_CYCLES 1000000ull   /* between two LINK register reads (each exits) */
-
-enum mode { MODE_TX, MODE_RX, MODE_ECHO, MODE_HOSTILE };
-
-struct params {
-	enum mode mode;
-	unsigned long count, size, batch, ring, dev, timeout, session, sessions, late, hold;
-	int status;
-};
-
-struct memdev {
-	unsigned bdf;
-	uintptr_t regs;             /* BAR0 */
-	uint64_t bar1_size;
-	struct nmport_view v;       /* BAR1, checked */
-};
-
-static uint32_t reg_rd(const void *ctx, unsigned int off)
+uint32_t reg_rd(const void *ctx, unsigned int off)
 {
 	return *(const volatile uint32_t *)((uintptr_t)ctx + off);
 }
 
-static void reg_wr(const struct memdev *m, unsigned int off, uint32_t val)
+void reg_wr(const struct memdev *m, unsigned int off, uint32_t val)
 {
 	*(volatile uint32_t *)(m->regs + off) = val;
 }
 
-static int fail(struct params *p, const char *what)
+int fail(struct params *p, const char *what)
 {
 	guest_printf("memdev FAIL: %s\n", what);
 	p->status = 1;
 	return 1;
 }
 
-static bool find(struct memdev *m, unsigned long which)
+bool memdev_find(struct memdev *m, unsigned long which)
 {
 	struct pci_fn fns[MAX_FNS];
 	unsigned n = pci_scan(fns, MAX_FNS), seen = 0;
@@ -119,7 +100,7 @@ static bool wait_link(const struct memdev *m, uint64_t limit)
 	return true;
 }
 
-static void fill(void *buf, uint32_t session, uint64_t seq, uint16_t flags, unsigned size)
+void memdev_fill(void *buf, uint32_t session, uint64_t seq, uint16_t flags, unsigned size)
 {
 	struct pktgen_hdr *h = buf;
 	static const uint8_t dst[6] = { 0x02, 0, 0, 0, 0, 0x01 }, src[6] = { 0x02, 0, 0, 0, 0, 0x03 };
@@ -169,7 +150,7 @@ static int do_tx(struct params *p, struct memdev *m)
 
 			if (!buf)
 				return fail(p, "the host gave a buffer outside the pool");
-			fill(buf, (uint32_t)p->session, seq, seq + 1 == p->count ? PKTGEN_F_FIN : 0,
+			memdev_fill(buf, (uint32_t)p->session, seq, seq + 1 == p->count ? PKTGEN_F_FIN : 0,
 			     (unsigned)p->size);
 			s->len = (uint16_t)p->size;
 		}
@@ -264,58 +245,74 @@ static void swap_slots(struct netmap_slot *rs, struct netmap_slot *ts, uint32_t 
 	NM_WRITE_ONCE(rs->flags, (uint16_t)NS_BUF_CHANGED);
 }
 
+void echo_init(struct echo *e, struct memdev *m, uint32_t r)
+{
+	e->m = m;
+	e->r = r;
+	e->moved = e->bad = e->kicks = 0;
+	nm_uring_attach(&e->tx, &m->v, r);
+	nm_uring_attach(&e->rx, &m->v, m->v.geom.nr_rings + r);
+}
+
+uint32_t echo_step(struct echo *e, uint64_t max)
+{
+	uint32_t k, n, txs, nr = e->m->v.geom.nr_rings;
+
+	nm_uring_update(&e->rx);
+	nm_uring_update(&e->tx);
+	n = nm_uring_space(&e->rx);
+	txs = nm_uring_space(&e->tx);
+	if (txs < n)
+		n = txs;
+	if (max < n)
+		n = (uint32_t)max;
+	if (n == 0)
+		return 0;
+	for (k = 0; k < n; k++) {
+		struct netmap_slot *rs = nm_uring_slot(&e->rx, k), *ts = nm_uring_slot(&e->tx, k);
+		uint32_t len;
+
+		if (!nm_uring_slot_buf(&e->rx, rs, &len) || !nm_uring_buf(&e->tx, NM_READ_ONCE(ts->buf_idx))) {
+			e->bad++;
+			NM_WRITE_ONCE(ts->len, 0); /* a bad buffer from the host: send nothing useful */
+			continue;
+		}
+		swap_slots(rs, ts, len);
+	}
+	e->moved += n;
+	nm_uring_advance(&e->rx, n);
+	nm_uring_advance(&e->tx, n);
+	if (nm_uring_publish(&e->tx)) {
+		reg_wr(e->m, PTNET_MDEV_IO_KICK(e->r), 1);
+		e->kicks++;
+	}
+	if (nm_uring_publish(&e->rx)) {
+		reg_wr(e->m, PTNET_MDEV_IO_KICK(nr + e->r), 1);
+		e->kicks++;
+	}
+	return n;
+}
+
 static int do_echo(struct params *p, struct memdev *m)
 {
-	struct nm_uring rx, tx;
-	uint64_t done = 0, bad = 0, kicks = 0, limit = p->timeout * CYCLES_PER_SEC, last;
-	uint32_t r = (uint32_t)p->ring, nr = m->v.geom.nr_rings;
+	struct echo e;
+	uint64_t limit = p->timeout * CYCLES_PER_SEC, last;
 
-	nm_uring_attach(&tx, &m->v, r);
-	nm_uring_attach(&rx, &m->v, nr + r);
+	echo_init(&e, m, (uint32_t)p->ring);
 	guest_printf("memdev: echo ready on ring %lu\n", p->ring);
 	last = guest_rdtsc();
-	while (done < p->count) {
-		nm_uring_update(&rx);
-		nm_uring_update(&tx);
-		uint32_t k, n = nm_uring_space(&rx), txs = nm_uring_space(&tx);
-
-		if (txs < n)
-			n = txs;
-		if (p->count - done < n)
-			n = (uint32_t)(p->count - done);
-		if (n == 0) {
+	while (e.moved < p->count) {
+		if (echo_step(&e, p->count - e.moved)) {
+			last = guest_rdtsc();
+		} else {
 			if (guest_rdtsc() - last > limit)
 				return fail(p, "echo: nothing to do");
 			guest_pause();
-			continue;
-		}
-		last = guest_rdtsc();
-		for (k = 0; k < n; k++) {
-			struct netmap_slot *rs = nm_uring_slot(&rx, k), *ts = nm_uring_slot(&tx, k);
-			uint32_t len;
-
-			if (!nm_uring_slot_buf(&rx, rs, &len) || !nm_uring_buf(&tx, NM_READ_ONCE(ts->buf_idx))) {
-				bad++;
-				NM_WRITE_ONCE(ts->len, 0); /* a bad buffer from the host: send nothing useful */
-				continue;
-			}
-			swap_slots(rs, ts, len);
-		}
-		done += n;
-		nm_uring_advance(&rx, n);
-		nm_uring_advance(&tx, n);
-		if (nm_uring_publish(&tx)) {
-			reg_wr(m, PTNET_MDEV_IO_KICK(r), 1);
-			kicks++;
-		}
-		if (nm_uring_publish(&rx)) {
-			reg_wr(m, PTNET_MDEV_IO_KICK(nr + r), 1);
-			kicks++;
 		}
 	}
-	guest_printf("memdev echo ok: %lu packets, bad %lu, kicks %lu\n", (unsigned long)done,
-		     (unsigned long)bad, (unsigned long)kicks);
-	return bad ? 1 : 0;
+	guest_printf("memdev echo ok: %lu packets, bad %lu, kicks %lu\n", (unsigned long)e.moved,
+		     (unsigned long)e.bad, (unsigned long)e.kicks);
+	return e.bad ? 1 : 0;
 }
 
 /* ---- hostile --------------------------------------------------------------- */
@@ -428,7 +425,7 @@ static void run(void *arg)
 	struct params *p = arg;
 	struct memdev m;
 
-	if (!find(&m, p->dev)) {
+	if (!memdev_find(&m, p->dev)) {
 		fail(p, "no usable ptnetmap-memdev");
 		return;
 	}
@@ -444,6 +441,7 @@ static void run(void *arg)
 	case MODE_RX:      p->status = do_rx(p, &m); break;
 	case MODE_ECHO:    p->status = do_echo(p, &m); break;
 	case MODE_HOSTILE: p->status = do_hostile(p, &m); break;
+	case MODE_DEMO:    break;
 	}
 }
 
@@ -482,8 +480,10 @@ int guest_main(void)
 		p.mode = MODE_ECHO;
 	else if (is(mode, len, "hostile"))
 		p.mode = MODE_HOSTILE;
+	else if (is(mode, len, "demo"))
+		return memdev_demo(&p);
 	else
-		return fail(&p, "mode must be tx, rx, echo or hostile");
+		return fail(&p, "mode must be tx, rx, echo, hostile or demo");
 	if (p.batch == 0)
 		p.batch = 1;
 	guest_user_run(run, &p);
