@@ -10,6 +10,8 @@
  *
  * Prints one line the script reads:
  *   bench: mode tx size 64 packets N cycles C tsc_khz F kicks K irqs I
+ * preceded by "phase: data path starts".  hold_ms=N: stay N ms after the
+ * result line before exiting (a script samples the VMM's CPU time meanwhile).
  * The TSC rate comes from tsc_khz= (the host's), else CPUID 0x40000010 (the
  * hypervisor timing leaf), else 2 GHz is assumed.  Runs the same under QEMU.
  */
@@ -143,10 +145,14 @@ int guest_main(void)
 		r.batch = 32;
 	vn_irq_enable(&dev, 0, false);   /* polling: no interrupts wanted */
 	vn_irq_enable(&dev, 1, false);
+	guest_printf("phase: data path starts\n");
 	guest_user_run(r.tx ? tx_user : rx_user, &r);
 	struct vn_queue *q = &dev.q[r.tx ? 1 : 0];
 	guest_printf("bench: mode %s size %u packets %lu cycles %lu tsc_khz %lu kicks %lu suppressed %lu\n",
 	             r.tx ? "tx" : "rx", r.size, (unsigned long)r.packets, (unsigned long)r.elapsed, khz,
 	             (unsigned long)q->kicks, (unsigned long)q->suppressed);
+	uint64_t hold = guest_rdtsc() + (uint64_t)khz * guest_cmdline_ulong("hold_ms", 0);
+	while (guest_rdtsc() < hold)
+		guest_pause();
 	return 0;
 }
