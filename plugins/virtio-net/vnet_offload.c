@@ -66,8 +66,9 @@ static int start_queue(struct vnet *n, unsigned q)
 	                               .avail_gpa = vq->avail_gpa, .used_gpa = vq->used_gpa,
 	                               .next_avail = vq->last_avail, .kick_fd = n->pci.q[q].kick_fd,
 	                               .call_fd = call_fd(n, q) };
-	if (vr.call_fd < 0)
-		vnet_log(n, MODVMM_LOG_WARN, "%s has no MSI-X vector: the backend cannot interrupt the guest", vq->name);
+	if (vr.call_fd < 0 && !n->offload_vqs) /* once per driver session is enough */
+		vnet_log(n, MODVMM_LOG_INFO, "%s has no MSI-X vector: the backend cannot interrupt the guest on it "
+		         "(polling driver?)", vq->name);
 	int ret = n->be.ops->vq_start(n->be.be, q, &vr);
 	if (ret)
 		return ret;
