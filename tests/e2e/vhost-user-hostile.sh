@@ -1,9 +1,11 @@
 #!/bin/bash
 # vhost-user protocol errors from the peer: a scripted back-end
-# (vhost-user-peer.py) sends a message nobody asked for, replies with a wrong
+# (vhost-user-peer.py) refuses SET_FEATURES at the guest's DRIVER_OK (a vCPU
+# thread finds the error), sends a message nobody asked for, replies with a wrong
 # payload size, names another request, drops the reply flag, refuses a request
 # through REPLY_ACK and closes the socket in the middle of a reply, one
-# connection each.  Every time modvmm logs the reason, takes the link down,
+# connection each, and then keeps the connection open.  Every time modvmm logs
+# the reason, takes the link down, closes the connection,
 # stays up and reconnects; the last connection behaves, the guest sees the
 # link come back and modvmm exits normally.
 # usage: vhost-user-hostile.sh MODVMM GUEST.elf
@@ -14,7 +16,7 @@ PEER=$(dirname "$(realpath "$0")")/vhost-user-peer.py
 need_kvm
 command -v python3 >/dev/null || { echo "SKIP: python3 is missing" >&2; exit 77; }
 SOCK=$T/vu.sock
-scenarios=(unsolicited:SET_VRING_ENABLE badsize:GET_FEATURES badreq:GET_PROTOCOL_FEATURES
+scenarios=(nack:SET_FEATURES unsolicited:SET_VRING_ENABLE badsize:GET_FEATURES badreq:GET_PROTOCOL_FEATURES
 	badflags:GET_QUEUE_NUM nack:SET_MEM_TABLE cut:SET_VRING_ADDR good)
 python3 "$PEER" "$SOCK" "${scenarios[@]}" >"$T/peer.out" 2>&1 &
 PEER_PID=$!
@@ -33,5 +35,6 @@ expect_in "$T/err" "protocol error: reply to GET_QUEUE_NUM has bad flags 0x1"
 expect_in "$T/err" "protocol error: peer refused SET_MEM_TABLE (status 1); link down"
 expect_in "$T/err" "protocol error: peer closed the socket in the middle of the reply to SET_VRING_ADDR (6 of 12 header bytes); link down"
 expect_in "$T/err" "reconnected, state restored; link up"
-expect_in "$T/peer.out" "peer: scenario 7 (good) done"
-echo "ok: six protocol errors: each logged with its reason, link down, modvmm reconnected; the guest saw the link return"
+expect_in "$T/err" "protocol error: peer refused SET_FEATURES (status 1); link down"
+expect_in "$T/peer.out" "peer: scenario 8 (good) done"
+echo "ok: seven protocol errors: each logged with its reason, link down, modvmm reconnected; the guest saw the link return"

@@ -6,7 +6,8 @@ usage: vhost-user-peer.py SOCK SCENARIO...
 Listens on SOCK and serves one connection per scenario, in order, then serves
 the last connection well until the front-end hangs up.  A scenario answers
 like a correct back-end (no data path: the rings are never touched) until its
-trigger request arrives, then misbehaves and closes the connection:
+trigger request arrives, then misbehaves and reads on without answering until
+the front-end closes the connection (so only the front-end can end it):
 
   unsolicited:REQ   after REQ (the last ring's SET_VRING_ENABLE), send the
                     front-end a message it never asked for
@@ -49,6 +50,19 @@ def recv_exact(c, n):
     return buf
 
 
+def linger(c):
+    """Swallow whatever comes until the front-end hangs up."""
+    while True:
+        try:
+            data, fds, _, _ = socket.recv_fds(c, 4096, 8)
+        except ConnectionResetError:  # it closed with our reply unread
+            return
+        for fd in fds:
+            os.close(fd)
+        if not data:
+            return
+
+
 def serve(c, scenario):
     """Serve one connection; returns when the scenario is done or the peer left."""
     kind, _, trigger = scenario.partition(":")
@@ -83,7 +97,7 @@ def serve(c, scenario):
                     c.sendall(HDR.pack(req, VERSION | REPLY, len(reply)) + reply)
                 if not (req == NUM["SET_VRING_ENABLE"] and struct.unpack("<II", payload)[0] == 0):
                     c.sendall(HDR.pack(4242, VERSION, 8) + struct.pack("<Q", 0))
-                    return
+                    return linger(c)
                 continue
             if reply is None:
                 reply = struct.pack("<Q", 0)
@@ -97,7 +111,8 @@ def serve(c, scenario):
                 c.sendall(HDR.pack(req, VERSION | REPLY, 8) + struct.pack("<Q", 1))
             elif kind == "cut":
                 c.sendall(HDR.pack(req, VERSION | REPLY, len(reply))[:6])
-            return
+                c.shutdown(socket.SHUT_WR)
+            return linger(c)
         if reply is not None:
             c.sendall(HDR.pack(req, VERSION | REPLY, len(reply)) + reply)
 

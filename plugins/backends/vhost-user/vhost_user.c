@@ -119,6 +119,9 @@ static void drop(struct vu *u, const char *why)
 	if (u->c.fd < 0)
 		return;
 	vlog(u, MODVMM_LOG_WARN, "%s: %s; link down", u->path, why);
+	/* shutdown first: the peer sees the hang-up at once, and a thread polling
+	 * this fd wakes */
+	shutdown(u->c.fd, SHUT_RDWR);
 	close(u->c.fd);
 	u->c.fd = -1;
 	u->c.reply_ack = false;
