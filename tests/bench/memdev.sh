@@ -8,6 +8,7 @@
 #    from pktgen tx);
 #  - VM -> VM: two modvmm processes (rate from the receiving guest's TSC
 #    cycles, the host's TSC rate from /proc/cpuinfo).
+# BUSY_POLL_US sets the pipe engine's busy_poll_us (default 50).
 # 4096-slot rings, batches of 1024; the guests poll (no interrupts) and kick
 # only when the host side sleeps.  Notifications per 1000 packets: the
 # guest's doorbell writes and the host peer's eventfd writes.  Two nested
@@ -38,6 +39,7 @@ vm() {
 plugin = pipe
 name = $2
 slots = $SLOTS
+busy_poll_us = ${BUSY_POLL_US:-50}
 
 [device md0]
 plugin = ptnetmap-memdev
