@@ -11,7 +11,7 @@ pkgs="gcc meson ninja-build pkgconf libltdl-dev libinih-dev"
 # kmod/: build the guest driver against a kernel with CONFIG_UIO=m (suite kmod)
 [ "${1:-}" = --test ] && pkgs="$pkgs linux-headers-cloud-amd64"
 # vhost-user tests and benchmark: DPDK's dpdk-testpmd as the peer
-[ "${1:-}" = --test ] && pkgs="$pkgs dpdk"
+[ "${1:-}" = --test ] && pkgs="$pkgs dpdk python3"   # python3: small test helpers (hostile vhost-user peer, UDP, e820 checks)
 missing=
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
