@@ -127,6 +127,12 @@ struct vnet {
 	bool started;
 
 	uint32_t offload_vqs;            /* queues handed to an offloading backend (vnet_offload.c) */
+
+	/* link changes (vnet_ctrl.c, event loop) */
+	int link_fd;                     /* the backend's link_fd(), -1: its link never changes */
+	bool link_watched;
+	bool link_last;                  /* the link state last seen */
+	_Atomic uint64_t link_irqs;      /* configuration interrupts raised for link changes */
 };
 
 #define vnet_log(n, lvl, ...) ((n)->host->log((n)->dev, (lvl), __VA_ARGS__))
@@ -150,6 +156,9 @@ void vnet_offload_stop(struct vnet *n);        /* reset */
 
 /* vnet_ctrl.c */
 void vnet_ctrl_kick(void *opaque, int fd, uint32_t events);  /* event loop */
+/* Watch the backend's link_fd (create); stop watching (stop, destroy). */
+int vnet_link_watch(struct vnet *n);
+void vnet_link_unwatch(struct vnet *n);
 void vnet_filter_reset(struct vnet *n);
 /* The active pairs changed (or DRIVER_OK): tell the backend which queues to use. */
 void vnet_apply_pairs(struct vnet *n);

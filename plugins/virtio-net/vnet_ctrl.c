@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <unistd.h>
 
 #include "iov.h"
@@ -122,6 +123,52 @@ static uint8_t command(struct vnet *n, const uint8_t *c, size_t len)
 	case VIRTIO_NET_CTRL_MQ: return mq_cmd(n, c[1], c + 2, len - 2);
 	}
 	return VIRTIO_NET_ERR;
+}
+
+/* ---- link changes --------------------------------------------------------------- */
+
+/* The backend's link_fd is readable (event loop): when the link state changed
+ * since last seen, STATUS changed, and §5.1.4.2 (with §4.1.4.3/§2.5.1) has the
+ * device notify the driver: a generation bump and a configuration interrupt,
+ * which vpci_config_changed() raises only once DRIVER_OK is set. */
+static void link_event(void *opaque, int fd, uint32_t events)
+{
+	struct vnet *n = opaque;
+	uint64_t count;
+	(void)events;
+	if (read(fd, &count, sizeof(count)) < 0)
+		count = 0; /* another reader emptied it: look at the state anyway */
+	bool up = modvmm_net_link_up(&n->be) != 0;
+	if (up == n->link_last)
+		return;
+	n->link_last = up;
+	pthread_mutex_lock(&n->pci.lock);
+	bool status = vpci_has(&n->pci, VIRTIO_NET_F_STATUS);
+	pthread_mutex_unlock(&n->pci.lock);
+	bool live = atomic_load(&n->pci.status) & VIRTIO_STATUS_DRIVER_OK;
+	vnet_log(n, MODVMM_LOG_INFO, "backend %s link change: %s%s", n->be.name, up ? "up" : "down",
+	         status && live ? "; configuration interrupt" : "");
+	if (status && live)
+		atomic_fetch_add(&n->link_irqs, 1);
+	vpci_config_changed(&n->pci, status);
+}
+
+int vnet_link_watch(struct vnet *n)
+{
+	n->link_last = modvmm_net_link_up(&n->be) != 0;
+	n->link_fd = modvmm_net_link_fd(&n->be);
+	if (n->link_fd < 0)
+		return 0;
+	int ret = n->host->fd_watch(n->dev, n->link_fd, EPOLLIN, link_event, n);
+	n->link_watched = ret == 0;
+	return ret;
+}
+
+void vnet_link_unwatch(struct vnet *n)
+{
+	if (n->link_watched)
+		n->host->fd_unwatch(n->dev, n->link_fd);
+	n->link_watched = false;
 }
 
 void vnet_ctrl_kick(void *opaque, int fd, uint32_t events)

@@ -335,6 +335,7 @@ static int vnet_create(const struct modvmm_host *host, struct modvmm_dev *dev, v
 		return -ENOMEM;
 	n->host = host;
 	n->dev = dev;
+	n->link_fd = -1;
 	pthread_mutex_init(&n->flock, NULL);
 	pthread_mutex_init(&n->wlock, NULL);
 	pthread_cond_init(&n->wcond, NULL);
@@ -365,6 +366,8 @@ static int vnet_create(const struct modvmm_host *host, struct modvmm_dev *dev, v
 		return ret;
 	n->offered = n->pci.offered;
 	ret = host->fd_watch(dev, n->pci.q[n->nqueues - 1].kick_fd, EPOLLIN, vnet_ctrl_kick, n);
+	if (!ret)
+		ret = vnet_link_watch(n);
 	if (ret)
 		return ret;
 	host->log(dev, MODVMM_LOG_INFO, "virtio-net %02x:%02x:%02x:%02x:%02x:%02x, %u queue pair%s of %u, backend %s",
@@ -383,6 +386,7 @@ static int vnet_start(void *priv)
 static void vnet_stop(void *priv)
 {
 	struct vnet *n = priv;
+	vnet_link_unwatch(n);
 	vnet_workers_stop(n);
 }
 
@@ -409,6 +413,7 @@ static void vnet_destroy(void *priv)
 	if (!n)
 		return;
 	log_stats(n);
+	vnet_link_unwatch(n);
 	if (n->pci_ok)
 		vpci_destroy(&n->pci);
 	vnet_workers_free(n);

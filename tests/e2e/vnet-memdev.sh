@@ -5,7 +5,8 @@
 #     virtio-net guest sends frames of six sizes and gets each back intact;
 #  2. kill -9 of the echoing VM: virtio-net sees the link go down (its guest
 #     polls the status field), a restarted echo VM joins, the link comes back
-#     and new frames come back again (vnet-test mode=flap).
+#     and new frames come back again (vnet-test mode=flap); the guest counts
+#     the configuration interrupts (ISR CONFIG bit): at least down and up.
 # usage: vnet-memdev.sh MODVMM GUEST-memdev.elf GUEST-vnet-test.elf
 . "$(dirname "$0")/lib.sh"
 MODVMM=$(realpath "$1") MEMDEV=$(realpath "$2") VNET=$(realpath "$3")
@@ -79,7 +80,9 @@ echo_vm echo3 vf 1000000000; e=$pid
 ok vn2 $vpid
 kill -9 $e; wait $e 2>/dev/null
 expect_in "$T/vn2.out" "ok: the link went down and came back"
+cfg=$(sed -n 's/.*link: \([0-9]*\) configuration interrupts.*/\1/p' "$T/vn2.out")
+[ "${cfg:-0}" -ge 2 ] || fail "expected configuration interrupts for link down and up, got ${cfg:-none}"
 expect_in "$T/vn2.out" "vnet-test: 0 failure(s)"
 [ "$(grep -c 'link up' "$T/vn2.err")" = 2 ] || fail "expected two link-ups: $(cat "$T/vn2.err")"
-echo "echo VM restarted: $(grep -h 'flap: phase 3' "$T/vn2.out")"
+echo "echo VM restarted: $(grep -h 'flap: phase 3' "$T/vn2.out"); $cfg configuration interrupts"
 echo "ok"

@@ -3,7 +3,8 @@
  * The virtio-net device against the fake host and a recording backend (an ops
  * table that keeps what was sent and hands out injected frames): PCI layout,
  * feature negotiation, TX and RX with and without mergeable buffers, the
- * control queue, device reset, hostile rings, the PCI_CFG window.
+ * control queue, device reset, hostile rings, the PCI_CFG window, configuration
+ * interrupts on link changes.
  */
 #include <errno.h>
 #include <poll.h>
@@ -59,6 +60,7 @@ struct rec_be {
 	unsigned hdr_len;
 	uint64_t offloads;
 	int link;
+	int link_efd;                     /* link_fd(): written by the test on each change */
 	bool attached;
 	struct modvmm_net_queue q[8];
 };
@@ -163,12 +165,14 @@ static ssize_t rb_peek(struct modvmm_net_queue *q) { return rb_take(q, NULL, 0, 
 static ssize_t rb_recv(struct modvmm_net_queue *q, const struct iovec *iov, unsigned n) { return rb_take(q, iov, n, false); }
 static int rb_rx_fd(struct modvmm_net_queue *q) { return q->rx_efd; }
 static int rb_link(void *be) { return ((struct rec_be *)be)->link; }
+static int rb_link_fd(void *be) { return ((struct rec_be *)be)->link_efd; }
 
 static const struct modvmm_net_backend_ops rec_ops = {
 	.size = sizeof(struct modvmm_net_backend_ops), .version = MODVMM_NET_OPS_VERSION,
 	.caps = rb_caps, .max_queues = rb_max_queues, .attach = rb_attach, .detach = rb_detach, .queue = rb_queue,
 	.set_vnet_hdr_len = rb_set_hdr, .set_offloads = rb_set_off, .queue_enable = rb_queue_enable,
 	.send = rb_send, .peek_len = rb_peek, .recv = rb_recv, .rx_fd = rb_rx_fd, .link_up = rb_link,
+	.link_fd = rb_link_fd,
 };
 
 static const struct modvmm_plugin rec_desc = {
@@ -211,7 +215,7 @@ static int dut_create(struct dut *d, uint64_t caps, ...)
 	for (const struct modvmm_key *key = modvmm_plugin.keys; key->name; key++)
 		if (key->def && !d->f.host.config_str(fake_dev(&d->f), key->name))
 			fake_set_key(&d->f, key->name, key->def);
-	d->be = (struct rec_be){ .caps = caps, .link = 1 };
+	d->be = (struct rec_be){ .caps = caps, .link = 1, .link_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC) };
 	d->f.backend_desc = &rec_desc;
 	d->f.backend_priv = &d->be;
 	int ret = modvmm_plugin.create(&d->f.host, fake_dev(&d->f), &d->priv);
@@ -229,6 +233,9 @@ static void dut_destroy(struct dut *d)
 	fake_join_threads(&d->f);
 	modvmm_plugin.destroy(d->priv);
 	fake_free(&d->f);
+	if (d->be.link_efd >= 0)
+		close(d->be.link_efd);
+	d->be.link_efd = -1;
 }
 
 static uint64_t rd(struct dut *d, uint64_t off, unsigned size)
@@ -762,6 +769,60 @@ static void intx(void **state)
 	free(d);
 }
 
+/* The backend flips its link and writes link_fd: the event loop's watch reads it. */
+static void flip_link(struct dut *d, int up)
+{
+	d->be.link = up;
+	eventfd_write(d->be.link_efd, 1);
+	assert_int_equal(fake_run_watches(&d->f, WAIT_MS), 1);
+}
+
+static bool link_watched(struct dut *d)
+{
+	for (unsigned i = 0; i < d->f.nwatch; i++)
+		if (d->f.watch[i].fd == d->be.link_efd)
+			return true;
+	return false;
+}
+
+/* A link change is a STATUS change (§5.1.4.2): one configuration interrupt per
+ * change once DRIVER_OK is set, none before, none for a wake-up without a change. */
+static void link_change(void **state)
+{
+	struct dut *d = calloc(1, sizeof(*d));
+	assert_int_equal(dut_create(d, be_caps, NULL), 0);
+	assert_true(link_watched(d));
+	/* before DRIVER_OK (config vector 0 set): the state is read, no interrupt */
+	assert_true(negotiate(d, base_features) & VIRTIO_STATUS_FEATURES_OK);
+	wr(d, VIRTIO_PCI_COMMON_MSIX, 2, 0);
+	flip_link(d, 0);
+	assert_int_equal(rd(d, VPCI_DEVCFG_OFF + VIRTIO_NET_CFG_STATUS, 2), 0);
+	flip_link(d, 1);
+	assert_false(fake_poll(d->f.msix_fd[0], POLLIN, 0));
+	bring_up(d, base_features, 3, 16);
+	/* down: one interrupt, a new generation, STATUS without LINK_UP */
+	uint8_t gen = (uint8_t)rd(d, VIRTIO_PCI_COMMON_CFGGENERATION, 1);
+	flip_link(d, 0);
+	assert_true(wait_irq(d, 0));
+	assert_false(fake_poll(d->f.msix_fd[0], POLLIN, 0));
+	assert_int_not_equal(rd(d, VIRTIO_PCI_COMMON_CFGGENERATION, 1), gen);
+	assert_int_equal(rd(d, VPCI_DEVCFG_OFF + VIRTIO_NET_CFG_STATUS, 2), 0);
+	/* a wake-up without a change: nothing */
+	flip_link(d, 0);
+	assert_false(fake_poll(d->f.msix_fd[0], POLLIN, 0));
+	/* up: one more */
+	flip_link(d, 1);
+	assert_true(wait_irq(d, 0));
+	assert_false(fake_poll(d->f.msix_fd[0], POLLIN, 0));
+	assert_int_equal(rd(d, VPCI_DEVCFG_OFF + VIRTIO_NET_CFG_STATUS, 2), VIRTIO_NET_S_LINK_UP);
+	/* stop() stops watching the backend's fd */
+	modvmm_plugin.stop(d->priv);
+	d->started = false;
+	assert_false(link_watched(d));
+	dut_destroy(d);
+	free(d);
+}
+
 static void bad_config(void **state)
 {
 	struct dut *d = calloc(1, sizeof(*d));
@@ -790,6 +851,7 @@ int main(void)
 		cmocka_unit_test(reset),
 		cmocka_unit_test(hostile),
 		cmocka_unit_test(intx),
+		cmocka_unit_test(link_change),
 		cmocka_unit_test(bad_config),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -68,7 +68,7 @@
 extern "C" {
 #endif
 
-#define MODVMM_NET_OPS_VERSION 1
+#define MODVMM_NET_OPS_VERSION 2 /* 2: link_fd */
 
 /* ---- capabilities (ops->caps) ------------------------------------------------ */
 
@@ -77,7 +77,8 @@ extern "C" {
 #define MODVMM_NET_CAP_VQ_OFFLOAD       (1ull << 2) /* vq_* ops (vhost-user) */
 #define MODVMM_NET_CAP_VNET_HDR         (1ull << 3) /* frames may carry a virtio-net header */
 #define MODVMM_NET_CAP_MQ               (1ull << 4) /* max_queues() may exceed 1 */
-#define MODVMM_NET_CAP_LINK_STATE       (1ull << 5) /* link_up() reports a real state */
+#define MODVMM_NET_CAP_LINK_STATE       (1ull << 5) /* link_up() reports a real state;
+                                                       link_fd() signals its changes */
 
 /*
  * Offloads (also capability bits).  In caps(): with a vnet header the backend
@@ -250,7 +251,8 @@ struct modvmm_net_backend_ops {
 	 * A backend with no natural fd uses an eventfd it drains when empty. */
 	int (*rx_fd)(struct modvmm_net_queue *q);
 
-	/* [any] 1 when the link is up, 0 when down.  May be NULL: always up. */
+	/* [any] 1 when the link is up, 0 when down.  May be NULL: always up.  A
+	 * backend whose link changes at run time also offers link_fd(). */
 	int (*link_up)(void *be);
 	/* [any] Counters of queue q, or of all queues (q = MODVMM_NET_ALL_QUEUES); fills
 	 * at most out->size bytes.  Counters are monotonic; reads may lag a little.
@@ -279,7 +281,15 @@ struct modvmm_net_backend_ops {
 	int (*vq_stop)(void *be, unsigned vq, uint16_t *next_avail);
 	void *vq_reserved[3];
 
-	void *reserved[16];
+	/* [config] An eventfd the backend writes on every link change (after
+	 * link_up() reports the new state).  Owned by the backend: the frontend polls
+	 * it readable, reads it to clear it, then calls link_up() (several changes
+	 * may collapse into one wake-up; the frontend compares with the state it last
+	 * reported).  May be NULL or return -1: the link never changes.  (Version 2;
+	 * in a version-1 table this slot was reserved, hence zero: NULL.) */
+	int (*link_fd)(void *be);
+
+	void *reserved[15];
 };
 
 /* ---- frontend side: an opaque handle and thin wrappers ---------------------------- */
@@ -392,6 +402,11 @@ static inline int modvmm_net_rx_fd(const struct modvmm_net_backend *b, struct mo
 static inline int modvmm_net_link_up(const struct modvmm_net_backend *b)
 {
 	return MODVMM_NET_HAS(b->ops, link_up) ? b->ops->link_up(b->be) : 1;
+}
+
+static inline int modvmm_net_link_fd(const struct modvmm_net_backend *b)
+{
+	return MODVMM_NET_HAS(b->ops, link_fd) ? b->ops->link_fd(b->be) : -1;
 }
 
 static inline void modvmm_net_stats(const struct modvmm_net_backend *b, int q, struct modvmm_net_stats *out)

@@ -94,6 +94,7 @@ static void link_publish(struct pipe_be *p)
 	pthread_mutex_unlock(&p->lock);
 	atomic_store(&p->up, up);
 	wake(p->link_fd);
+	wake(p->fe_link_fd);
 	p->host->log(p->dev, MODVMM_LOG_INFO, "pipe %s end %u: link %s", p->name, p->end,
 		     up ? "up" : "down");
 }
@@ -295,6 +296,11 @@ static int pipe_link_up(void *be)
 	return atomic_load(&((struct pipe_be *)be)->up) ? 1 : 0;
 }
 
+static int pipe_link_fd(void *be)
+{
+	return ((struct pipe_be *)be)->fe_link_fd;
+}
+
 static void pipe_stats(void *be, int q, struct modvmm_net_stats *out)
 {
 	struct pipe_be *p = be;
@@ -403,6 +409,7 @@ static const struct modvmm_net_backend_ops pipe_ops = {
 	.attach = pipe_attach,
 	.detach = pipe_detach,
 	.link_up = pipe_link_up,
+	.link_fd = pipe_link_fd,
 	.stats = pipe_stats,
 	.queue = pipe_queue,
 	.set_vnet_hdr_len = pipe_set_vnet_hdr_len,
@@ -433,6 +440,8 @@ static void pipe_destroy(void *priv)
 		close(p->stop_fd);
 	if (p->link_fd >= 0)
 		close(p->link_fd);
+	if (p->fe_link_fd >= 0)
+		close(p->fe_link_fd);
 	pthread_mutex_destroy(&p->lock);
 	free(p);
 }
@@ -460,7 +469,7 @@ static int pipe_create(const struct modvmm_host *host, struct modvmm_dev *dev, v
 		return -ENOMEM;
 	p->host = host;
 	p->dev = dev;
-	p->stop_fd = p->link_fd = -1;
+	p->stop_fd = p->link_fd = p->fe_link_fd = -1;
 	pthread_mutex_init(&p->lock, NULL);
 	for (unsigned i = 0; i < NMPORT_MAX_RINGS; i++)
 		p->pend_irq[i] = p->pend_kick[i] = -1;
@@ -484,7 +493,8 @@ static int pipe_create(const struct modvmm_host *host, struct modvmm_dev *dev, v
 	p->busy_poll_ns = us * NSEC_PER_USEC;
 	p->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	p->link_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (p->stop_fd < 0 || p->link_fd < 0)
+	p->fe_link_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (p->stop_fd < 0 || p->link_fd < 0 || p->fe_link_fd < 0)
 		return fail(p, "eventfd", -errno);
 	return 0;
 }

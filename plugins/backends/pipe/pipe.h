@@ -43,6 +43,7 @@ struct pipe_be {
 	int kick_fds[MAX_PT_RINGS], irq_fds[MAX_PT_RINGS]; /* the device's, by ring number */
 	int stop_fd;                    /* ours: stops both threads */
 	int link_fd;                    /* ours: the control thread wakes the worker */
+	int fe_link_fd;                 /* the frontend's (ops link_fd): written on each change */
 	atomic_bool up;                 /* what LINK reports */
 	/* link state handed from the control thread to the worker */
 	pthread_mutex_t lock;

@@ -66,6 +66,7 @@ struct vu {
 	int listen_fd;
 	int stop_efd;
 	atomic_bool link;
+	int link_efd;                       /* the frontend's (ops link_fd): written on each change */
 	uint64_t peer_features;             /* of the first peer: what the device offered */
 	uint64_t peer_pfeatures;
 	unsigned peer_queues;
@@ -113,6 +114,13 @@ static void *gpa_hva(struct vu *u, uint64_t gpa, uint64_t len)
 
 /* ---- the connection -------------------------------------------------------------- */
 
+/* Publish a link state; the frontend's eventfd is written only on a change. */
+static void set_link(struct vu *u, bool up)
+{
+	if (atomic_exchange(&u->link, up) != up && u->link_efd >= 0)
+		eventfd_write(u->link_efd, 1);
+}
+
 /* Drop the peer (under lock): link down, rings to be replayed on reconnect. */
 static void drop(struct vu *u, const char *why)
 {
@@ -125,7 +133,7 @@ static void drop(struct vu *u, const char *why)
 	close(u->c.fd);
 	u->c.fd = -1;
 	u->c.reply_ack = false;
-	atomic_store(&u->link, false);
+	set_link(u, false);
 }
 
 static int proto_err(struct vu *u, int r, const char *what)
@@ -270,7 +278,7 @@ static int replay(struct vu *u)
 	if (!r) {
 		if (atomic_fetch_add(&u->connects, 1))
 			vlog(u, MODVMM_LOG_INFO, "%s: reconnected, state restored; link up", u->path);
-		atomic_store(&u->link, true);
+		set_link(u, true);
 	}
 	return r;
 }
@@ -447,6 +455,11 @@ static int vu_link_up(void *be)
 	return atomic_load(&u->link);
 }
 
+static int vu_link_fd(void *be)
+{
+	return ((struct vu *)be)->link_efd;
+}
+
 static uint64_t vu_vq_features(void *be)
 {
 	struct vu *u = be;
@@ -547,6 +560,7 @@ static const struct modvmm_net_backend_ops vu_ops = {
 	.queue = vu_queue,
 	.queue_enable = vu_queue_enable,
 	.link_up = vu_link_up,
+	.link_fd = vu_link_fd,
 	.stats = vu_stats,
 	.vq_features = vu_vq_features,
 	.vq_set_features = vu_vq_set_features,
@@ -577,7 +591,7 @@ static int vu_create(const struct modvmm_host *host, struct modvmm_dev *dev, voi
 	if (!u)
 		return -ENOMEM;
 	*u = (struct vu){ .host = host, .dev = dev, .c = { .fd = -1, .timeout_ms = REPLY_TIMEOUT_MS },
-	                  .listen_fd = -1, .peer_queues = 1 };
+	                  .listen_fd = -1, .link_efd = -1, .peer_queues = 1 };
 	pthread_mutex_init(&u->lock, NULL);
 	*priv = u;
 	uint64_t queues;
@@ -602,7 +616,8 @@ static int vu_create(const struct modvmm_host *host, struct modvmm_dev *dev, voi
 	u->queues = (unsigned)queues;
 	u->server = mode && !strcmp(mode, "server");
 	u->stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (u->stop_efd < 0)
+	u->link_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (u->stop_efd < 0 || u->link_efd < 0)
 		return -errno;
 	if (u->server && (ret = listen_on(u)))
 		return ret;
@@ -642,6 +657,8 @@ static void vu_destroy(void *priv)
 	}
 	if (u->stop_efd > 0)
 		close(u->stop_efd);
+	if (u->link_efd >= 0)
+		close(u->link_efd);
 	pthread_mutex_destroy(&u->lock);
 	free(u);
 }
