@@ -280,10 +280,31 @@ static void loopback_link_and_keys(void **state)
 	struct be t;
 	assert_int_equal(be_open(&t, LOOPBACK_SO, "link", "down", NULL), 0);
 	assert_int_equal(modvmm_net_link_up(&t.b), 0);
+	assert_int_equal(modvmm_net_link_fd(&t.b), -1); /* fixed by the key: never changes */
 	be_close(&t);
 	assert_int_equal(be_open(&t, LOOPBACK_SO, "buffer", "4K", NULL), -EINVAL);
 	assert_non_null(strstr(t.f.log, "buffer = 4096"));
 	be_close(&t);
+}
+
+/* link_fd took the first reserved slot: the table keeps its size and offsets, and
+ * a table built before it (smaller, or with that slot zeroed) reads as "none". */
+_Static_assert(offsetof(struct modvmm_net_backend_ops, link_fd) ==
+               offsetof(struct modvmm_net_backend_ops, vq_reserved) + sizeof(void *[3]), "link_fd slot");
+_Static_assert(sizeof(struct modvmm_net_backend_ops) ==
+               offsetof(struct modvmm_net_backend_ops, reserved) + sizeof(void *[15]), "ops size");
+
+static int fixed_link_fd(void *be) { return 42; }
+
+static void link_fd_compat(void **state)
+{
+	struct modvmm_net_backend_ops ops = { .size = sizeof(ops), .version = MODVMM_NET_OPS_VERSION };
+	struct modvmm_net_backend b = { .ops = &ops };
+	assert_int_equal(modvmm_net_link_fd(&b), -1);
+	ops.link_fd = fixed_link_fd;
+	assert_int_equal(modvmm_net_link_fd(&b), 42);
+	ops.size = offsetof(struct modvmm_net_backend_ops, link_fd); /* an older, shorter table */
+	assert_int_equal(modvmm_net_link_fd(&b), -1);
 }
 
 /* ---- sink ------------------------------------------------------------------- */
@@ -471,6 +492,7 @@ int main(void)
 		cmocka_unit_test(loopback_pushes_back_when_full),
 		cmocka_unit_test(loopback_offloads),
 		cmocka_unit_test(loopback_link_and_keys),
+		cmocka_unit_test(link_fd_compat),
 		cmocka_unit_test(sink_counts_and_drops),
 		cmocka_unit_test(sink_generates),
 		cmocka_unit_test(tap_traffic),
