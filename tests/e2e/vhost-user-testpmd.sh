@@ -133,7 +133,9 @@ reconnect_ms = 50" ""
 	fi
 	expect_in "$T/out" "ok: the link went down and came back"
 	expect_in "$T/out" "flap: phase 3 sent 500 received 500 intact 500"
+	cfg=$(sed -n 's/.*link: \([0-9]*\) configuration interrupts.*/\1/p' "$T/out")
+	[ "${cfg:-0}" -ge 2 ] || fail "$mode mode: expected configuration interrupts for link down and up, got ${cfg:-none}"
 	[ "$TP_RX" -ge 500 ] && [ "$TP_TX" -ge 500 ] ||
 		fail "$mode mode: the restarted testpmd counted RX $TP_RX TX $TP_TX, expected at least 500"
-	echo "ok: $mode mode: testpmd killed and restarted; the new one forwarded $TP_TX frames, the last 500 all back"
+	echo "ok: $mode mode: testpmd killed and restarted; the new one forwarded $TP_TX frames, the last 500 all back; $cfg configuration interrupts"
 done
