@@ -22,7 +22,7 @@ need_root() {
 }
 
 T=$(mktemp -d /tmp/modvmm-e2e.XXXXXX)
-trap 'rm -rf "$T"' EXIT
+trap '[ -n "${KEEP_T:-}" ] || rm -rf "$T"' EXIT   # KEEP_T=1 keeps it for debugging
 
 # expect_in FILE STRING: FILE contains STRING (fixed string).
 expect_in() {

@@ -7,7 +7,8 @@
 # connection each, and then keeps the connection open.  Every time modvmm logs
 # the reason, takes the link down, closes the connection,
 # stays up and reconnects; the last connection behaves, the guest sees the
-# link come back and modvmm exits normally.
+# link come back (and configuration interrupts), watching until the test sends
+# a byte to its serial port after the last reconnection, and modvmm exits normally.
 # usage: vhost-user-hostile.sh MODVMM GUEST.elf
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/vnet-lib.sh"
@@ -21,10 +22,24 @@ scenarios=(nack:SET_FEATURES unsolicited:SET_VRING_ENABLE badsize:GET_FEATURES b
 python3 "$PEER" "$SOCK" "${scenarios[@]}" >"$T/peer.out" 2>&1 &
 PEER_PID=$!
 wait_for "$T/peer.out" "peer: listening" 10
-vnet_ini "$T/vm.ini" "$GUEST" "mode=link" "plugin = vhost-user
+# The guest watches the link until a byte arrives on its serial port, sent once
+# the peer has run every scenario (between two scenarios the link is briefly up).
+vnet_ini "$T/vm.ini" "$GUEST" "mode=link go_serial=1" "plugin = vhost-user
 socket = $SOCK
 reconnect_ms = 50" ""
-run_vnet "$T/vm.ini"
+sed -i 's/^input = none$/input = stdin/' "$T/vm.ini"
+mkfifo "$T/in"
+run_vnet "$T/vm.ini" <"$T/in" &
+VM_PID=$!
+exec 3>"$T/in"
+# scenario 8 is served once scenario 7's connection is over; modvmm logs its
+# second "reconnected" (the first is scenario 2's) when the good peer has it
+wait_for "$T/peer.out" "peer: scenario 7 (cut:SET_VRING_ADDR) done" 60
+n=$(timeout 30 grep -m2 -F -- "reconnected, state restored; link up" < <(exec tail -F -n +1 "$T/err" 2>/dev/null) | wc -l)
+[ "$n" = 2 ] || fail "no second reconnection: $(cat "$T/err")"
+echo g >&3
+wait "$VM_PID" || fail "the VM failed: $(cat "$T/out" "$T/err")"
+exec 3>&-
 timeout 10 tail --pid="$PEER_PID" -f /dev/null || fail "the peer did not finish: $(cat "$T/peer.out")"
 wait "$PEER_PID" || fail "the peer failed: $(cat "$T/peer.out")"
 expect_in "$T/out" "ok: the link went down and came back"

@@ -23,7 +23,10 @@
  *                  sending while waiting for the link to go down and up again,
  *                  then echo `frames` new frames (`window` in flight, default
  *                  32), which must all come back.
- *   mode=link      wait for the link to go down and come back (no traffic).
+ *   mode=link      wait for the link to go down and come back (no traffic);
+ *                  with go_serial=1, then keep watching until a byte arrives on
+ *                  COM1 (the test sends it once the peer is done: a peer that
+ *                  flaps several times may show "up" between two flaps).
  *   mode=hostile   bad descriptors, an avail index jump, rings outside RAM; the
  *                  device must drop, report DEVICE_NEEDS_RESET, and work after a
  *                  reset.
@@ -215,11 +218,25 @@ static void check_msix(void)
 struct flap {
 	unsigned frames, window;
 	bool no_traffic;                   /* mode=link: only watch the link */
+	bool until_serial;                 /* mode=link go_serial=1: end on a COM1 byte */
 	unsigned sent2, recvd2;            /* phase 2: while the link flaps */
 	bool saw_down, saw_up;
 	unsigned cfg_irqs;                 /* configuration interrupts seen (ISR CONFIG bit) */
 	unsigned sent3, recvd3, intact3, stale3;
 };
+
+#define COM1_LSR    0x3fd   /* 16550 line status register */
+#define LSR_DR      0x01    /* a received byte is ready */
+#define COM1_RBR    0x3f8   /* receive buffer */
+
+/* Has a byte arrived on COM1?  Consumes it.  Each read exits to modvmm. */
+static bool serial_byte(void)
+{
+	if (!(inb(COM1_LSR) & LSR_DR))
+		return false;
+	(void)inb(COM1_RBR);
+	return true;
+}
 
 static bool link_up(void)
 {
@@ -262,6 +279,9 @@ static void flap_wait_user(void *arg)
 	}
 	end = guest_rdtsc() + WAIT_CYCLES;
 	while (f->saw_up && !dev.msix && f->cfg_irqs < 2 && guest_rdtsc() < end)
+		count_cfg_irq(f);
+	end = guest_rdtsc() + FLAP_WAIT;
+	while (f->saw_up && f->until_serial && !serial_byte() && guest_rdtsc() < end)
 		count_cfg_irq(f);
 }
 
@@ -310,7 +330,7 @@ static void flap_echo_user(void *arg)
 static void run_link(void)
 {
 	static struct flap f;
-	f = (struct flap){ .no_traffic = true };
+	f = (struct flap){ .no_traffic = true, .until_serial = guest_cmdline_ulong("go_serial", 0) != 0 };
 	guest_user_run(flap_wait_user, &f);
 	check(f.saw_down && f.saw_up, "the link went down and came back");
 	guest_printf("link: %u configuration interrupts\n", f.cfg_irqs);
