@@ -32,19 +32,9 @@ TSC_KHZ=$(awk -F: '/^cpu MHz/ { printf "%.0f", $2 * 1000; exit }' /proc/cpuinfo)
 
 # vm NAME PIPE CMDLINE: a memdev VM in the background (pid in $pid).
 vm() {
-	basic_ini "$T/$1.ini" "$GUEST" "cmdline = $3 timeout=60"
-	cat >>"$T/$1.ini" <<INI
-
-[backend p0]
-plugin = pipe
-name = $2
-slots = $SLOTS
-busy_poll_us = ${BUSY_POLL_US:-50}
-
-[device md0]
-plugin = ptnetmap-memdev
-backend = p0
-INI
+	pipe_vm_ini "$T/$1.ini" "$GUEST" "$3 timeout=60" "$2" ptnetmap-memdev \
+		"slots = $SLOTS
+busy_poll_us = ${BUSY_POLL_US:-50}"
 	"$MODVMM" run "$T/$1.ini" >"$T/$1.out" 2>"$T/$1.err" &
 	pid=$!
 }

@@ -60,6 +60,23 @@ INI
 
 # wait_for FILE STRING [SECONDS]: block until FILE (being written by a
 # background process) contains STRING; fail after SECONDS (30).
+# pipe_vm_ini FILE GUEST CMDLINE PIPE DEVICE-PLUGIN [BACKEND-LINES]: basic_ini
+# plus [backend p0] on pipe PIPE and one [device d0] of DEVICE-PLUGIN using it.
+pipe_vm_ini() {
+	basic_ini "$1" "$2" "cmdline = $3"
+	cat >>"$1" <<INI
+
+[backend p0]
+plugin = pipe
+name = $4
+${6:-}
+
+[device d0]
+plugin = $5
+backend = p0
+INI
+}
+
 wait_for() {
 	local fd pid rc=0
 	exec {fd}< <(exec tail -F -n +1 "$1" 2>/dev/null)

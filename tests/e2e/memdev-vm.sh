@@ -18,17 +18,7 @@ trap 'kill -9 $(jobs -p) 2>/dev/null; rm -rf "$T"' EXIT
 # vm NAME PIPE CMDLINE: start a VM with one memdev on PIPE in the background;
 # its pid in $pid, output in $T/NAME.{out,err}.
 vm() {
-	basic_ini "$T/$1.ini" "$GUEST" "cmdline = $3"
-	cat >>"$T/$1.ini" <<INI
-
-[backend p0]
-plugin = pipe
-name = $2
-
-[device md0]
-plugin = ptnetmap-memdev
-backend = p0
-INI
+	pipe_vm_ini "$T/$1.ini" "$GUEST" "$3" "$2" ptnetmap-memdev
 	"$MODVMM" -v run "$T/$1.ini" >"$T/$1.out" 2>"$T/$1.err" &
 	pid=$! # modvmm itself (not under timeout(1)): kill -9 must reach it
 }

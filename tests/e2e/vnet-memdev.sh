@@ -17,34 +17,14 @@ trap 'kill -9 $(jobs -p) 2>/dev/null; rm -rf "$T"' EXIT
 # echo_vm NAME PIPE COUNT: a memdev guest echoing COUNT packets, in the
 # background (pid in $pid).
 echo_vm() {
-	basic_ini "$T/$1.ini" "$MEMDEV" "cmdline = mode=echo count=$3 timeout=60"
-	cat >>"$T/$1.ini" <<INI
-
-[backend p0]
-plugin = pipe
-name = $2
-
-[device md0]
-plugin = ptnetmap-memdev
-backend = p0
-INI
+	pipe_vm_ini "$T/$1.ini" "$MEMDEV" "mode=echo count=$3 timeout=60" "$2" ptnetmap-memdev
 	"$MODVMM" -v run "$T/$1.ini" >"$T/$1.out" 2>"$T/$1.err" &
 	pid=$!
 }
 
 # vnet_vm NAME PIPE CMDLINE: the virtio-net guest on the other end (pid in $vpid).
 vnet_vm() {
-	basic_ini "$T/$1.ini" "$VNET" "cmdline = $3"
-	cat >>"$T/$1.ini" <<INI
-
-[backend net0]
-plugin = pipe
-name = $2
-
-[device nic0]
-plugin = virtio-net
-backend = net0
-INI
+	pipe_vm_ini "$T/$1.ini" "$VNET" "$3" "$2" virtio-net
 	timeout 120 "$MODVMM" -v run "$T/$1.ini" >"$T/$1.out" 2>"$T/$1.err" &
 	vpid=$!
 }
