@@ -24,5 +24,6 @@ need_kvm
 run_vm "$T/demo.ini"
 [ "$status" = 0 ] || fail "demo: exit status $status: $(cat "$T/out" "$T/err")"
 expect_in "$T/out" "demo: virtio-net sent 1000, memdev echoed 1000, received 1000 in order (errors 0"
+expect_in "$T/out" "demo: loopback sent 1000, received 1000 in order (errors 0)"
 grep -h "^demo:" "$T/out"
 echo "ok"

@@ -50,7 +50,11 @@ bool vn_find(struct vn_dev *d, unsigned nth)
 {
 	struct pci_fn fns[32];
 	unsigned n = pci_scan(fns, 32), seen = 0;
-	*d = (struct vn_dev){ 0 };
+	*d = (struct vn_dev){ .top_slots = nth > 0 };
+	if (nth > 1) {
+		guest_printf("vnet: this driver serves at most two NICs\n");
+		return false;
+	}
 	for (unsigned i = 0; i < n && i < 32; i++) {
 		if (fns[i].vendor != VIRTIO_PCI_VENDOR_ID ||
 		    fns[i].device != VIRTIO_PCI_DEVICE_ID_BASE + VIRTIO_ID_NET || seen++ != nth)
@@ -143,11 +147,12 @@ static bool setup_queue(struct vn_dev *d, unsigned i, uint16_t qsize)
 		return false;
 	}
 	uint16_t num = qsize < max ? qsize : max;
-	uint8_t *r = rings[i];
+	unsigned m = d->top_slots ? VN_MAX_QUEUES - 1 - i : i;  /* ring memory of this queue */
+	uint8_t *r = rings[m];
 	memset(r, 0, RING_BYTES);
 	*q = (struct vn_queue){
 		.idx = (uint16_t)i, .num = num, .desc = (struct vring_desc *)r,
-		.avail = (volatile uint16_t *)(r + RING_AVAIL_OFF), .used = r + RING_USED_OFF, .bufs = bufs[i],
+		.avail = (volatile uint16_t *)(r + RING_AVAIL_OFF), .used = r + RING_USED_OFF, .bufs = bufs[m],
 		.event_idx = vn_has(d, VIRTIO_F_RING_EVENT_IDX),
 	};
 	q->notify = (volatile uint16_t *)(d->notify + c16(d, VIRTIO_PCI_COMMON_Q_NOFF) * d->notify_mult);

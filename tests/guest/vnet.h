@@ -58,6 +58,9 @@ struct vn_dev {
 	uintptr_t msix_table;
 	unsigned nvec;
 	struct vn_queue q[VN_MAX_QUEUES];
+	bool top_slots;                  /* the second NIC: ring memory from the top of
+	                                  * the pool, so two NICs share it when their
+	                                  * queues together fit (demo: 2 + 2) */
 };
 
 extern volatile unsigned vn_irqs[VN_MAX_QUEUES + 1]; /* per MSI-X vector */
