@@ -17,6 +17,8 @@
 
 #include <cmocka.h>
 
+#include "test_files.h"
+
 #include "acpi.h"
 #include "mem.h"
 #include "memmap.h"
@@ -275,14 +277,6 @@ static int run(const char *dir, const char *cmd)
 	return system(buf);
 }
 
-static void write_file(const char *path, const void *p, size_t n)
-{
-	FILE *f = fopen(path, "wb");
-	assert_non_null(f);
-	assert_int_equal(fwrite(p, 1, n, f), n);
-	assert_int_equal(fclose(f), 0);
-}
-
 static size_t read_file(const char *path, uint8_t *buf, size_t cap)
 {
 	FILE *f = fopen(path, "rb");
@@ -320,7 +314,7 @@ static void iasl_roundtrip(void **state)
 		snprintf(path, sizeof(path), "%s/iasl.log", dir);
 		unlink(path);
 		snprintf(path, sizeof(path), "%s/%s.dat", dir, tabs[i].name);
-		write_file(path, tabs[i].t, len);
+		test_write_file(path, tabs[i].t, len);
 		snprintf(cmd, sizeof(cmd), "iasl -d %s.dat", tabs[i].name);
 		int rc = run(dir, cmd);
 		snprintf(cmd, sizeof(cmd), "iasl -p %s-back %s.dsl", tabs[i].name, tabs[i].name);

@@ -13,6 +13,8 @@
 
 #include <cmocka.h>
 
+#include "test_files.h"
+
 #include "boot.h"
 #include "boot_pvh.h"
 #include "mem.h"
@@ -36,30 +38,13 @@ struct fx {
 	struct boot_entry entry;
 };
 
-static void temp_path(char *path, size_t len)
-{
-	const char *dir = getenv("TMPDIR");
-	snprintf(path, len, "%s/modvmm-boot-XXXXXX", dir && *dir ? dir : "/tmp");
-	int fd = mkstemp(path);
-	assert_true(fd >= 0);
-	close(fd);
-}
-
-static void write_file(const char *path, const void *data, size_t len)
-{
-	FILE *f = fopen(path, "wb");
-	assert_non_null(f);
-	assert_int_equal(fwrite(data, 1, len, f), len);
-	assert_int_equal(fclose(f), 0);
-}
-
 static int setup(void **state)
 {
 	struct fx *fx = calloc(1, sizeof(*fx));
 	if (!fx || mem_init(&fx->mem, RAM_SIZE, false))
 		return -1;
-	temp_path(fx->path, sizeof(fx->path));
-	temp_path(fx->initrd, sizeof(fx->initrd));
+	test_temp_file(fx->path, sizeof(fx->path), "modvmm-boot");
+	test_temp_file(fx->initrd, sizeof(fx->initrd), "modvmm-boot");
 	*state = fx;
 	return 0;
 }
@@ -92,7 +77,7 @@ static int load(struct fx *fx, const char *cmdline, const char *initrd)
 static void write_elf(struct fx *fx, const struct elf_opts *o)
 {
 	uint8_t buf[4096];
-	write_file(fx->path, buf, build_elf(buf, o));
+	test_write_file(fx->path, buf, build_elf(buf, o));
 }
 
 static struct hvm_start_info start_info(struct fx *fx)
@@ -197,7 +182,7 @@ static void initrd_placed_high(void **state)
 	static uint8_t rd[10000];
 	for (size_t i = 0; i < sizeof(rd); i++)
 		rd[i] = (uint8_t)(i ^ 0x5a);
-	write_file(fx->initrd, rd, sizeof(rd));
+	test_write_file(fx->initrd, rd, sizeof(rd));
 	write_elf(fx, &elf64_default);
 	assert_int_equal(load(fx, "x", fx->initrd), 0);
 
@@ -320,10 +305,10 @@ static void bad_note(void **state)
 static void not_elf(void **state)
 {
 	struct fx *fx = *state;
-	write_file(fx->path, "#!/bin/sh\necho hi\n", 18);
+	test_write_file(fx->path, "#!/bin/sh\necho hi\n", 18);
 	assert_int_equal(boot_probe(fx->path, fx->err, sizeof(fx->err)), -ENOEXEC);
 	assert_err(fx, "is not an ELF file");
-	write_file(fx->path, "", 0);
+	test_write_file(fx->path, "", 0);
 	assert_int_equal(load(fx, NULL, NULL), -ENOEXEC);
 	assert_err(fx, "is not an ELF file");
 }
@@ -334,7 +319,7 @@ static void bzimage(void **state)
 	struct fx *fx = *state;
 	uint8_t buf[0x400] = { 0 };
 	memcpy(buf + 0x202, "HdrS", 4);
-	write_file(fx->path, buf, sizeof(buf));
+	test_write_file(fx->path, buf, sizeof(buf));
 	assert_int_equal(boot_probe(fx->path, fx->err, sizeof(fx->err)), -ENOEXEC);
 	assert_err(fx, "uses Linux boot protocol 0.00; modvmm needs 2.12 or newer");
 }
@@ -381,13 +366,13 @@ static void truncated(void **state)
 	uint8_t buf[4096];
 	size_t len = build_elf(buf, &elf64_default);
 
-	write_file(fx->path, buf, 40); /* inside the ELF header */
+	test_write_file(fx->path, buf, 40); /* inside the ELF header */
 	assert_int_equal(boot_probe(fx->path, fx->err, sizeof(fx->err)), -ENOEXEC);
 	assert_err(fx, "ELF header truncated");
-	write_file(fx->path, buf, sizeof(Elf64_Ehdr) + 10); /* inside the program headers */
+	test_write_file(fx->path, buf, sizeof(Elf64_Ehdr) + 10); /* inside the program headers */
 	assert_int_equal(boot_probe(fx->path, fx->err, sizeof(fx->err)), -ENOEXEC);
 	assert_err(fx, "program headers at offset 0x40 extend past the end of the file");
-	write_file(fx->path, buf, payload_offset(buf) + 16); /* inside the segment */
+	test_write_file(fx->path, buf, payload_offset(buf) + 16); /* inside the segment */
 	assert_int_equal(load(fx, NULL, NULL), -ENOEXEC);
 	assert_err(fx, "segment 0 (file offset");
 
@@ -395,7 +380,7 @@ static void truncated(void **state)
 	memcpy(&eh, buf, sizeof(eh));
 	eh.e_phoff = 0xfffffffffffffff0ULL; /* wraps around */
 	memcpy(buf, &eh, sizeof(eh));
-	write_file(fx->path, buf, len);
+	test_write_file(fx->path, buf, len);
 	assert_int_equal(boot_probe(fx->path, fx->err, sizeof(fx->err)), -ENOEXEC);
 	assert_err(fx, "extend past the end of the file");
 }
@@ -447,7 +432,7 @@ static void fuzz(void **state)
 		}
 		if (rand() % 8 == 0)
 			len = (size_t)rand() % len;
-		write_file(fx->path, buf, len);
+		test_write_file(fx->path, buf, len);
 		(void)boot_probe(fx->path, fx->err, sizeof(fx->err));
 		if (load(fx, "fuzz", NULL) == 0) {
 			assert_int_equal(fx->entry.mode, BOOT_PVH32);

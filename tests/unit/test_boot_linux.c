@@ -12,6 +12,8 @@
 
 #include <cmocka.h>
 
+#include "test_files.h"
+
 #include "boot.h"
 #include "boot_linux.h"
 #include "mem.h"
@@ -44,30 +46,13 @@ struct fx {
 	size_t img_len;
 };
 
-static void temp_path(char *path, size_t len)
-{
-	const char *dir = getenv("TMPDIR");
-	snprintf(path, len, "%s/modvmm-bz-XXXXXX", dir && *dir ? dir : "/tmp");
-	int fd = mkstemp(path);
-	assert_true(fd >= 0);
-	close(fd);
-}
-
-static void write_file(const char *path, const void *data, size_t len)
-{
-	FILE *f = fopen(path, "wb");
-	assert_non_null(f);
-	assert_int_equal(fwrite(data, 1, len, f), len);
-	assert_int_equal(fclose(f), 0);
-}
-
 static int setup(void **state)
 {
 	struct fx *fx = calloc(1, sizeof(*fx));
 	if (!fx || mem_init(&fx->mem, RAM_SIZE, false))
 		return -1;
-	temp_path(fx->path, sizeof(fx->path));
-	temp_path(fx->initrd, sizeof(fx->initrd));
+	test_temp_file(fx->path, sizeof(fx->path), "modvmm-bz");
+	test_temp_file(fx->initrd, sizeof(fx->initrd), "modvmm-bz");
 	*state = fx;
 	return 0;
 }
@@ -85,7 +70,7 @@ static int teardown(void **state)
 static void write_bz(struct fx *fx, const struct bz_opts *o)
 {
 	fx->img_len = build_bzimage(fx->img, o);
-	write_file(fx->path, fx->img, fx->img_len);
+	test_write_file(fx->path, fx->img, fx->img_len);
 }
 
 static void *gpa(struct fx *fx, uint64_t addr, uint64_t len)
@@ -142,7 +127,7 @@ static void boot_params_fields(void **state)
 	static uint8_t rd[5000];
 	for (size_t i = 0; i < sizeof(rd); i++)
 		rd[i] = (uint8_t)(i ^ 0x3c);
-	write_file(fx->initrd, rd, sizeof(rd));
+	test_write_file(fx->initrd, rd, sizeof(rd));
 	write_bz(fx, &bz_default);
 	memset(gpa(fx, LINUX_BOOT_PARAMS_GPA, 4096), 0xee, 4096); /* stale bytes must go */
 	assert_int_equal(boot_probe(fx->path, fx->err, sizeof(fx->err)), 0);
@@ -365,7 +350,7 @@ static void truncated(void **state)
 	/* inside the version field, the header, the setup sectors, the kernel */
 	const size_t cuts[] = { 0x207, 0x220, setup - 1, setup, setup + 100 };
 	for (size_t i = 0; i < sizeof(cuts) / sizeof(cuts[0]); i++) {
-		write_file(fx->path, fx->img, cuts[i]);
+		test_write_file(fx->path, fx->img, cuts[i]);
 		assert_int_equal(boot_probe(fx->path, fx->err, sizeof(fx->err)), -ENOEXEC);
 		assert_err(fx, "truncated");
 		assert_int_equal(load(fx, NULL, NULL), -ENOEXEC);
@@ -464,7 +449,7 @@ static void fuzz(void **state)
 		}
 		if (rand() % 8 == 0)
 			len = (size_t)rand() % len;
-		write_file(fx->path, buf, len);
+		test_write_file(fx->path, buf, len);
 		(void)boot_probe(fx->path, fx->err, sizeof(fx->err));
 		if (load(fx, "fuzz", NULL) == 0) {
 			assert_int_equal(fx->entry.mode, BOOT_LINUX64);
