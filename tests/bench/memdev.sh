@@ -15,6 +15,7 @@
 # vCPUs here, shared with other jobs: the load average is printed.
 # usage: memdev.sh MODVMM GUEST.elf nmport-pipe modvmm-pktgen [COUNT [RUNS]]
 . "$(dirname "$0")/../e2e/lib.sh"
+. "$(dirname "$0")/bench-lib.sh"
 MODVMM=$(realpath "$1") GUEST=$(realpath "$2") BENCH=$(realpath "$3") PKTGEN=$(realpath "$4")
 COUNT=${5:-20000000} RUNS=${6:-3}
 SLOTS=4096 BATCH=1024
@@ -22,8 +23,6 @@ need_kvm
 export MODVMM_RUNDIR=$T/run
 trap 'kill -9 $(jobs -p) 2>/dev/null; rm -rf "$T"' EXIT
 
-median() { tr ' ' '\n' | grep . | sort -g | awk '{a[NR]=$1} END {if (NR) print a[int((NR+1)/2)]; else print 0}'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
 per1000() { awk -v n="$1" -v p="$2" 'BEGIN { printf "%.3f", (p > 0 ? n * 1000.0 / p : 0) }'; }
 pg_mpps() { awk '/Mpps/ { for (i = 1; i < NF; i++) if ($(i + 1) == "Mpps") print $i; exit }' "$1"; }
 pg_notif() { sed -n 's/.*notifications \([0-9]*\).*/\1/p' "$1" | head -1; }

@@ -14,6 +14,8 @@
 # worker on CPU 1.  Figures are medians of $REPS alternating runs of $MS ms.
 # usage: vhost-user.sh MODVMM vnet-bench.elf [REPS [MS]]
 . "$(dirname "$0")/../e2e/lib.sh"
+. "$(dirname "$0")/bench-lib.sh"
+. "$(dirname "$0")/../e2e/vnet-lib.sh"
 . "$(dirname "$0")/../e2e/testpmd-lib.sh"
 MODVMM=$(realpath "$1") GUEST=$(realpath "$2")
 REPS=${3:-3} MS=${4:-2000}
@@ -22,10 +24,6 @@ need_testpmd
 SOCK=$T/vu.sock
 TICK=$(getconf CLK_TCK)
 
-median() { tr ' ' '\n' | grep . | sort -g | awk '{a[NR]=$1} END {if (NR) print a[int((NR+1)/2)]; else print 0}'; }
-field() { sed -n "s/.* $1 \([0-9][0-9]*\).*/\1/p" "$2" | head -1; }
-mpps() { awk -v p="$1" -v c="$2" -v k="$3" 'BEGIN { printf "%.3f", ((c > 0 && k > 0) ? p / (c / (k * 1000.0)) / 1e6 : 0) }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
 
 # cpu_ticks PID: "OTHER VCPU": utime + stime ticks of the non-vCPU threads and of the vCPU threads
 cpu_ticks() {
@@ -41,25 +39,7 @@ cpu_ticks() {
 # vm_run NAME CMDLINE BACKEND-LINES: sets mpps, vmm_s (CPU seconds of modvmm's
 # own threads in the data-path phase), packets
 vm_run() {
-	cat >"$T/$1.ini" <<INI
-[vm]
-name = vu-bench-$$
-memory = 64M
-kernel = $GUEST
-cmdline = $2 hold_ms=500
-vcpu_affinity = 0
-[device com1]
-plugin = serial
-input = none
-[device exit]
-plugin = debug-exit
-[backend net0]
-$3
-[device nic0]
-plugin = virtio-net
-backend = net0
-worker_cpus = 1
-INI
+	vnet_bench_ini "$T/$1.ini" "vu-bench-$$" "$GUEST" "$2 hold_ms=500" 0 1 "$3"
 	local tpid pid st=0 a b
 	timeout 120 "$MODVMM" -v run "$T/$1.ini" >"$T/out" 2>"$T/err" &
 	tpid=$!

@@ -15,6 +15,8 @@
 # VNET_BENCH_PARTS ("sink rx tap"), QEMU (binary).
 # usage: vnet.sh MODVMM vnet-bench.elf tap-writer [REPS [MS]]
 . "$(dirname "$0")/../e2e/lib.sh"
+. "$(dirname "$0")/bench-lib.sh"
+. "$(dirname "$0")/../e2e/vnet-lib.sh"
 MODVMM=$(realpath "$1") GUEST=$(realpath "$2") WRITER=$(realpath "$3")
 REPS=${4:-3} MS=${5:-2000}
 VCPU_CPU=${VNET_BENCH_VCPU:-0} IO_CPU=${VNET_BENCH_IO:-1} BATCH=${VNET_BENCH_BATCH:-32}
@@ -23,34 +25,12 @@ PARTS=${VNET_BENCH_PARTS:-sink rx tap}   # which comparisons to run
 need_kvm
 part() { case " $PARTS " in *" $1 "*) return 0;; esac; return 1; }
 
-median() { tr ' ' '\n' | grep . | sort -g | awk '{a[NR]=$1} END {if (NR) print a[int((NR+1)/2)]; else print 0}'; }
-field() { sed -n "s/.* $1 \([0-9][0-9]*\).*/\1/p" "$2" | head -1; }
 # mpps PACKETS CYCLES TSC_KHZ
-mpps() { awk -v p="$1" -v c="$2" -v k="$3" 'BEGIN { printf "%.3f", ((c > 0 && k > 0) ? p / (c / (k * 1000.0)) / 1e6 : 0) }'; }
 per1000() { awk -v n="$1" -v p="$2" 'BEGIN { printf "%.2f", (p > 0 ? n * 1000.0 / p : 0) }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
 
 # modvmm_run NAME CMDLINE BACKEND-LINES [NETNS]: sets mpps, kicks1k, irqs1k, tsc
 modvmm_run() {
-	cat >"$T/$1.ini" <<INI
-[vm]
-name = vnet-bench-$$
-memory = 64M
-kernel = $GUEST
-cmdline = $2
-vcpu_affinity = $VCPU_CPU
-[device com1]
-plugin = serial
-input = none
-[device exit]
-plugin = debug-exit
-[backend net0]
-$3
-[device nic0]
-plugin = virtio-net
-backend = net0
-worker_cpus = $IO_CPU
-INI
+	vnet_bench_ini "$T/$1.ini" "vnet-bench-$$" "$GUEST" "$2" "$VCPU_CPU" "$IO_CPU" "$3"
 	local st=0
 	${4:+ip netns exec $4} timeout 120 "$MODVMM" -v run "$T/$1.ini" >"$T/out" 2>"$T/err" || st=$?
 	grep -q '^bench:' "$T/out" || { cat "$T/out" "$T/err" >&2; fail "modvmm $1: no result (status $st)"; }

@@ -16,6 +16,30 @@ $5
 INI
 }
 
+# vnet_bench_ini FILE NAME GUEST CMDLINE VCPU-CPU WORKER-CPU BACKEND-LINES: the
+# benchmarks' VM (64M, pinned vCPU and queue worker, one virtio-net on net0).
+vnet_bench_ini() {
+	cat >"$1" <<INI
+[vm]
+name = $2
+memory = 64M
+kernel = $3
+cmdline = $4
+vcpu_affinity = $5
+[device com1]
+plugin = serial
+input = none
+[device exit]
+plugin = debug-exit
+[backend net0]
+$7
+[device nic0]
+plugin = virtio-net
+backend = net0
+worker_cpus = $6
+INI
+}
+
 # run_vnet INI: run_vm with -v (the device's per-queue statistics go to stderr)
 # and require the guest's own verdict: exit status 0 and no FAIL line.
 run_vnet() {
