@@ -17,55 +17,66 @@
 #define DEMO_WINDOW 64 /* frames out and not back */
 #define DEMO_QSIZE  256
 
-struct demo {
-	struct params *p;
+/* `count` frames out through one NIC and back, sequence-checked. */
+struct flow {
 	struct vn_dev *nic;
-	struct vn_dev *lo;               /* NULL: no second NIC */
-	uint64_t lo_sent, lo_recvd;
-	struct pktgen_rx_state lo_st;
-	struct memdev m;
+	uint32_t session;
 	uint64_t sent, recvd;
 	struct pktgen_rx_state st;
 };
 
+struct demo {
+	struct params *p;
+	struct flow pipe, lo;            /* lo.nic NULL: no second NIC */
+	struct memdev m;
+};
+
 static uint8_t frame[VN_BUF_SIZE], rxf[VN_BUF_SIZE];
 
-/* CPL3: `count` frames out through the loopback NIC and back. */
-static void loopback_phase(struct demo *d)
+/* One round of a flow: send while the window allows, reclaim, receive.  CPL3. */
+static bool flow_step(struct flow *f, const struct params *p)
 {
-	struct params *p = d->p;
-	uint64_t limit = p->timeout * CYCLES_PER_SEC, last = guest_rdtsc();
+	bool progress = false;
 	int len;
 
-	while (d->lo_recvd < p->count) {
-		bool progress = false;
-
-		if (d->lo_sent < p->count && d->lo_sent - d->lo_recvd < DEMO_WINDOW) {
-			memdev_fill(frame, (uint32_t)p->session + 1, d->lo_sent,
-				    d->lo_sent + 1 == p->count ? PKTGEN_F_FIN : 0, (unsigned)p->size);
-			if (vn_tx(d->lo, 0, frame, (uint32_t)p->size, false)) {
-				d->lo_sent++;
-				progress = true;
-			}
-		}
-		vn_tx_reclaim(d->lo, 0);
-		while ((len = vn_rx(d->lo, 0, rxf, sizeof(rxf), NULL)) >= 0) {
-			(void)pktgen_rx_check(&d->lo_st, rxf, (uint32_t)len);
-			d->lo_recvd++;
+	if (f->sent < p->count && f->sent - f->recvd < DEMO_WINDOW) {
+		memdev_fill(frame, f->session, f->sent, f->sent + 1 == p->count ? PKTGEN_F_FIN : 0, (unsigned)p->size);
+		if (vn_tx(f->nic, 0, frame, (uint32_t)p->size, false)) {
+			f->sent++;
 			progress = true;
 		}
-		vn_rx_flush(d->lo, 0);
-		if (progress) {
-			last = guest_rdtsc();
-		} else if (guest_rdtsc() - last > limit) {
-			fail(p, "demo: frames stopped coming back from loopback");
-			return;
-		}
 	}
-	guest_printf("demo: loopback sent %lu, received %lu in order (errors %lu)\n", (unsigned long)d->lo_sent,
-		     (unsigned long)d->lo_st.packets, (unsigned long)d->lo_st.errors);
-	if (d->lo_st.errors || d->lo_st.sessions != 1 || d->lo_st.packets != p->count || !d->lo_st.fin)
-		fail(p, "demo: lost, reordered or malformed frames on loopback");
+	vn_tx_reclaim(f->nic, 0);
+	while ((len = vn_rx(f->nic, 0, rxf, sizeof(rxf), NULL)) >= 0) {
+		(void)pktgen_rx_check(&f->st, rxf, (uint32_t)len);
+		f->recvd++;
+		progress = true;
+	}
+	vn_rx_flush(f->nic, 0);
+	return progress;
+}
+
+/* Run f (and the memdev echo e, when given) until all came back.  CPL3. */
+static bool flow_run(struct flow *f, struct params *p, struct echo *e)
+{
+	uint64_t limit = p->timeout * CYCLES_PER_SEC, last = guest_rdtsc();
+
+	while (f->recvd < p->count) {
+		bool progress = flow_step(f, p);
+
+		if (e)
+			progress |= echo_step(e, UINT64_MAX) != 0;
+		if (progress)
+			last = guest_rdtsc();
+		else if (guest_rdtsc() - last > limit)
+			return false;
+	}
+	return true;
+}
+
+static bool flow_in_order(const struct flow *f, const struct params *p)
+{
+	return !f->st.errors && f->st.sessions == 1 && f->st.packets == p->count && f->st.fin;
 }
 
 /* CPL3 */
@@ -74,49 +85,33 @@ static void demo_user(void *arg)
 	struct demo *d = arg;
 	struct params *p = d->p;
 	struct echo e;
-	uint64_t limit = p->timeout * CYCLES_PER_SEC, last = guest_rdtsc();
-	int len;
 
 	if (!memdev_find(&d->m, 0)) {
 		fail(p, "no usable ptnetmap-memdev");
 		return;
 	}
 	echo_init(&e, &d->m, 0);
-	while (d->recvd < p->count) {
-		bool progress = false;
-
-		if (d->sent < p->count && d->sent - d->recvd < DEMO_WINDOW) {
-			memdev_fill(frame, (uint32_t)p->session, d->sent, d->sent + 1 == p->count ? PKTGEN_F_FIN : 0,
-				    (unsigned)p->size);
-			if (vn_tx(d->nic, 0, frame, (uint32_t)p->size, false)) {
-				d->sent++;
-				progress = true;
-			}
-		}
-		vn_tx_reclaim(d->nic, 0);
-		progress |= echo_step(&e, UINT64_MAX) != 0;
-		while ((len = vn_rx(d->nic, 0, rxf, sizeof(rxf), NULL)) >= 0) {
-			(void)pktgen_rx_check(&d->st, rxf, (uint32_t)len);
-			d->recvd++;
-			progress = true;
-		}
-		vn_rx_flush(d->nic, 0);
-		if (progress) {
-			last = guest_rdtsc();
-		} else if (guest_rdtsc() - last > limit) {
-			fail(p, "demo: frames stopped coming back");
-			return;
-		}
+	if (!flow_run(&d->pipe, p, &e)) {
+		fail(p, "demo: frames stopped coming back");
+		return;
 	}
 	guest_printf("demo: virtio-net sent %lu, memdev echoed %lu, received %lu in order (errors %lu, memdev kicks %lu)\n",
-		     (unsigned long)d->sent, (unsigned long)e.moved, (unsigned long)d->st.packets,
-		     (unsigned long)d->st.errors, (unsigned long)e.kicks);
-	if (d->st.errors || d->st.sessions != 1 || d->st.packets != p->count || !d->st.fin || e.bad) {
+		     (unsigned long)d->pipe.sent, (unsigned long)e.moved, (unsigned long)d->pipe.st.packets,
+		     (unsigned long)d->pipe.st.errors, (unsigned long)e.kicks);
+	if (!flow_in_order(&d->pipe, p) || e.bad) {
 		fail(p, "demo: lost, reordered or malformed frames");
 		return;
 	}
-	if (d->lo)
-		loopback_phase(d);
+	if (!d->lo.nic)
+		return;
+	if (!flow_run(&d->lo, p, NULL)) {
+		fail(p, "demo: frames stopped coming back from loopback");
+		return;
+	}
+	guest_printf("demo: loopback sent %lu, received %lu in order (errors %lu)\n", (unsigned long)d->lo.sent,
+		     (unsigned long)d->lo.st.packets, (unsigned long)d->lo.st.errors);
+	if (!flow_in_order(&d->lo, p))
+		fail(p, "demo: lost, reordered or malformed frames on loopback");
 }
 
 int memdev_demo(struct params *p)
@@ -134,7 +129,9 @@ int memdev_demo(struct params *p)
 		return fail(p, "the second virtio-net NIC did not initialise");
 	if (have_lo)
 		vn_irq_enable(&lo, 0, false);
-	d = (struct demo){ .p = p, .nic = &nic, .lo = have_lo ? &lo : NULL };
+	d = (struct demo){ .p = p,
+	                   .pipe = { .nic = &nic, .session = (uint32_t)p->session },
+	                   .lo = { .nic = have_lo ? &lo : NULL, .session = (uint32_t)p->session + 1 } };
 	guest_user_run(demo_user, &d);
 	return p->status;
 }
