@@ -78,6 +78,21 @@ void nmport_end_format(struct nmport_region *r, unsigned end, bool assign_bufs);
 struct nmport_rdv_fds {
 	int rx_irq[NMPORT_MAX_RINGS];
 	int rx_kick[NMPORT_MAX_RINGS];
+	/* Pulling (bitmaps of ring pairs).  An end whose TX rings are filled by
+	 * somebody who cannot run their engine (a guest behind ptnetmap-memdev)
+	 * offers them; an end that wants to can run the peer's TX engine itself,
+	 * inside its rxsync, moving the peer's TX ring i straight into its own RX
+	 * ring i.  Ring i is pulled while the link is up when one end offers it
+	 * and the other wants it; the offering end then leaves that TX ring alone
+	 * (see nmport_rdv_pulled()), so no third thread sits on the data path.
+	 * For each offered ring i:
+	 *  tx_kick[i]: the TX ring's user writes it after handing packets over if
+	 *              the engine asked (atok->kern_need_kick); the puller waits on it;
+	 *  tx_irq[i]:  the puller writes it after completing TX slots if the user
+	 *              asked (atok->appl_need_kick); the user waits on it. */
+	uint32_t offer_pull, want_pull;
+	int tx_kick[NMPORT_MAX_RINGS];
+	int tx_irq[NMPORT_MAX_RINGS];
 };
 
 enum nmport_rdv_event {
@@ -103,6 +118,10 @@ unsigned nmport_rdv_end(const struct nmport_rdv *rdv);
 bool nmport_rdv_link_up(const struct nmport_rdv *rdv);
 /* The peer's fds while the link is up (owned by the rdv). */
 const struct nmport_rdv_fds *nmport_rdv_peer_fds(const struct nmport_rdv *rdv);
+/* While the link is up: my TX rings the peer pulls (I must not run their
+ * engine), and the peer's TX rings I pull (its tx_kick/tx_irq fds are valid). */
+uint32_t nmport_rdv_pulled(const struct nmport_rdv *rdv);
+uint32_t nmport_rdv_pulling(const struct nmport_rdv *rdv);
 /* One fd (epoll) that becomes readable when process() has something to do. */
 int nmport_rdv_fd(const struct nmport_rdv *rdv);
 /* Handle pending control events without blocking (except for up to
@@ -122,6 +141,7 @@ struct nmport;
 
 struct nmport_stats {
 	uint64_t tx_delivered; /* packets this end's engine put into the peer's RX rings */
+	uint64_t pulled;       /* packets this end pulled from the peer's TX rings */
 	uint64_t tx_dropped;   /* packets completed unsent: link down, bad slot */
 	uint64_t kicks;        /* eventfd writes (irq to the peer, kick of the peer's engine) */
 	uint64_t sleeps;       /* times nmport_poll() blocked */
@@ -132,6 +152,13 @@ struct nmport_stats {
 /* Open an end of pipe `name` through the rendezvous (g: geometry if creating). */
 NMPORT_MUST_CHECK int nmport_open(const char *rundir, const char *name,
 				  const struct nmport_geom *g, struct nmport **out);
+/* The same, offering the engine of my TX rings in `offer_pull` to the peer
+ * and pulling the peer's TX rings in `want_pull` when it offers them (ring
+ * bitmaps; see struct nmport_rdv_fds).  Pull only rings you rxsync: a pulled
+ * ring moves only inside nmport_rxsync(). */
+NMPORT_MUST_CHECK int nmport_open_ex(const char *rundir, const char *name,
+				     const struct nmport_geom *g, uint32_t offer_pull,
+				     uint32_t want_pull, struct nmport **out);
 /* Both ends of a new pipe in this process, no socket (for threads). */
 NMPORT_MUST_CHECK int nmport_pair(const char *name, const struct nmport_geom *g,
 				  struct nmport **a, struct nmport **b);
@@ -140,6 +167,9 @@ void nmport_close(struct nmport *p);
 unsigned nmport_nrings(const struct nmport *p);
 unsigned nmport_end(const struct nmport *p);
 bool nmport_link_up(const struct nmport *p);
+/* This link's pull bitmaps: my TX rings the peer pulls, its TX rings I pull. */
+uint32_t nmport_pulled(const struct nmport *p);
+uint32_t nmport_pulling(const struct nmport *p);
 const struct nmport_mem *nmport_mem(const struct nmport *p);
 /* The region this end lives in (mapped whole). */
 struct nmport_region *nmport_region(struct nmport *p);

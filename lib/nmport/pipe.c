@@ -11,9 +11,10 @@
  * ends starting together cannot both create one.
  *
  *   joiner -> holder: connect()
- *   holder -> joiner: HELLO {end, size, name} + [memfd, listen fd, rx_irq[nr], rx_kick[nr]]
+ *   holder -> joiner: HELLO {end, size, name, offer/want pull} +
+ *                     [memfd, listen fd, rx_irq[nr], rx_kick[nr], (tx_kick, tx_irq) per offered ring]
  *   joiner:           checks and maps the region, resets its end
- *   joiner -> holder: ACK + [rx_irq[nr], rx_kick[nr]]
+ *   joiner -> holder: ACK {offer/want pull} + [rx_irq[nr], rx_kick[nr], (tx_kick, tx_irq) per offered ring]
  * The connection stays open; EOF means the peer is gone (link down).  A third
  * end gets BUSY and no fds.
  */
@@ -33,11 +34,11 @@
 #include "nmport.h"
 
 #define MSG_MAGIC   0x6e6d7264u /* "nmrd" */
-#define MSG_VERSION 1u
+#define MSG_VERSION 2u
 #define MSG_HELLO   1u
 #define MSG_ACK     2u
 #define MSG_BUSY    3u
-#define MAX_FDS     ((int)(2 + 2 * NMPORT_MAX_RINGS))
+#define MAX_FDS     ((int)(2 + 4 * NMPORT_MAX_RINGS))
 #define LISTEN_BACKLOG 4
 
 struct msg {
@@ -46,6 +47,7 @@ struct msg {
 	uint16_t type;
 	uint32_t end;       /* HELLO: the end the joiner takes */
 	uint32_t nr_rings;  /* per-ring fds that follow */
+	uint32_t offer_pull, want_pull; /* the sender's (struct nmport_rdv_fds) */
 	uint64_t size;      /* HELLO: region bytes */
 	char name[NMPORT_NAME_MAX];
 };
@@ -110,7 +112,30 @@ static void close_fds(int *fds, unsigned n)
 static void peer_reset(struct nmport_rdv *rdv)
 {
 	for (unsigned i = 0; i < NMPORT_MAX_RINGS; i++)
-		rdv->peer.rx_irq[i] = rdv->peer.rx_kick[i] = -1;
+		rdv->peer.rx_irq[i] = rdv->peer.rx_kick[i] = rdv->peer.tx_kick[i] = rdv->peer.tx_irq[i] = -1;
+	rdv->peer.offer_pull = rdv->peer.want_pull = 0;
+}
+
+static uint32_t ring_mask(unsigned nr)
+{
+	return nr >= 32 ? UINT32_MAX : (1u << nr) - 1;
+}
+
+/* The rings I offer: asked for, existing, and with both fds. */
+static uint32_t my_offer(const struct nmport_rdv *rdv)
+{
+	uint32_t offer = rdv->mine.offer_pull & ring_mask(rdv->reg.mem.geom.nr_rings);
+
+	for (unsigned i = 0; i < NMPORT_MAX_RINGS; i++)
+		if (rdv->mine.tx_kick[i] < 0 || rdv->mine.tx_irq[i] < 0)
+			offer &= ~(1u << i);
+	return offer;
+}
+
+/* Per-ring fds in a message: rx_irq[nr], rx_kick[nr], (tx_kick, tx_irq) per offered ring. */
+static unsigned wire_fds(unsigned nr, uint32_t offer)
+{
+	return 2 * nr + 2 * (unsigned)__builtin_popcount(offer);
 }
 
 static int send_msg(int fd, const struct msg *m, const int *fds, unsigned nfds)
@@ -226,29 +251,51 @@ static void fill_msg(struct msg *m, const struct nmport_rdv *rdv, uint16_t type)
 	m->type = type;
 	m->end = rdv->end ^ 1u;
 	m->nr_rings = rdv->reg.mem.geom.nr_rings;
+	m->offer_pull = my_offer(rdv);
+	m->want_pull = rdv->mine.want_pull & ring_mask(m->nr_rings);
 	m->size = rdv->reg.mem.size;
 	snprintf(m->name, sizeof(m->name), "%s", rdv->name);
 }
 
-/* My per-ring fds in wire order: rx_irq[nr], rx_kick[nr]. */
+/* My per-ring fds in wire order (wire_fds()). */
 static unsigned pack_mine(const struct nmport_rdv *rdv, int *fds)
 {
-	unsigned nr = rdv->reg.mem.geom.nr_rings;
+	unsigned nr = rdv->reg.mem.geom.nr_rings, n = 2 * nr;
+	uint32_t offer = my_offer(rdv);
 
 	for (unsigned i = 0; i < nr; i++) {
 		fds[i] = rdv->mine.rx_irq[i];
 		fds[nr + i] = rdv->mine.rx_kick[i];
+		if (offer & (1u << i)) {
+			fds[n++] = rdv->mine.tx_kick[i];
+			fds[n++] = rdv->mine.tx_irq[i];
+		}
 	}
-	return 2 * nr;
+	return n;
 }
 
-static void unpack_peer(struct nmport_rdv *rdv, const int *fds)
+/* A peer's message announces its pull bitmaps and so how many per-ring fds
+ * follow; all of them must be eventfds. */
+static bool peer_msg_ok(const struct msg *m, unsigned nr, const int *fds, int nfds)
 {
-	unsigned nr = rdv->reg.mem.geom.nr_rings;
+	return m->nr_rings == nr && (m->offer_pull & ~ring_mask(nr)) == 0 &&
+	       (m->want_pull & ~ring_mask(nr)) == 0 && nfds == (int)wire_fds(nr, m->offer_pull) &&
+	       all_eventfds(fds, (unsigned)nfds);
+}
 
+static void unpack_peer(struct nmport_rdv *rdv, const struct msg *m, const int *fds)
+{
+	unsigned nr = rdv->reg.mem.geom.nr_rings, n = 2 * nr;
+
+	rdv->peer.offer_pull = m->offer_pull;
+	rdv->peer.want_pull = m->want_pull;
 	for (unsigned i = 0; i < nr; i++) {
 		rdv->peer.rx_irq[i] = fds[i];
 		rdv->peer.rx_kick[i] = fds[nr + i];
+		if (m->offer_pull & (1u << i)) {
+			rdv->peer.tx_kick[i] = fds[n++];
+			rdv->peer.tx_irq[i] = fds[n++];
+		}
 	}
 }
 
@@ -263,7 +310,7 @@ static int ep_add(int epfd, int fd)
 
 static int join(struct nmport_rdv *rdv, int sock)
 {
-	int mine[2 * NMPORT_MAX_RINGS];
+	int mine[4 * NMPORT_MAX_RINGS];
 	struct msg m, ack;
 	int fds[MAX_FDS];
 	int nfds = recv_msg(sock, &m, fds, NMPORT_RDV_HANDSHAKE_MS), err;
@@ -276,9 +323,9 @@ static int join(struct nmport_rdv *rdv, int sock)
 		goto fail_fds;
 	}
 	if (m.type != MSG_HELLO || m.end >= NMPORT_ENDS || m.nr_rings < 1 ||
-	    m.nr_rings > NMPORT_MAX_RINGS || nfds != (int)(2 + 2 * m.nr_rings) ||
+	    m.nr_rings > NMPORT_MAX_RINGS || nfds < 2 ||
 	    strncmp(m.name, rdv->name, sizeof(m.name)) != 0 || !is_listening_unix(fds[1]) ||
-	    !all_eventfds(fds + 2, 2 * m.nr_rings))
+	    !peer_msg_ok(&m, m.nr_rings, fds + 2, nfds - 2))
 		goto fail_fds;
 	err = nmport_region_open(fds[0], &rdv->reg);
 	fds[0] = -1;
@@ -297,7 +344,7 @@ static int join(struct nmport_rdv *rdv, int sock)
 	err = send_msg(sock, &ack, mine, pack_mine(rdv, mine));
 	if (err < 0)
 		goto fail_listen;
-	unpack_peer(rdv, fds + 2);
+	unpack_peer(rdv, &m, fds + 2);
 	rdv->conn_fd = sock;
 	rdv->up = true;
 	if ((err = ep_add(rdv->epfd, rdv->listen_fd)) < 0 || (err = ep_add(rdv->epfd, sock)) < 0)
@@ -428,6 +475,8 @@ static void link_down(struct nmport_rdv *rdv)
 	rdv->conn_fd = -1;
 	close_fds(rdv->peer.rx_irq, NMPORT_MAX_RINGS);
 	close_fds(rdv->peer.rx_kick, NMPORT_MAX_RINGS);
+	close_fds(rdv->peer.tx_kick, NMPORT_MAX_RINGS);
+	close_fds(rdv->peer.tx_irq, NMPORT_MAX_RINGS);
 	peer_reset(rdv);
 	rdv->up = false;
 }
@@ -448,12 +497,11 @@ static int welcome(struct nmport_rdv *rdv, int sock)
 	n = recv_msg(sock, &m, fds, NMPORT_RDV_HANDSHAKE_MS);
 	if (n < 0)
 		return n;
-	if (m.type != MSG_ACK || m.nr_rings != nr || n != (int)(2 * nr) ||
-	    !all_eventfds(fds, (unsigned)n)) {
+	if (m.type != MSG_ACK || !peer_msg_ok(&m, nr, fds, n)) {
 		close_fds(fds, (unsigned)n);
 		return -EPROTO;
 	}
-	unpack_peer(rdv, fds);
+	unpack_peer(rdv, &m, fds);
 	return 0;
 }
 
@@ -525,6 +573,16 @@ bool nmport_rdv_link_up(const struct nmport_rdv *rdv)
 const struct nmport_rdv_fds *nmport_rdv_peer_fds(const struct nmport_rdv *rdv)
 {
 	return &rdv->peer;
+}
+
+uint32_t nmport_rdv_pulled(const struct nmport_rdv *rdv)
+{
+	return rdv->up ? my_offer(rdv) & rdv->peer.want_pull : 0;
+}
+
+uint32_t nmport_rdv_pulling(const struct nmport_rdv *rdv)
+{
+	return rdv->up ? rdv->peer.offer_pull & rdv->mine.want_pull & ring_mask(rdv->reg.mem.geom.nr_rings) : 0;
 }
 
 int nmport_rdv_fd(const struct nmport_rdv *rdv)

@@ -4,6 +4,11 @@
  * engine of its TX rings, which runs inside nmport_txsync() and swaps buffers
  * into the peer's RX rings (netmap pipes' txsync).  The peer's engine fills
  * this end's RX rings the same way, from its own process.
+ *
+ * Pulling (see struct nmport_rdv_fds): on a ring pair this end pulls, its
+ * nmport_rxsync() runs the peer's TX engine instead, moving the peer's TX
+ * ring straight into its own RX ring; on a ring pair the peer pulls, its
+ * nmport_txsync() only publishes and kicks, like a guest.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,6 +24,7 @@
 #define TAG_CTL       0u
 #define TAG_IRQ       1u
 #define TAG_PEER_KICK 2u   /* + ring index */
+#define TAG_PULL_KICK (TAG_PEER_KICK + NMPORT_MAX_RINGS) /* + ring index */
 #define CTL_EVERY     1024 /* syncs between two looks at the rendezvous */
 
 /* The region of an nmport_pair(), shared by both ends. */
@@ -36,6 +42,11 @@ struct nmport {
 	struct nm_uring tx[NMPORT_MAX_RINGS], rx[NMPORT_MAX_RINGS]; /* my user side */
 	struct nm_kring ktx[NMPORT_MAX_RINGS];  /* kernel side of my TX rings */
 	struct nm_kring kprx[NMPORT_MAX_RINGS]; /* producer side of the peer's RX rings */
+	struct nm_kring kptx[NMPORT_MAX_RINGS]; /* pulling: kernel side of the peer's TX rings */
+	struct nm_kring krx[NMPORT_MAX_RINGS];  /* pulling: producer side of my RX rings */
+	uint32_t offer, want;         /* pull bitmaps asked at open */
+	uint32_t pulled, pulling;     /* this link: my TX rings the peer pulls, its rings I pull */
+	int pull_kick[NMPORT_MAX_RINGS], pull_irq[NMPORT_MAX_RINGS]; /* dups of its tx_kick/tx_irq */
 	int irq_fd;                   /* the peer wakes my RX user (my rx_irq) */
 	int kick_fd;                  /* I wake the peer's engine (my rx_kick) */
 	int peer_irq[NMPORT_MAX_RINGS], peer_kick[NMPORT_MAX_RINGS]; /* dups, -1 when down */
@@ -77,37 +88,68 @@ static void attach_own(struct nmport *p)
 	}
 }
 
+static void close_watched(struct nmport *p, int *fd)
+{
+	if (*fd >= 0) {
+		epoll_ctl(p->epfd, EPOLL_CTL_DEL, *fd, NULL);
+		close(*fd);
+	}
+	*fd = -1;
+}
+
 static void link_down(struct nmport *p)
 {
 	for (unsigned i = 0; i < p->nr; i++) {
-		if (p->peer_kick[i] >= 0) {
-			epoll_ctl(p->epfd, EPOLL_CTL_DEL, p->peer_kick[i], NULL);
-			close(p->peer_kick[i]);
-		}
+		close_watched(p, &p->peer_kick[i]);
+		close_watched(p, &p->pull_kick[i]);
 		if (p->peer_irq[i] >= 0)
 			close(p->peer_irq[i]);
-		p->peer_kick[i] = p->peer_irq[i] = -1;
+		if (p->pull_irq[i] >= 0)
+			close(p->pull_irq[i]);
+		p->peer_irq[i] = p->pull_irq[i] = -1;
+		/* a puller of my TX ring left it where it published: go on from there */
+		if (p->pulled & (1u << i))
+			nm_kring_resume(&p->ktx[i]);
 	}
 	if (p->up)
 		p->st.link_downs++;
 	p->up = false;
+	p->pulled = p->pulling = 0;
+}
+
+static int dup_fd(int fd, int *out)
+{
+	*out = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	return *out < 0 ? -errno : 0;
 }
 
 /* The peer's fds are duplicated: the rendezvous closes its copies on its own. */
-static int link_up(struct nmport *p, const struct nmport_rdv_fds *fds)
+static int link_up(struct nmport *p, const struct nmport_rdv_fds *fds, uint32_t pulled,
+		   uint32_t pulling)
 {
 	int err = 0;
 
+	p->pulled = pulled;
+	p->pulling = pulling;
 	for (unsigned i = 0; i < p->nr && err == 0; i++) {
-		p->peer_irq[i] = fcntl(fds->rx_irq[i], F_DUPFD_CLOEXEC, 0);
-		p->peer_kick[i] = fcntl(fds->rx_kick[i], F_DUPFD_CLOEXEC, 0);
-		if (p->peer_irq[i] < 0 || p->peer_kick[i] < 0)
-			err = -errno;
-		else
-			err = ep_add(p->epfd, p->peer_kick[i], TAG_PEER_KICK + i);
+		if ((err = dup_fd(fds->rx_irq[i], &p->peer_irq[i])) < 0 ||
+		    (err = dup_fd(fds->rx_kick[i], &p->peer_kick[i])) < 0 ||
+		    (err = ep_add(p->epfd, p->peer_kick[i], TAG_PEER_KICK + i)) < 0)
+			break;
 		/* take over the peer's RX ring where its previous producer left it */
 		nm_kring_attach(&p->kprx[i], &p->peer, p->nr + i);
 		nm_kring_resume(&p->kprx[i]);
+		if (!(pulling & (1u << i)))
+			continue;
+		/* and, pulling, the peer's TX ring and my RX ring likewise */
+		if ((err = dup_fd(fds->tx_kick[i], &p->pull_kick[i])) < 0 ||
+		    (err = dup_fd(fds->tx_irq[i], &p->pull_irq[i])) < 0 ||
+		    (err = ep_add(p->epfd, p->pull_kick[i], TAG_PULL_KICK + i)) < 0)
+			break;
+		nm_kring_attach(&p->kptx[i], &p->peer, i);
+		nm_kring_resume(&p->kptx[i]);
+		nm_kring_attach(&p->krx[i], &p->me, p->nr + i);
+		nm_kring_resume(&p->krx[i]);
 	}
 	p->up = true;
 	p->st.link_ups++;
@@ -130,7 +172,8 @@ static int ctl(struct nmport *p)
 		if (ev == NMPORT_RDV_LINK_DOWN) {
 			link_down(p);
 		} else {
-			int err = link_up(p, nmport_rdv_peer_fds(p->rdv));
+			int err = link_up(p, nmport_rdv_peer_fds(p->rdv), nmport_rdv_pulled(p->rdv),
+					  nmport_rdv_pulling(p->rdv));
 			if (err < 0)
 				return err;
 		}
@@ -167,10 +210,39 @@ static void engine(struct nmport *p, unsigned i)
 	p->st.tx_dropped += res.dropped;
 }
 
+/* Pulling: move the peer's TX ring i into my RX ring i. */
+static void pull(struct nmport *p, unsigned i)
+{
+	struct nm_kring *k = &p->kptx[i], *kr = &p->krx[i];
+	struct nm_pipe_result res;
+
+	nm_kring_read_user(k);
+	if (!nm_kring_tx_pending(k))
+		return;
+	nm_kring_read_user(kr); /* RX slots my user released */
+	nm_kring_awake(k);
+	res = nm_pipe_move(k, kr, UINT32_MAX);
+	if (res.delivered)
+		nm_kring_publish(kr);
+	if (res.consumed) {
+		nm_kring_publish(k);
+		if (nm_kring_user_wants_kick(k))
+			kick(p, p->pull_irq[i]);
+	}
+	p->st.pulled += res.delivered;
+}
+
 void nmport_txsync(struct nmport *p, unsigned i)
 {
 	struct nm_kring *k = &p->ktx[i];
 
+	if (p->pulled & (1u << i)) { /* the peer runs this ring's engine */
+		if (nm_uring_publish(&p->tx[i]))
+			kick(p, p->kick_fd);
+		nm_uring_update(&p->tx[i]);
+		ctl_tick(p);
+		return;
+	}
 	nm_uring_publish(&p->tx[i]); /* our own engine runs right here: no kick */
 	nm_kring_read_user(k);
 	if (p->up) {
@@ -185,16 +257,45 @@ void nmport_txsync(struct nmport *p, unsigned i)
 
 void nmport_rxsync(struct nmport *p, unsigned i)
 {
-	if (nm_uring_publish(&p->rx[i]) && p->up)
+	if (p->pulling & (1u << i)) { /* I am my RX ring's producer */
+		nm_uring_publish(&p->rx[i]);
+		pull(p, i);
+	} else if (nm_uring_publish(&p->rx[i]) && p->up) {
 		kick(p, p->kick_fd); /* the peer's engine waits for room */
+	}
 	nm_uring_update(&p->rx[i]);
 	ctl_tick(p);
+}
+
+/* A pulled TX ring: packets published and not yet completed by the puller. */
+static uint32_t pulled_pending(const struct nm_uring *u)
+{
+	return nm_idx_dist(nm_idx_next(u->tail, u->num_slots), u->pub_head, u->num_slots);
 }
 
 /* TX ring i has a free slot (or, with `drain`, nothing pending). */
 static bool tx_ok(struct nmport *p, unsigned i, bool drain)
 {
-	return drain ? !nm_kring_tx_pending(&p->ktx[i]) : nm_uring_space(&p->tx[i]) > 0;
+	if (!drain)
+		return nm_uring_space(&p->tx[i]) > 0;
+	if (p->pulled & (1u << i))
+		return pulled_pending(&p->tx[i]) == 0;
+	return !nm_kring_tx_pending(&p->ktx[i]);
+}
+
+/* A pulled TX ring about to wait for completions: ask the puller for an
+ * interrupt and check again. */
+static bool pulled_tx_sleep(struct nm_uring *u, bool drain)
+{
+	if (!drain)
+		return nm_uring_prepare_sleep(u);
+	NM_WRITE_ONCE(u->atok->appl_need_kick, 1);
+	nm_stld_barrier();
+	nm_uring_update(u);
+	if (pulled_pending(u))
+		return true;
+	NM_WRITE_ONCE(u->atok->appl_need_kick, 0);
+	return false;
 }
 
 static bool tx_ready(struct nmport *p, unsigned i, bool drain)
@@ -202,9 +303,12 @@ static bool tx_ready(struct nmport *p, unsigned i, bool drain)
 	nmport_txsync(p, i);
 	if (tx_ok(p, i, drain) || !p->up)
 		return true;
-	/* pending packets wait for room in the peer's RX ring */
-	if (nm_kring_prepare_sleep(&p->kprx[i]))
-		return false;
+	if (p->pulled & (1u << i)) { /* the puller completes them */
+		if (pulled_tx_sleep(&p->tx[i], drain))
+			return false;
+	} else if (nm_kring_prepare_sleep(&p->kprx[i])) {
+		return false; /* pending packets wait for room in the peer's RX ring */
+	}
 	nmport_txsync(p, i);
 	return tx_ok(p, i, drain);
 }
@@ -212,7 +316,17 @@ static bool tx_ready(struct nmport *p, unsigned i, bool drain)
 static bool rx_ready(struct nmport *p, unsigned i)
 {
 	nmport_rxsync(p, i);
-	return nm_uring_space(&p->rx[i]) > 0 || !nm_uring_prepare_sleep(&p->rx[i]);
+	if (nm_uring_space(&p->rx[i]) > 0)
+		return true;
+	if (!(p->pulling & (1u << i)))
+		return !nm_uring_prepare_sleep(&p->rx[i]);
+	/* pulling: sleep until the peer's TX user kicks */
+	while (!nm_kring_prepare_sleep(&p->kptx[i])) {
+		nmport_rxsync(p, i);
+		if (nm_uring_space(&p->rx[i]) > 0)
+			return true;
+	}
+	return false;
 }
 
 static int64_t now_ms(void)
@@ -261,6 +375,9 @@ static int poll_rings(struct nmport *p, unsigned lo, unsigned hi, unsigned event
 			uint64_t tag = evs[e].data.u64;
 			if (tag == TAG_IRQ)
 				drain(p->irq_fd);
+			else if (tag >= TAG_PULL_KICK && tag - TAG_PULL_KICK < p->nr &&
+				 p->pull_kick[tag - TAG_PULL_KICK] >= 0)
+				drain(p->pull_kick[tag - TAG_PULL_KICK]);
 			else if (tag >= TAG_PEER_KICK && tag - TAG_PEER_KICK < p->nr &&
 				 p->peer_kick[tag - TAG_PEER_KICK] >= 0)
 				drain(p->peer_kick[tag - TAG_PEER_KICK]);
@@ -282,7 +399,11 @@ int nmport_poll_ring(struct nmport *p, unsigned ring, unsigned events, int timeo
 
 uint32_t nmport_tx_pending(const struct nmport *p, unsigned ring)
 {
-	return ring < p->nr ? nm_kring_tx_pending(&p->ktx[ring]) : 0;
+	if (ring >= p->nr)
+		return 0;
+	if (p->pulled & (1u << ring))
+		return pulled_pending(&p->tx[ring]);
+	return nm_kring_tx_pending(&p->ktx[ring]);
 }
 
 /* ---- opening and closing --------------------------------------------------- */
@@ -295,7 +416,7 @@ static struct nmport *port_new(void)
 		return NULL;
 	p->ctl_countdown = CTL_EVERY;
 	for (unsigned i = 0; i < NMPORT_MAX_RINGS; i++)
-		p->peer_irq[i] = p->peer_kick[i] = -1;
+		p->peer_irq[i] = p->peer_kick[i] = p->pull_irq[i] = p->pull_kick[i] = -1;
 	p->irq_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	p->kick_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	p->epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -317,16 +438,26 @@ static void port_bind(struct nmport *p, unsigned end)
 	attach_own(p);
 }
 
+/* One wakeup fd each way serves every ring: my sleeps wait on irq_fd, the
+ * peer's on kick_fd (as RX doorbell and, when it pulls, as TX doorbell). */
 static void own_fds(const struct nmport *p, struct nmport_rdv_fds *f)
 {
+	f->offer_pull = p->offer;
+	f->want_pull = p->want;
 	for (unsigned i = 0; i < NMPORT_MAX_RINGS; i++) {
-		f->rx_irq[i] = p->irq_fd;
-		f->rx_kick[i] = p->kick_fd;
+		f->rx_irq[i] = f->tx_irq[i] = p->irq_fd;
+		f->rx_kick[i] = f->tx_kick[i] = p->kick_fd;
 	}
 }
 
 int nmport_open(const char *rundir, const char *name, const struct nmport_geom *g,
 		struct nmport **out)
+{
+	return nmport_open_ex(rundir, name, g, 0, 0, out);
+}
+
+int nmport_open_ex(const char *rundir, const char *name, const struct nmport_geom *g,
+		   uint32_t offer_pull, uint32_t want_pull, struct nmport **out)
 {
 	struct nmport_rdv_fds mine;
 	struct nmport *p = port_new();
@@ -334,6 +465,8 @@ int nmport_open(const char *rundir, const char *name, const struct nmport_geom *
 
 	if (!p)
 		return -ENOMEM;
+	p->offer = offer_pull;
+	p->want = want_pull;
 	own_fds(p, &mine);
 	err = nmport_rdv_open(rundir, name, g, &mine, &p->rdv);
 	if (err == 0) {
@@ -342,7 +475,8 @@ int nmport_open(const char *rundir, const char *name, const struct nmport_geom *
 		err = ep_add(p->epfd, nmport_rdv_fd(p->rdv), TAG_CTL);
 	}
 	if (err == 0 && nmport_rdv_link_up(p->rdv))
-		err = link_up(p, nmport_rdv_peer_fds(p->rdv));
+		err = link_up(p, nmport_rdv_peer_fds(p->rdv), nmport_rdv_pulled(p->rdv),
+			      nmport_rdv_pulling(p->rdv));
 	if (err < 0) {
 		nmport_close(p);
 		return err;
@@ -379,7 +513,7 @@ int nmport_pair(const char *name, const struct nmport_geom *g, struct nmport **a
 		own_fds(p[e], &f[e]);
 	}
 	for (unsigned e = 0; e < NMPORT_ENDS; e++)
-		if ((err = link_up(p[e], &f[e ^ 1u])) < 0)
+		if ((err = link_up(p[e], &f[e ^ 1u], 0, 0)) < 0)
 			goto fail;
 	*a = p[0];
 	*b = p[1];
@@ -430,6 +564,16 @@ bool nmport_link_up(const struct nmport *p)
 	return p->up;
 }
 
+uint32_t nmport_pulled(const struct nmport *p)
+{
+	return p->pulled;
+}
+
+uint32_t nmport_pulling(const struct nmport *p)
+{
+	return p->pulling;
+}
+
 const struct nmport_mem *nmport_mem(const struct nmport *p)
 {
 	return &p->reg->mem;
@@ -458,6 +602,8 @@ void nmport_get_stats(const struct nmport *p, struct nmport_stats *st)
 		st->bad += p->tx[i].bad_tail + p->tx[i].bad_slot + p->rx[i].bad_tail +
 			   p->rx[i].bad_slot + p->ktx[i].bad_head + p->ktx[i].bad_cur +
 			   p->ktx[i].bad_slot + p->kprx[i].bad_head + p->kprx[i].bad_cur +
-			   p->kprx[i].bad_slot;
+			   p->kprx[i].bad_slot + p->kptx[i].bad_head + p->kptx[i].bad_cur +
+			   p->kptx[i].bad_slot + p->krx[i].bad_head + p->krx[i].bad_cur +
+			   p->krx[i].bad_slot;
 	}
 }

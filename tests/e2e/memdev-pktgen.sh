@@ -3,8 +3,12 @@
 # kicks through ioeventfds) against modvmm-pktgen on the other end:
 #  1. host pktgen tx -> guest rx (the VM creates the pipe, pktgen joins);
 #  2. guest tx -> host pktgen rx (pktgen creates it with 64-slot rings, so the
-#     guest waits on a full ring and the host side sleeps and is kicked);
-#  3. two memdevs in one VM, the guest drives the second (dev=1) on ring 1.
+#     guest waits on a full ring and the host side sleeps and is kicked):
+#     pktgen pulls the guest's TX ring itself, then again with --no-pull
+#     (modvmm's pipe-tx thread moves it);
+#  3. two memdevs in one VM, the guest drives the second (dev=1) on ring 1;
+#  4. the pulling pktgen is killed -9 while the guest waits on a full ring;
+#     a new one resumes pulling where it left the ring.
 # N packets with sequence numbers each time, none lost or reordered.
 # usage: memdev-pktgen.sh MODVMM GUEST.elf modvmm-pktgen
 . "$(dirname "$0")/lib.sh"
@@ -67,20 +71,31 @@ expect_in "$T/h2g.tx" "dropped 0, refused 0"
 expect_in "$T/rx.err" "pipe h2g end 0: link up"
 echo "host -> guest: $(grep -h Mpps "$T/h2g.tx")"
 
-# 2. guest -> pktgen, small rings
-"$PKTGEN" -p g2h -m rx -c -S 64 >"$T/g2h.rx" 2>&1 &
-rx=$!
-memdev_ini "$T/tx.ini" "mode=tx count=$N batch=32" g2h
-start_vm "$T/tx.ini" tx
-wait_vm tx
-wait $rx || fail "pktgen rx: $(cat "$T/g2h.rx")"
-expect_in "$T/tx.out" "1 ring pair(s), 64 slots"
-expect_in "$T/tx.out" "memdev tx ok: $N packets of 64 bytes"
-expect_in "$T/tx.out" "refused 0"
-expect_in "$T/g2h.rx" "first 0 last $((N - 1)) packets $N fin"
-expect_in "$T/g2h.rx" "rx: sessions 1 errors 0"
-expect_in "$T/tx.err" "pipe g2h end 1: link up"
-echo "guest -> host: $(grep -h Mpps "$T/g2h.rx")"
+# 2. guest -> pktgen, small rings, pulled by pktgen and then pushed by modvmm
+for how in pull no-pull; do
+	opt=; [ $how = no-pull ] && opt=--no-pull
+	"$PKTGEN" -p g2h$how -m rx -c -S 64 $opt >"$T/g2h.rx" 2>&1 &
+	rx=$!
+	memdev_ini "$T/tx.ini" "mode=tx count=$N batch=32" g2h$how
+	start_vm "$T/tx.ini" tx
+	wait_vm tx
+	wait $rx || fail "pktgen rx: $(cat "$T/g2h.rx")"
+	expect_in "$T/tx.out" "1 ring pair(s), 64 slots"
+	expect_in "$T/tx.out" "memdev tx ok: $N packets of 64 bytes"
+	expect_in "$T/tx.out" "refused 0"
+	expect_in "$T/g2h.rx" "first 0 last $((N - 1)) packets $N fin"
+	expect_in "$T/g2h.rx" "rx: sessions 1 errors 0"
+	if [ $how = pull ]; then
+		expect_in "$T/tx.err" "pipe g2h$how end 1: link up (the peer pulls the TX rings)"
+		expect_in "$T/g2h.rx" "rx: link up (pulling the peer's TX ring)"
+		expect_in "$T/g2h.rx" "refused 0, pulled $N"
+	else
+		expect_in "$T/tx.err" "pipe g2h$how end 1: link up"
+		! grep -q "pulls" "$T/tx.err" || fail "pulled with --no-pull: $(cat "$T/tx.err")"
+		expect_in "$T/g2h.rx" "refused 0, pulled 0"
+	fi
+	echo "guest -> host ($how): $(grep -h Mpps "$T/g2h.rx")"
+done
 
 # 3. the second of two memdevs, ring pair 1 of 2
 "$PKTGEN" -p two-b -m rx -c -r 2 --ring 1 >"$T/two.rx" 2>&1 &
@@ -93,4 +108,27 @@ expect_in "$T/two.out" "memid 8"
 expect_in "$T/two.out" "2 ring pair(s), 1024 slots"
 expect_in "$T/two.rx" "first 0 last 99999 packets 100000 fin"
 expect_in "$T/two.rx" "rx: sessions 1 errors 0"
+
+# 4. kill -9 of the puller while the guest waits on a full ring, then a new one
+"$PKTGEN" -p g2hk -m rx -S 64 --hold-after 5000 >"$T/k1.rx" 2>&1 &
+rx=$!
+memdev_ini "$T/k.ini" "mode=tx count=$N batch=32" g2hk
+start_vm "$T/k.ini" k
+wait_for "$T/k1.rx" "rx: holding after 5000 packets"
+kill -9 $rx
+wait $rx 2>/dev/null
+wait_for "$T/k.err" "pipe g2hk end 1: link down"
+"$PKTGEN" -p g2hk -m rx -c >"$T/k2.rx" 2>&1 &
+rx=$!
+wait_vm k
+wait $rx || fail "pktgen rx: $(cat "$T/k2.rx")"
+expect_in "$T/k1.rx" "rx: link up (pulling the peer's TX ring)"
+expect_in "$T/k2.rx" "rx: link up (pulling the peer's TX ring)"
+expect_in "$T/k2.rx" "last $((N - 1)) packets"
+expect_in "$T/k2.rx" "rx: sessions 1 errors 0"
+expect_in "$T/k.out" "memdev tx ok: $N packets of 64 bytes"
+first=$(sed -n 's/.*session [0-9a-f]*: first \([0-9]*\) .*/\1/p' "$T/k2.rx")
+# lost: at most what the dead pktgen held in its RX ring (64 slots)
+[ -n "$first" ] && [ "$first" -ge 5000 ] && [ "$first" -le $((5000 + 64)) ] ||
+	fail "resumed at sequence '$first': $(cat "$T/k2.rx")"
 echo "ok"

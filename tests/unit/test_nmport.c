@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* The host library: regions (and what it refuses from a peer), an in-process
- * pipe driven by two threads, and the rendezvous (join, busy, peer gone,
- * reconnect, survivor keeps the region, stale socket). */
+ * pipe driven by two threads, the rendezvous (join, busy, peer gone,
+ * reconnect, survivor keeps the region, stale socket) and pulling (the
+ * receiver runs the sender's TX engine; handed back when it leaves). */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -253,6 +254,7 @@ static void pair_threads(void **state)
 struct opener {
 	const char *dir, *name;
 	struct nmport_geom geom;
+	uint32_t want_pull;
 	struct nmport *p;
 	int err;
 };
@@ -261,15 +263,17 @@ static void *open_thread(void *arg)
 {
 	struct opener *o = arg;
 
-	o->err = nmport_open(o->dir, o->name, &o->geom, &o->p);
+	o->err = nmport_open_ex(o->dir, o->name, &o->geom, 0, o->want_pull, &o->p);
 	return NULL;
 }
 
-/* Open a joining end in a thread while `holder` answers; returns its result. */
-static int join_name(struct nmport *holder, const char *dir, const char *name,
-		     struct nmport **out, bool expect_up)
+/* Open a joining end (pulling the rings in want_pull) in a thread while
+ * `holder` answers; returns its result. */
+static int join_pull(struct nmport *holder, const char *dir, const char *name,
+		     uint32_t want_pull, struct nmport **out, bool expect_up)
 {
-	struct opener o = { .dir = dir, .name = name, .geom = { 2, 64, 2048, 0 } }; /* the holder's wins */
+	struct opener o = { .dir = dir, .name = name, .geom = { 2, 64, 2048, 0 }, /* the holder's wins */
+			    .want_pull = want_pull };
 	pthread_t t;
 
 	assert_int_equal(pthread_create(&t, NULL, open_thread, &o), 0);
@@ -287,9 +291,28 @@ static int join_name(struct nmport *holder, const char *dir, const char *name,
 	return o.err;
 }
 
+static int join_name(struct nmport *holder, const char *dir, const char *name,
+		     struct nmport **out, bool expect_up)
+{
+	return join_pull(holder, dir, name, 0, out, expect_up);
+}
+
 static int join(struct nmport *holder, const char *dir, struct nmport **out, bool expect_up)
 {
 	return join_name(holder, dir, "rv", out, expect_up);
+}
+
+static void rm_pipe_dir(char *dir, const char *name)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/pipe/%s.sock", dir, name);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/pipe/%s.lock", dir, name);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/pipe", dir);
+	rmdir(path);
+	rmdir(dir);
 }
 
 static void rendezvous(void **state)
@@ -359,14 +382,67 @@ static void rendezvous(void **state)
 	assert_false(nmport_link_up(a));
 	nmport_close(a);
 
-	char path[256];
-	snprintf(path, sizeof(path), "%s/pipe/rv.sock", dir);
-	unlink(path);
-	snprintf(path, sizeof(path), "%s/pipe/rv.lock", dir);
-	unlink(path);
-	snprintf(path, sizeof(path), "%s/pipe", dir);
-	rmdir(path);
-	rmdir(dir);
+	rm_pipe_dir(dir, "rv");
+}
+
+/* a offers its TX ring 0, b pulls it: a's txsync never moves a packet, b's
+ * rxsync does, both sleep and wake through the exchanged eventfds (small
+ * rings: often).  When b leaves, a takes its TX ring back where b left it;
+ * with a peer that does not pull, a's own engine moves it again. */
+static void pull_threads(void **state)
+{
+	char dir[] = "/tmp/nmport-pull.XXXXXX";
+	struct nmport_geom g = { 1, 64, 2048, 0 };
+	struct rx_result r = { 0 };
+	struct pktgen_rx_state sb = { 0 };
+	struct nmport_stats sa_st, sb_st;
+	struct nmport *a, *b;
+	pthread_t t;
+
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(nmport_open_ex(dir, "pl", &g, 1, 0, &a), 0);
+	assert_int_equal(join_pull(a, dir, "pl", 1, &b, true), 0);
+	assert_int_equal(nmport_pulled(a), 1);
+	assert_int_equal(nmport_pulling(b), 1);
+	assert_int_equal(nmport_pulled(b), 0); /* b offers nothing: a never pulls */
+	r.p = b;
+	assert_int_equal(pthread_create(&t, NULL, rx_thread, &r), 0);
+	assert_int_equal(send_frames(a, 0, 0, PAIR_PACKETS, 9, true), 0);
+	pthread_join(t, NULL);
+	assert_int_equal(r.err, 0);
+	assert_int_equal(r.got, PAIR_PACKETS);
+	assert_int_equal(r.st.errors, 0);
+	assert_int_equal(r.st.next, PAIR_PACKETS);
+	nmport_get_stats(a, &sa_st);
+	nmport_get_stats(b, &sb_st);
+	assert_int_equal(sa_st.tx_delivered, 0);
+	assert_int_equal(sb_st.pulled, PAIR_PACKETS);
+	assert_true(sa_st.sleeps > 0 || sb_st.sleeps > 0);
+	assert_int_equal(sa_st.bad + sb_st.bad, 0);
+
+	/* b leaves: a's sends while down are dropped from where b left the ring */
+	nmport_close(b);
+	assert_int_equal(nmport_poll(a, 0, WAIT_MS), 1);
+	assert_false(nmport_link_up(a));
+	assert_int_equal(nmport_pulled(a), 0);
+	assert_int_equal(send_frames(a, 0, PAIR_PACKETS, 3, 9, false), 0);
+	nmport_get_stats(a, &sa_st);
+	assert_int_equal(sa_st.tx_dropped, 3);
+	assert_int_equal(sa_st.bad, 0);
+
+	/* a peer that does not pull: a's own engine moves the ring again */
+	assert_int_equal(join_pull(a, dir, "pl", 0, &b, true), 0);
+	assert_int_equal(nmport_pulled(a), 0);
+	assert_int_equal(send_frames(a, 0, PAIR_PACKETS + 3, 20, 9, false), 0);
+	assert_int_equal(recv_frames(b, 0, &sb, 1000), 20);
+	assert_int_equal(sb.errors, 0);
+	assert_int_equal(sb.first, PAIR_PACKETS + 3);
+	nmport_get_stats(a, &sa_st);
+	assert_int_equal(sa_st.tx_delivered, 20);
+	assert_int_equal(sa_st.bad, 0);
+	nmport_close(b);
+	nmport_close(a);
+	rm_pipe_dir(dir, "pl");
 }
 
 /* A joiner that answers with the wrong things is dropped; the holder stays
@@ -375,6 +451,7 @@ struct wire_msg {
 	uint32_t magic;
 	uint16_t version, type;
 	uint32_t end, nr_rings;
+	uint32_t offer_pull, want_pull;
 	uint64_t size;
 	char name[NMPORT_NAME_MAX];
 };
@@ -414,7 +491,7 @@ static void hostile_joiner(void **state)
 	assert_non_null(mkdtemp(dir));
 	assert_int_equal(nmport_open(dir, "hj", &geom, &a), 0);
 	assert_int_equal(pipe(p), 0);
-	struct wire_msg ack = { .magic = 0x6e6d7264u, .version = 1, .type = 2, .nr_rings = 1 };
+	struct wire_msg ack = { .magic = 0x6e6d7264u, .version = 2, .type = 2, .nr_rings = 1 };
 	int fds[2] = { p[0], p[1] };
 
 	/* pipes instead of eventfds: a kick could block on a full pipe */
@@ -426,11 +503,20 @@ static void hostile_joiner(void **state)
 	int s2 = raw_join(dir, &bad, e, 2);
 	/* too few fds */
 	int s3 = raw_join(dir, &ack, e, 1);
+	/* a pull offer without its fds, and one for a ring that does not exist */
+	struct wire_msg offer = ack;
+	offer.offer_pull = 1;
+	int s4 = raw_join(dir, &offer, e, 2);
+	offer.offer_pull = 2;
+	int e4[4] = { e[0], e[1], e[0], e[1] };
+	int s5 = raw_join(dir, &offer, e4, 4);
 	assert_int_equal(nmport_poll(a, 0, 200), 0);
 	assert_false(nmport_link_up(a));
 	close(s1);
 	close(s2);
 	close(s3);
+	close(s4);
+	close(s5);
 	close(p[0]);
 	close(p[1]);
 	close(e[0]);
@@ -452,6 +538,7 @@ int main(void)
 		cmocka_unit_test(pair_threads),
 		cmocka_unit_test(rendezvous),
 		cmocka_unit_test(hostile_joiner),
+		cmocka_unit_test(pull_threads),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

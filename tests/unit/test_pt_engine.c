@@ -4,7 +4,8 @@
  * move by buffer swap into end 1's RX ring, a hostile guest's head, cur,
  * buffer indices and lengths are refused on one ring while the other ring
  * keeps moving, and while the link is down packets stay in the guest's ring
- * until a peer arrives.
+ * until a peer arrives.  A ring the peer pulls is left alone while the link is
+ * up and resumed where the puller left it afterwards.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -60,13 +61,18 @@ static int fx_teardown(void **state)
 	return 0;
 }
 
-static void link_up(struct fx *f)
+static void link_up_pulled(struct fx *f, uint32_t pulled)
 {
 	int none[NMPORT_MAX_RINGS];
 
 	for (unsigned i = 0; i < NMPORT_MAX_RINGS; i++)
 		none[i] = -1;
-	pt_engine_link_up(&f->e, none);
+	pt_engine_link_up(&f->e, none, pulled);
+}
+
+static void link_up(struct fx *f)
+{
+	link_up_pulled(f, 0);
 }
 
 /* The guest sends n packets on ring r, first byte tag + k. */
@@ -181,6 +187,47 @@ static void hostile_guest(void **state)
 	assert_int_equal(peer_recv(f, 0, 80), 4);
 }
 
+/* The peer pulls ring 0: the engine leaves it alone (ring 1 still moves);
+ * the puller's moves (what lib/nmport's rxsync does) stand, and after the
+ * link goes down the engine resumes from the puller's published state. */
+static void pulled_ring_handover(void **state)
+{
+	struct fx *f = *state;
+	const struct nm_csb_ktoa *k0 = nmport_ktoa(&f->v0, 0);
+	struct nm_kring gtx, prx; /* the puller's krings: the guest's TX ring 0, its own RX ring 0 */
+
+	link_up_pulled(f, 1u << 0);
+	guest_send(f, 0, 5, 100);
+	guest_send(f, 1, 2, 120);
+	assert_false(pt_engine_tx(&f->e, 0));
+	assert_true(pt_engine_prepare_sleep(&f->e, 0));
+	assert_int_equal(nmport_ktoa(&f->v0, 0)->kern_need_kick, 0); /* the puller's to set */
+	assert_int_equal(k0->hwcur, 0);
+	assert_true(pt_engine_tx(&f->e, 1));
+	assert_int_equal(peer_recv(f, 1, 120), 2);
+
+	nm_kring_attach(&gtx, &f->v0, 0);
+	assert_true(nm_kring_resume(&gtx));
+	nm_kring_attach(&prx, &f->v1, NRINGS + 0);
+	assert_true(nm_kring_resume(&prx));
+	assert_int_equal(nm_kring_read_user(&gtx), 5);
+	nm_kring_read_user(&prx);
+	assert_int_equal(nm_pipe_move(&gtx, &prx, UINT32_MAX).delivered, 5);
+	nm_kring_publish(&gtx);
+	nm_kring_publish(&prx);
+	assert_int_equal(peer_recv(f, 0, 100), 5);
+	assert_int_equal(k0->hwcur, 5);
+
+	pt_engine_link_down(&f->e);
+	guest_send(f, 0, 3, 140);
+	link_up(f);
+	assert_true(pt_engine_tx(&f->e, 0));
+	assert_int_equal(peer_recv(f, 0, 140), 3);
+	assert_int_equal(k0->hwcur, 8);
+	assert_int_equal(f->e.delivered, 2 + 3);
+	assert_int_equal(pt_engine_bad(&f->e), 0);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
 
 int main(void)
@@ -189,6 +236,7 @@ int main(void)
 		T(moves_by_swap),
 		T(link_down_holds),
 		T(hostile_guest),
+		T(pulled_ring_handover),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -25,7 +25,7 @@ struct opts {
 	uint64_t count;     /* 0: unlimited */
 	double duration;    /* seconds, 0: unlimited */
 	uint64_t hold_after; /* rx: stop consuming after this many packets (tests) */
-	bool check, busy, quiet;
+	bool check, busy, quiet, no_pull, offer_pull;
 	struct nmport_geom geom;
 };
 
@@ -54,7 +54,9 @@ static bool link_check(struct run *r)
 	bool up = nmport_link_up(r->p);
 
 	if (up != r->was_up) {
-		printf("%s: link %s\n", mode_name[r->o.mode], up ? "up" : "down");
+		printf("%s: link %s%s%s\n", mode_name[r->o.mode], up ? "up" : "down",
+		       nmport_pulling(r->p) ? " (pulling the peer's TX ring)" : "",
+		       nmport_pulled(r->p) ? " (the peer pulls our TX ring)" : "");
 		fflush(stdout);
 		r->was_up = up;
 	}
@@ -117,9 +119,9 @@ static void report(struct run *r, const char *what, uint64_t pkts)
 	       what, pkts, secs, (double)pkts / secs / 1e6,
 	       (double)pkts * r->o.size * 8 / secs / 1e9, r->o.size, r->o.batch);
 	printf("%s: notifications %" PRIu64 " (%.3f per 1000 packets), sleeps %" PRIu64
-	       ", dropped %" PRIu64 ", refused %" PRIu64 "\n",
+	       ", dropped %" PRIu64 ", refused %" PRIu64 ", pulled %" PRIu64 "\n",
 	       what, st.kicks, pkts ? (double)st.kicks * 1000 / (double)pkts : 0.0, st.sleeps,
-	       st.tx_dropped, st.bad);
+	       st.tx_dropped, st.bad, st.pulled);
 }
 
 /* ---- tx ---------------------------------------------------------------------- */
@@ -381,6 +383,9 @@ static void usage(FILE *f)
 		"  -c, --check         rx: verify sequence numbers; exit 1 on loss or reordering\n"
 		"      --busy          poll without sleeping\n"
 		"      --ring I        ring pair to use (default 0)\n"
+		"      --no-pull       rx, ping, pong: leave the peer's TX engine to the peer (by default\n"
+		"                      one that offers it, a memdev guest's pipe, is pulled in our receive loop)\n"
+		"      --offer-pull    let the peer pull our TX ring (it does the move, we only kick)\n"
 		"      --hold-after N  rx: stop consuming after N packets and wait to be killed\n"
 		"  -r, --rings N / -S, --slots N / -B, --buf-size N   geometry if this end creates the pipe\n"
 		"  -q, --quiet         only the summary\n",
@@ -389,7 +394,7 @@ static void usage(FILE *f)
 
 static int parse(int argc, char **argv, struct opts *o)
 {
-	enum { OPT_BUSY = 256, OPT_RING, OPT_HOLD };
+	enum { OPT_BUSY = 256, OPT_RING, OPT_HOLD, OPT_NO_PULL, OPT_OFFER_PULL };
 	static const struct option lo[] = {
 		{ "pipe", required_argument, 0, 'p' }, { "mode", required_argument, 0, 'm' },
 		{ "size", required_argument, 0, 's' }, { "batch", required_argument, 0, 'b' },
@@ -398,6 +403,7 @@ static int parse(int argc, char **argv, struct opts *o)
 		{ "ring", required_argument, 0, OPT_RING }, { "hold-after", required_argument, 0, OPT_HOLD },
 		{ "rings", required_argument, 0, 'r' }, { "slots", required_argument, 0, 'S' },
 		{ "buf-size", required_argument, 0, 'B' }, { "quiet", no_argument, 0, 'q' },
+		{ "no-pull", no_argument, 0, OPT_NO_PULL }, { "offer-pull", no_argument, 0, OPT_OFFER_PULL },
 		{ "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
 	};
 	int c;
@@ -438,6 +444,8 @@ static int parse(int argc, char **argv, struct opts *o)
 		case OPT_BUSY: o->busy = true; break;
 		case OPT_RING: o->ring = (unsigned)v; break;
 		case OPT_HOLD: o->hold_after = v; break;
+		case OPT_NO_PULL: o->no_pull = true; break;
+		case OPT_OFFER_PULL: o->offer_pull = true; break;
 		case 'r': o->geom.nr_rings = (uint32_t)v; break;
 		case 'S': o->geom.num_slots = (uint32_t)v; break;
 		case 'B': o->geom.buf_size = (uint32_t)v; break;
@@ -464,7 +472,9 @@ int main(int argc, char **argv)
 
 	if (parse(argc, argv, &r.o) < 0)
 		return 2;
-	err = nmport_open(NULL, r.o.pipe, &r.o.geom, &r.p);
+	uint32_t ring = r.o.ring < 32 ? 1u << r.o.ring : 0;
+	err = nmport_open_ex(NULL, r.o.pipe, &r.o.geom, r.o.offer_pull ? ring : 0,
+			     r.o.mode == MODE_TX || r.o.no_pull ? 0 : ring, &r.p);
 	if (err < 0) {
 		fprintf(stderr, "modvmm-pktgen: pipe %s: %s\n", r.o.pipe,
 			err == -EBUSY ? "both ends are already connected" : strerror(-err));

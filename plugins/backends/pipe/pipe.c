@@ -12,8 +12,14 @@
  * RX irqfds and RX doorbells go to the peer through the rendezvous, so the
  * peer's engine interrupts the guest and the guest kicks the peer's engine
  * without modvmm in between.  The guest's TX engine runs here, in the worker
- * thread (pt_engine.c).  A control thread serves the rendezvous, so a stalled
- * joiner never blocks the worker or the event loop.
+ * thread (pt_engine.c), unless the peer pulls (`peer_pull`, see
+ * struct nmport_rdv_fds): then the guest's TX doorbells and TX irqfds go to
+ * the peer too, which moves the guest's TX ring into its RX ring inside its
+ * own receive loop, and the worker leaves that ring alone until the link goes
+ * down.  A control thread serves the rendezvous, so a stalled joiner never
+ * blocks the worker or the event loop; after each link change it waits until
+ * the worker has adopted it, so a new peer never meets a worker still moving
+ * packets for the old one.
  *
  * Mode: packet I/O (virtio-net over a pipe, pkt_io.c).  A frontend that
  * attaches without pt_start() gets the same engine: the backend itself plays
@@ -90,13 +96,23 @@ static void link_publish(struct pipe_be *p)
 		p->pend_kick[i] = fcntl(f->rx_kick[i], F_DUPFD_CLOEXEC, 0);
 	}
 	p->pend_up = up;
+	p->pend_pulled = up ? nmport_rdv_pulled(p->rdv) : 0;
 	p->gen++;
 	pthread_mutex_unlock(&p->lock);
 	atomic_store(&p->up, up);
 	wake(p->link_fd);
 	wake(p->fe_link_fd);
-	p->host->log(p->dev, MODVMM_LOG_INFO, "pipe %s end %u: link %s", p->name, p->end,
-		     up ? "up" : "down");
+	p->host->log(p->dev, MODVMM_LOG_INFO, "pipe %s end %u: link %s%s", p->name, p->end,
+		     up ? "up" : "down", p->pend_pulled ? " (the peer pulls the TX rings)" : "");
+}
+
+/* Wait until the worker runs with the latest link state. */
+static void link_wait_applied(struct pipe_be *p)
+{
+	pthread_mutex_lock(&p->lock);
+	while (p->applied != p->gen && !p->worker_gone)
+		pthread_cond_wait(&p->applied_cond, &p->lock);
+	pthread_mutex_unlock(&p->lock);
 }
 
 static void *ctl_thread(void *arg)
@@ -122,6 +138,7 @@ static void *ctl_thread(void *arg)
 			if (ev == NMPORT_RDV_NONE)
 				break;
 			link_publish(p);
+			link_wait_applied(p);
 		}
 	}
 	return NULL;
@@ -142,6 +159,20 @@ static int ep_add(int epfd, int fd, uint64_t tag)
 	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = tag };
 
 	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
+}
+
+/* Watch the guest's TX doorbells of the rings this worker runs (a pulled
+ * ring's doorbell is the peer's to read). */
+static void watch_kicks(struct pipe_be *p, int epfd, uint32_t pulled)
+{
+	for (unsigned i = 0; i < p->eng.nr; i++) {
+		if (p->kick_fds[i] < 0)
+			continue;
+		if (pulled & (1u << i))
+			epoll_ctl(epfd, EPOLL_CTL_DEL, p->kick_fds[i], NULL);
+		else if (ep_add(epfd, p->kick_fds[i], TAG_KICK + i) < 0 && errno != EEXIST)
+			p->host->log(p->dev, MODVMM_LOG_WARN, "pipe %s: epoll: %s", p->name, strerror(errno));
+	}
 }
 
 /* Adopt the control thread's latest link state (taking its fds). */
@@ -170,8 +201,11 @@ static void link_apply(struct pipe_be *p, int epfd, int *peer_irq, int *peer_kic
 			if (peer_kick[i] >= 0 && ep_add(epfd, peer_kick[i], TAG_PEER + i) < 0)
 				p->host->log(p->dev, MODVMM_LOG_WARN, "pipe %s: epoll: %s", p->name,
 					     strerror(errno));
-		pt_engine_link_up(e, peer_irq);
+		pt_engine_link_up(e, peer_irq, p->pend_pulled);
 	}
+	watch_kicks(p, epfd, e->pulled);
+	p->applied = *gen;
+	pthread_cond_broadcast(&p->applied_cond);
 	pthread_mutex_unlock(&p->lock);
 }
 
@@ -207,9 +241,7 @@ static void *worker(void *arg)
 		p->host->log(p->dev, MODVMM_LOG_ERROR, "pipe %s: worker epoll: %s", p->name, strerror(errno));
 		goto out;
 	}
-	for (unsigned i = 0; i < e->nr; i++)
-		if (p->kick_fds[i] >= 0 && ep_add(epfd, p->kick_fds[i], TAG_KICK + i) < 0)
-			goto out;
+	watch_kicks(p, epfd, 0);
 	for (;;) {
 		bool progress = false, sleep_ok = true;
 
@@ -257,6 +289,10 @@ static void *worker(void *arg)
 		idle_since = 0;
 	}
 out:
+	pthread_mutex_lock(&p->lock);
+	p->worker_gone = true;
+	pthread_cond_broadcast(&p->applied_cond);
+	pthread_mutex_unlock(&p->lock);
 	stats_flush(p);
 	close_fds(peer_irq, NMPORT_MAX_RINGS);
 	close_fds(peer_kick, NMPORT_MAX_RINGS);
@@ -320,7 +356,7 @@ static void pipe_stats(void *be, int q, struct modvmm_net_stats *out)
  * to the peer.  The region (and so the geometry) is known from here on. */
 int pipe_pt_begin(struct pipe_be *p, const struct modvmm_net_pt_cfg *cfg)
 {
-	struct nmport_rdv_fds mine;
+	struct nmport_rdv_fds mine = { .offer_pull = 0 };
 	unsigned nr = p->geom.nr_rings;
 	int ret;
 
@@ -337,7 +373,11 @@ int pipe_pt_begin(struct pipe_be *p, const struct modvmm_net_pt_cfg *cfg)
 			unsigned rxr = nr + i < cfg->nrings ? nr + i : 0;
 			mine.rx_irq[i] = p->irq_fds[rxr];
 			mine.rx_kick[i] = p->kick_fds[rxr];
+			mine.tx_kick[i] = i < nr ? p->kick_fds[i] : -1;
+			mine.tx_irq[i] = i < nr ? p->irq_fds[i] : -1;
 		}
+		if (p->peer_pull)
+			mine.offer_pull = (1u << nr) - 1; /* rings without both fds are not offered */
 		ret = nmport_rdv_open(NULL, p->name, &p->geom, &mine, &p->rdv);
 		if (ret < 0)
 			return fail(p, "pipe rendezvous", ret);
@@ -443,6 +483,7 @@ static void pipe_destroy(void *priv)
 	if (p->fe_link_fd >= 0)
 		close(p->fe_link_fd);
 	pthread_mutex_destroy(&p->lock);
+	pthread_cond_destroy(&p->applied_cond);
 	free(p);
 }
 
@@ -471,6 +512,7 @@ static int pipe_create(const struct modvmm_host *host, struct modvmm_dev *dev, v
 	p->dev = dev;
 	p->stop_fd = p->link_fd = p->fe_link_fd = -1;
 	pthread_mutex_init(&p->lock, NULL);
+	pthread_cond_init(&p->applied_cond, NULL);
 	for (unsigned i = 0; i < NMPORT_MAX_RINGS; i++)
 		p->pend_irq[i] = p->pend_kick[i] = -1;
 	pipe_io_init(p);
@@ -491,6 +533,8 @@ static int pipe_create(const struct modvmm_host *host, struct modvmm_dev *dev, v
 	if ((ret = host->config_u64(dev, "busy_poll_us", &us)))
 		return fail(p, "busy_poll_us", ret);
 	p->busy_poll_ns = us * NSEC_PER_USEC;
+	if ((ret = host->config_bool(dev, "peer_pull", &p->peer_pull)))
+		return fail(p, "peer_pull", ret);
 	p->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	p->link_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	p->fe_link_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -508,10 +552,11 @@ static int pipe_start(void *priv)
 		return ret; /* a packet I/O frontend (virtio-net) */
 	if (!p->pt_started && !p->io)
 		return 0; /* no device uses the pipe */
-	if ((ret = p->host->thread_start(p->dev, "pipe-ctl", ctl_thread, p)) ||
-	    (ret = p->host->thread_start(p->dev, "pipe-tx", worker, p)))
+	if ((ret = p->host->thread_start(p->dev, "pipe-tx", worker, p)))
 		return fail(p, "cannot start the pipe threads", ret);
-	p->threads = true;
+	p->threads = true; /* the worker first: the control thread waits for it */
+	if ((ret = p->host->thread_start(p->dev, "pipe-ctl", ctl_thread, p)))
+		return fail(p, "cannot start the pipe threads", ret);
 	return 0;
 }
 
@@ -536,6 +581,9 @@ static const struct modvmm_key keys[] = {
 	  .help = "bytes per packet buffer when this end creates the pipe" },
 	{ .name = "busy_poll_us", .type = MODVMM_KEY_U64, .def = "50",
 	  .help = "microseconds the TX engine polls an idle ring before it sleeps" },
+	{ .name = "peer_pull", .type = MODVMM_KEY_BOOL, .def = "true",
+	  .help = "let a peer that asks (modvmm-pktgen) move this end's TX rings into its RX rings "
+		  "itself, in its receive loop, instead of this process's pipe-tx thread" },
 	{ 0 },
 };
 

@@ -36,6 +36,7 @@ struct pipe_be {
 	int want_end;                   /* -1: auto */
 	struct nmport_geom geom;
 	uint64_t busy_poll_ns;
+	bool peer_pull;                 /* offer the TX rings' engine to a peer that wants it */
 	bool attached, pt_started, threads;
 	struct nmport_rdv *rdv;
 	struct nmport_region *reg;
@@ -47,8 +48,12 @@ struct pipe_be {
 	atomic_bool up;                 /* what LINK reports */
 	/* link state handed from the control thread to the worker */
 	pthread_mutex_t lock;
+	pthread_cond_t applied_cond;
 	unsigned gen;                   /* bumped at every change */
+	unsigned applied;               /* the gen the worker runs with */
+	bool worker_gone;               /* the worker returned: nobody applies */
 	bool pend_up;
+	uint32_t pend_pulled;           /* TX rings the peer pulls (nmport_rdv_pulled) */
 	int pend_irq[NMPORT_MAX_RINGS], pend_kick[NMPORT_MAX_RINGS]; /* dups, owned */
 	struct pt_engine eng;           /* the worker's */
 	_Atomic uint64_t st_delivered, st_dropped, st_irqs, st_sleeps;

@@ -19,6 +19,7 @@ void pt_engine_init(struct pt_engine *e, const struct nmport_view *me,
 	e->me = *me;
 	e->peer = *peer;
 	e->up = false;
+	e->pulled = 0;
 	e->delivered = e->dropped = e->irqs = 0;
 	for (unsigned i = 0; i < NMPORT_MAX_RINGS; i++) {
 		e->tx_irq[i] = i < e->nr ? tx_irq[i] : -1;
@@ -31,20 +32,30 @@ void pt_engine_init(struct pt_engine *e, const struct nmport_view *me,
 	}
 }
 
-void pt_engine_link_up(struct pt_engine *e, const int *peer_irq)
+static bool pulled(const struct pt_engine *e, unsigned i)
+{
+	return e->pulled & (1u << i);
+}
+
+void pt_engine_link_up(struct pt_engine *e, const int *peer_irq, uint32_t pulled_rings)
 {
 	for (unsigned i = 0; i < e->nr; i++) {
 		e->peer_irq[i] = peer_irq[i];
 		nm_kring_attach(&e->kprx[i], &e->peer, e->nr + i);
 		nm_kring_resume(&e->kprx[i]);
 	}
+	e->pulled = pulled_rings;
 	e->up = true;
 }
 
 void pt_engine_link_down(struct pt_engine *e)
 {
-	for (unsigned i = 0; i < e->nr; i++)
+	for (unsigned i = 0; i < e->nr; i++) {
 		e->peer_irq[i] = -1;
+		if (pulled(e, i))
+			nm_kring_resume(&e->ktx[i]);
+	}
+	e->pulled = 0;
 	e->up = false;
 }
 
@@ -55,6 +66,8 @@ bool pt_engine_tx(struct pt_engine *e, unsigned i)
 
 	struct nm_pipe_result res;
 
+	if (pulled(e, i))
+		return false;
 	nm_kring_read_user(k);
 	if (!nm_kring_tx_pending(k) || !e->up)
 		return false; /* link down: packets wait for the next peer */
@@ -81,6 +94,8 @@ bool pt_engine_prepare_sleep(struct pt_engine *e, unsigned i)
 {
 	struct nm_kring *k = &e->ktx[i];
 
+	if (pulled(e, i))
+		return true;
 	if (e->up && nm_kring_tx_pending(k) && !nm_kring_prepare_sleep(&e->kprx[i]))
 		return false; /* the peer released room meanwhile */
 	return nm_kring_prepare_sleep(k);
@@ -88,6 +103,8 @@ bool pt_engine_prepare_sleep(struct pt_engine *e, unsigned i)
 
 void pt_engine_awake(struct pt_engine *e, unsigned i)
 {
+	if (pulled(e, i))
+		return;
 	nm_kring_awake(&e->ktx[i]);
 	if (e->up)
 		nm_kring_awake(&e->kprx[i]);

@@ -23,14 +23,18 @@ struct pt_engine {
 	int tx_irq[NMPORT_MAX_RINGS];           /* interrupts my TX ring's user (completions) */
 	int peer_irq[NMPORT_MAX_RINGS];         /* interrupts the peer's RX user; -1: none */
 	bool up;                                /* a peer is attached */
+	uint32_t pulled;                        /* TX rings the peer runs (pulls) itself */
 	uint64_t delivered, dropped, irqs;      /* counters (single writer: the worker) */
 };
 
 /* Attach to the TX rings of `me`, resuming where a previous kernel side left them. */
 void pt_engine_init(struct pt_engine *e, const struct nmport_view *me,
 		    const struct nmport_view *peer, const int *tx_irq);
-/* A peer arrived: take over its RX rings at the state they are in. */
-void pt_engine_link_up(struct pt_engine *e, const int *peer_irq);
+/* A peer arrived: take over its RX rings at the state they are in.  The TX
+ * rings in `pulled` are the peer's to run (it pulls them into its RX rings):
+ * the engine leaves them alone until the link goes down. */
+void pt_engine_link_up(struct pt_engine *e, const int *peer_irq, uint32_t pulled);
+/* The peer left; pulled TX rings resume where the puller published them. */
 void pt_engine_link_down(struct pt_engine *e);
 /* Serve TX ring i once: read the user's head, move pending packets to the peer,
  * publish, notify.  While the link is down pending packets stay in the ring
