@@ -26,6 +26,7 @@
 #define TAG_PEER_KICK 2u   /* + ring index */
 #define TAG_PULL_KICK (TAG_PEER_KICK + NMPORT_MAX_RINGS) /* + ring index */
 #define CTL_EVERY     1024 /* syncs between two looks at the rendezvous */
+#define NMPORT_PULL_BUSY_NS 50000ull /* a puller polls this long before it sleeps */
 
 /* The region of an nmport_pair(), shared by both ends. */
 struct pair_shared {
@@ -313,6 +314,14 @@ static bool tx_ready(struct nmport *p, unsigned i, bool drain)
 	return tx_ok(p, i, drain);
 }
 
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 static bool rx_ready(struct nmport *p, unsigned i)
 {
 	nmport_rxsync(p, i);
@@ -320,7 +329,14 @@ static bool rx_ready(struct nmport *p, unsigned i)
 		return true;
 	if (!(p->pulling & (1u << i)))
 		return !nm_uring_prepare_sleep(&p->rx[i]);
-	/* pulling: sleep until the peer's TX user kicks */
+	/* pulling: poll a while before asking the peer's TX user (a guest, whose
+	 * doorbell is a VM exit) for a kick, as a pipe-tx thread would */
+	for (uint64_t until = now_ns() + NMPORT_PULL_BUSY_NS; now_ns() < until;) {
+		__builtin_ia32_pause();
+		nmport_rxsync(p, i);
+		if (nm_uring_space(&p->rx[i]) > 0)
+			return true;
+	}
 	while (!nm_kring_prepare_sleep(&p->kptx[i])) {
 		nmport_rxsync(p, i);
 		if (nm_uring_space(&p->rx[i]) > 0)

@@ -1,24 +1,29 @@
 #!/bin/bash
-# ptnetmap-memdev packet rates, 64-byte packets, in one run (medians of RUNS):
-#  - the limit: host thread -> host thread over the same rings (nmport-pipe,
-#    4096 slots, batch 1024);
-#  - guest -> host pktgen: the guest fills its TX ring at CPL3, modvmm's pipe
-#    worker swaps buffers into modvmm-pktgen's RX ring (rate from pktgen rx);
-#  - host pktgen -> guest: pktgen's engine fills the guest's RX ring (rate
+# ptnetmap-memdev packet rates, 64-byte packets, medians of RUNS, for two ring
+# geometries: 1024 slots with batches of 256 (the pipe backend's default) and
+# 4096 slots with batches of 1024.  Per geometry, in one run:
+#  - the limit: host thread -> host thread over the same rings, the faster of
+#    push (the sender's txsync moves the packets: nmport-pipe, two threads) and
+#    pull (the receiver's rxsync moves them: modvmm-pktgen tx --offer-pull ->
+#    modvmm-pktgen rx, two processes);
+#  - guest -> host pktgen: the guest fills its TX ring at CPL3 and modvmm-pktgen
+#    rx pulls it (rate from pktgen rx); "push" beside it: pktgen --no-pull, so
+#    modvmm's pipe-tx thread moves the packets;
+#  - host pktgen -> guest: pktgen's txsync fills the guest's RX ring (rate
 #    from pktgen tx);
-#  - VM -> VM: two modvmm processes (rate from the receiving guest's TSC
-#    cycles, the host's TSC rate from /proc/cpuinfo).
-# BUSY_POLL_US sets the pipe engine's busy_poll_us (default 50).
-# 4096-slot rings, batches of 1024; the guests poll (no interrupts) and kick
-# only when the host side sleeps.  Notifications per 1000 packets: the
-# guest's doorbell writes and the host peer's eventfd writes.  Two nested
-# vCPUs here, shared with other jobs: the load average is printed.
+#  - VM -> VM: two modvmm processes, the sender's pipe-tx thread moves (rate
+#    from the receiving guest's TSC cycles, the host's TSC rate from
+#    /proc/cpuinfo).
+# BUSY_POLL_US sets the pipe engine's busy_poll_us (default 50).  The guests
+# poll (no interrupts) and kick only when the host side sleeps.  Notifications
+# per 1000 packets: the guest's doorbell writes and the host peer's eventfd
+# writes.  Two nested vCPUs here, shared with other jobs: the load average is
+# printed.
 # usage: memdev.sh MODVMM GUEST.elf nmport-pipe modvmm-pktgen [COUNT [RUNS]]
 . "$(dirname "$0")/../e2e/lib.sh"
 . "$(dirname "$0")/bench-lib.sh"
 MODVMM=$(realpath "$1") GUEST=$(realpath "$2") BENCH=$(realpath "$3") PKTGEN=$(realpath "$4")
 COUNT=${5:-20000000} RUNS=${6:-3}
-SLOTS=4096 BATCH=1024
 need_kvm
 export MODVMM_RUNDIR=$T/run
 trap 'kill -9 $(jobs -p) 2>/dev/null; rm -rf "$T"' EXIT
@@ -42,52 +47,82 @@ vm_ok() {
 	wait "$2" || st=$?
 	[ "$st" = 0 ] && ! grep -q FAIL "$T/$1.out" || fail "$1: status $st: $(cat "$T/$1.out" "$T/$1.err")"
 }
+# pktgen_rx NAME PIPE [OPTIONS]: a counting receiver in the background (pid in $rx).
+pktgen_rx() {
+	"$PKTGEN" -p "$2" -m rx -q -n "$COUNT" -S "$SLOTS" -b "$BATCH" "${@:3}" >"$T/$1.rx" 2>&1 &
+	rx=$!
+}
+rx_ok() { wait $rx || fail "pktgen rx: $(cat "$T/$1.rx")"; }
 
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg); $COUNT packets per run, $RUNS runs, TSC $TSC_KHZ kHz"
-out=$("$BENCH" 1 "$RUNS") || fail "nmport-pipe failed: $out"
-limit=$(echo "$out" | awk '/median/ { print $2; exit }')
-echo "$out" | head -2
+threads=$("$BENCH" 1 "$RUNS") || fail "nmport-pipe failed: $threads"
 
-g2h=() g2h_k=() g2h_n=() h2g=() h2g_k=() h2g_n=() v2v=() v2v_k=() v2v_n=()
-for i in $(seq "$RUNS"); do
-	# guest -> host
-	"$PKTGEN" -p g2h$i -m rx -q -n "$COUNT" -S $SLOTS -b $BATCH >"$T/g2h.rx" 2>&1 &
-	rx=$!
-	vm g2h g2h$i "mode=tx count=$COUNT batch=$BATCH"
-	vm_ok g2h $pid
-	wait $rx || fail "pktgen rx: $(cat "$T/g2h.rx")"
-	g2h+=("$(pg_mpps "$T/g2h.rx")")
-	g2h_k+=("$(per1000 "$(kicks "$T/g2h.out")" "$COUNT")")
-	g2h_n+=("$(per1000 "$(pg_notif "$T/g2h.rx")" "$COUNT")")
+for geo in "1024 256" "4096 1024"; do
+	read -r SLOTS BATCH <<<"$geo"
+	push=$(echo "$threads" | awk -v l="$SLOTS slots, batch $BATCH:" \
+		'index($0, l) && !/checks/ { getline; print $2; exit }')
+	pull=() g2h=() g2h_k=() g2h_n=() g2hp=() h2g=() h2g_k=() h2g_n=() v2v=() v2v_k=()
+	for i in $(seq "$RUNS"); do
+		tag=$SLOTS-$i
+		# the limit, pulled: the sender creates the pipe and waits for the receiver
+		"$PKTGEN" -p lim$tag -m tx -q -n "$COUNT" -S "$SLOTS" -b "$BATCH" --offer-pull >"$T/lim.tx" 2>&1 &
+		tx=$!
+		"$PKTGEN" -p lim$tag -m rx -q -n "$COUNT" -S "$SLOTS" -b "$BATCH" >"$T/lim.rx" 2>&1 || fail "pktgen rx: $(cat "$T/lim.rx")"
+		wait $tx || fail "pktgen tx: $(cat "$T/lim.tx")"
+		expect_in "$T/lim.rx" "pulled $COUNT"
+		pull+=("$(pg_mpps "$T/lim.rx")")
 
-	# host -> guest
-	vm h2g h2g$i "mode=rx count=$COUNT"
-	wait_for "$T/h2g.out" "memdev: rx ready"
-	"$PKTGEN" -p h2g$i -m tx -q -n "$COUNT" -b $BATCH >"$T/h2g.tx" 2>&1 || fail "pktgen tx: $(cat "$T/h2g.tx")"
-	vm_ok h2g $pid
-	h2g+=("$(pg_mpps "$T/h2g.tx")")
-	h2g_k+=("$(per1000 "$(kicks "$T/h2g.out")" "$COUNT")")
-	h2g_n+=("$(per1000 "$(pg_notif "$T/h2g.tx")" "$COUNT")")
+		# guest -> host, pulled by pktgen, then pushed by modvmm
+		pktgen_rx g2h g2h$tag
+		vm g2h g2h$tag "mode=tx count=$COUNT batch=$BATCH"
+		vm_ok g2h $pid
+		rx_ok g2h
+		expect_in "$T/g2h.rx" "pulled $COUNT"
+		g2h+=("$(pg_mpps "$T/g2h.rx")")
+		g2h_k+=("$(per1000 "$(kicks "$T/g2h.out")" "$COUNT")")
+		g2h_n+=("$(per1000 "$(pg_notif "$T/g2h.rx")" "$COUNT")")
+		pktgen_rx g2hp g2hp$tag --no-pull
+		vm g2hp g2hp$tag "mode=tx count=$COUNT batch=$BATCH"
+		vm_ok g2hp $pid
+		rx_ok g2hp
+		g2hp+=("$(pg_mpps "$T/g2hp.rx")")
 
-	# VM -> VM
-	vm v2vr v2v$i "mode=rx count=$COUNT"; rpid=$pid
-	wait_for "$T/v2vr.out" "memdev: rx ready"
-	vm v2vt v2v$i "mode=tx count=$COUNT batch=$BATCH"
-	vm_ok v2vt $pid
-	vm_ok v2vr $rpid
-	cyc=$(sed -n 's/.*packets in \([0-9]*\) cycles.*/\1/p' "$T/v2vr.out")
-	v2v+=("$(awk -v p="$COUNT" -v c="$cyc" -v k="$TSC_KHZ" 'BEGIN { printf "%.3f", p / (c / (k * 1000.0)) / 1e6 }')")
-	v2v_k+=("$(per1000 $(( $(kicks "$T/v2vt.out") + $(kicks "$T/v2vr.out") )) "$COUNT")")
+		# host -> guest
+		vm h2g h2g$tag "mode=rx count=$COUNT"
+		wait_for "$T/h2g.out" "memdev: rx ready"
+		"$PKTGEN" -p h2g$tag -m tx -q -n "$COUNT" -b "$BATCH" >"$T/h2g.tx" 2>&1 || fail "pktgen tx: $(cat "$T/h2g.tx")"
+		vm_ok h2g $pid
+		h2g+=("$(pg_mpps "$T/h2g.tx")")
+		h2g_k+=("$(per1000 "$(kicks "$T/h2g.out")" "$COUNT")")
+		h2g_n+=("$(per1000 "$(pg_notif "$T/h2g.tx")" "$COUNT")")
+
+		# VM -> VM
+		vm v2vr v2v$tag "mode=rx count=$COUNT"; rpid=$pid
+		wait_for "$T/v2vr.out" "memdev: rx ready"
+		vm v2vt v2v$tag "mode=tx count=$COUNT batch=$BATCH"
+		vm_ok v2vt $pid
+		vm_ok v2vr $rpid
+		cyc=$(sed -n 's/.*packets in \([0-9]*\) cycles.*/\1/p' "$T/v2vr.out")
+		v2v+=("$(mpps "$COUNT" "$cyc" "$TSC_KHZ")")
+		v2v_k+=("$(per1000 $(( $(kicks "$T/v2vt.out") + $(kicks "$T/v2vr.out") )) "$COUNT")")
+	done
+
+	pullm=$(echo "${pull[*]}" | median)
+	limit=$(printf '%s\n%s\n' "$push" "$pullm" | sort -g | tail -1)
+	report() { # NAME VALUES KICKS PEER-NOTIFICATIONS
+		local m
+		m=$(echo "$2" | median)
+		echo "$1: $2 Mpps"
+		echo "  median $m Mpps, ratio to the limit: $(ratio "$m" "$limit")${3:+; guest kicks per 1000" \
+		     "packets: $(echo "$3" | median)}${4:+, peer notifications per 1000: $(echo "$4" | median)}"
+	}
+	echo
+	echo "== $SLOTS slots, batches of $BATCH"
+	echo "limit, host thread -> host thread: push (threads) median $push Mpps; pull (processes) ${pull[*]}," \
+	     "median $pullm Mpps; limit $limit Mpps"
+	report "guest -> host pktgen (pulled)" "${g2h[*]}" "${g2h_k[*]}" "${g2h_n[*]}"
+	report "guest -> host pktgen (pushed by modvmm, --no-pull)" "${g2hp[*]}"
+	report "host pktgen -> guest" "${h2g[*]}" "${h2g_k[*]}" "${h2g_n[*]}"
+	report "VM -> VM" "${v2v[*]}" "${v2v_k[*]}"
 done
-
-report() { # NAME VALUES KICKS PEER-NOTIFICATIONS
-	local m
-	m=$(echo "$2" | median)
-	echo "$1: $2 Mpps"
-	echo "  median $m Mpps, ratio to the host thread limit: $(ratio "$m" "$limit");" \
-	     "guest kicks per 1000 packets: $(echo "$3" | median)${4:+, peer notifications per 1000: $(echo "$4" | median)}"
-}
-report "guest -> host pktgen" "${g2h[*]}" "${g2h_k[*]}" "${g2h_n[*]}"
-report "host pktgen -> guest" "${h2g[*]}" "${h2g_k[*]}" "${h2g_n[*]}"
-report "VM -> VM            " "${v2v[*]}" "${v2v_k[*]}"
-echo "  (targets: guest -> host >= 50 Mpps and >= 0.8x the limit; the guests never take an interrupt)"
+echo "(targets: guest -> host >= 50 Mpps and >= 0.8x the limit; the guests never take an interrupt)"

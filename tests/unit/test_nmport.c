@@ -445,6 +445,57 @@ static void pull_threads(void **state)
 	rm_pipe_dir(dir, "pl");
 }
 
+/* A hostile sender whose TX ring b pulls: a head beyond the ring is refused
+ * (nothing moves), bad buffer indices and lengths are dropped, and b keeps
+ * pulling the good packets after them; nothing of b's leaves its region. */
+static void pull_hostile_sender(void **state)
+{
+	char dir[] = "/tmp/nmport-pullh.XXXXXX";
+	struct nmport_geom g = { 1, 64, 2048, 0 };
+	struct pktgen_rx_state sb = { 0 };
+	struct nmport_stats st;
+	struct nmport *a, *b;
+
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(nmport_open_ex(dir, "ph", &g, 1, 0, &a), 0);
+	assert_int_equal(join_pull(a, dir, "ph", 1, &b, true), 0);
+	assert_int_equal(nmport_pulling(b), 1);
+
+	struct nmport_view v;
+	nmport_region_view(nmport_region(a), nmport_end(a), &v);
+	struct nm_csb_atok *atok = nmport_atok(&v, 0);
+	const struct nm_csb_ktoa *ktoa = nmport_ktoa(&v, 0);
+	NM_WRITE_ONCE(atok->head, 64 + 7);
+	NM_WRITE_ONCE(atok->cur, 64 + 9);
+	assert_int_equal(recv_frames(b, 0, &sb, 1000), 0);
+	assert_int_equal(ktoa->hwcur, 0);
+	nmport_get_stats(b, &st);
+	assert_true(st.bad > 0);
+	NM_WRITE_ONCE(atok->head, 0);
+	NM_WRITE_ONCE(atok->cur, 0);
+
+	/* two bad slots, then good packets */
+	struct nm_uring *u = nmport_tx(a, 0);
+	struct netmap_slot *s0 = nm_uring_slot(u, 0), *s1 = nm_uring_slot(u, 1);
+	s0->buf_idx = v.nbufs + 5;
+	s0->len = 64;
+	s1->len = 2049;
+	nm_uring_advance(u, 2);
+	nmport_txsync(a, 0);
+	assert_int_equal(send_frames(a, 0, 0, 10, 4, false), 0);
+	assert_int_equal(recv_frames(b, 0, &sb, 1000), 10);
+	assert_int_equal(sb.errors, 0);
+	assert_int_equal(sb.next, 10);
+	assert_int_equal(ktoa->hwcur, 12);
+	nmport_get_stats(b, &st);
+	assert_int_equal(st.pulled, 10);
+	nmport_get_stats(a, &st);
+	assert_int_equal(st.tx_delivered + st.tx_dropped, 0); /* a's engine never ran */
+	nmport_close(b);
+	nmport_close(a);
+	rm_pipe_dir(dir, "ph");
+}
+
 /* A joiner that answers with the wrong things is dropped; the holder stays
  * available.  The wire format is the one in lib/nmport/pipe.c. */
 struct wire_msg {
@@ -539,6 +590,7 @@ int main(void)
 		cmocka_unit_test(rendezvous),
 		cmocka_unit_test(hostile_joiner),
 		cmocka_unit_test(pull_threads),
+		cmocka_unit_test(pull_hostile_sender),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
