@@ -109,12 +109,14 @@ for geo in "1024 256" "4096 1024"; do
 
 	pullm=$(echo "${pull[*]}" | median)
 	limit=$(printf '%s\n%s\n' "$push" "$pullm" | sort -g | tail -1)
-	report() { # NAME VALUES KICKS PEER-NOTIFICATIONS
-		local m
+	report() { # NAME VALUES [KICKS [PEER-NOTIFICATIONS]]
+		local m line
 		m=$(echo "$2" | median)
+		line="  median $m Mpps, ratio to the limit: $(ratio "$m" "$limit")"
+		[ -z "${3:-}" ] || line+="; guest kicks per 1000 packets: $(echo "$3" | median)"
+		[ -z "${4:-}" ] || line+=", peer notifications per 1000: $(echo "$4" | median)"
 		echo "$1: $2 Mpps"
-		echo "  median $m Mpps, ratio to the limit: $(ratio "$m" "$limit")${3:+; guest kicks per 1000" \
-		     "packets: $(echo "$3" | median)}${4:+, peer notifications per 1000: $(echo "$4" | median)}"
+		echo "$line"
 	}
 	echo
 	echo "== $SLOTS slots, batches of $BATCH"

@@ -8,7 +8,8 @@
 #     (modvmm's pipe-tx thread moves it);
 #  3. two memdevs in one VM, the guest drives the second (dev=1) on ring 1;
 #  4. the pulling pktgen is killed -9 while the guest waits on a full ring;
-#     a new one resumes pulling where it left the ring.
+#     a new one resumes pulling where it left the ring;
+#  5. pktgen ping against the guest's echo (pktgen pulls the echoes).
 # N packets with sequence numbers each time, none lost or reordered.
 # usage: memdev-pktgen.sh MODVMM GUEST.elf modvmm-pktgen
 . "$(dirname "$0")/lib.sh"
@@ -131,4 +132,16 @@ first=$(sed -n 's/.*session [0-9a-f]*: first \([0-9]*\) .*/\1/p' "$T/k2.rx")
 # lost: at most what the dead pktgen held in its RX ring (64 slots)
 [ -n "$first" ] && [ "$first" -ge 5000 ] && [ "$first" -le $((5000 + 64)) ] ||
 	fail "resumed at sequence '$first': $(cat "$T/k2.rx")"
+
+# 5. ping-pong: round trips through the guest's echo
+memdev_ini "$T/e.ini" "mode=echo count=2000" pe
+start_vm "$T/e.ini" e
+wait_for "$T/e.out" "memdev: echo ready on ring 0"
+timeout 60 "$PKTGEN" -p pe -m ping -n 2000 >"$T/ping" 2>&1 || fail "pktgen ping: $(cat "$T/ping")"
+wait_vm e
+expect_in "$T/ping" "ping: link up (pulling the peer's TX ring)"
+expect_in "$T/ping" "ping: 2000 packets in"
+expect_in "$T/ping" "ping: rtt min"
+expect_in "$T/e.out" "memdev echo ok: 2000 packets, bad 0"
+echo "ping: $(grep -h "rtt" "$T/ping")"
 echo "ok"

@@ -14,7 +14,8 @@
  *                   0..count-1 in the last session, in order
  *   mode=echo       send every packet received on the RX ring back on the
  *                   TX ring by swapping buffer indices (zero copy), until
- *                   `count` packets
+ *                   `count` packets; a modvmm-pktgen ping goes back as its
+ *                   pong (one flag written in the frame)
  *   mode=hostile    (needs 2 ring pairs) abuse ring 0 and the registers: CSB
  *                   address registers pointed outside RAM, scribbled ring
  *                   headers, a head and cur beyond the ring, slots with buffer
@@ -277,12 +278,14 @@ uint32_t echo_step(struct echo *e, uint64_t max)
 	for (k = 0; k < n; k++) {
 		struct netmap_slot *rs = nm_uring_slot(&e->rx, k), *ts = nm_uring_slot(&e->tx, k);
 		uint32_t len;
+		void *b = nm_uring_slot_buf(&e->rx, rs, &len);
 
-		if (!nm_uring_slot_buf(&e->rx, rs, &len) || !nm_uring_buf(&e->tx, NM_READ_ONCE(ts->buf_idx))) {
+		if (!b || !nm_uring_buf(&e->tx, NM_READ_ONCE(ts->buf_idx))) {
 			e->bad++;
 			NM_WRITE_ONCE(ts->len, 0); /* a bad buffer from the host: send nothing useful */
 			continue;
 		}
+		pktgen_pong(b, len);
 		swap_slots(rs, ts, len);
 	}
 	e->moved += n;

@@ -350,7 +350,7 @@ static int do_pong(struct run *r)
 		struct pktgen_hdr *h = nm_uring_slot_buf(r->rx, rs, &len);
 		if (h && nm_uring_buf(r->tx, tidx) && len >= PKTGEN_MIN_SIZE) {
 			fin = (h->flags & PKTGEN_F_FIN) != 0;
-			h->flags = (uint16_t)((h->flags & ~PKTGEN_F_PING) | PKTGEN_F_PONG);
+			pktgen_pong(h, len);
 			ts->buf_idx = rs->buf_idx;
 			ts->len = (uint16_t)len;
 			ts->flags = NS_BUF_CHANGED;

@@ -88,4 +88,16 @@ static inline int pktgen_rx_check(struct pktgen_rx_state *s, const void *buf, ui
 	return 0;
 }
 
+/* An echoer's answer: turn a ping (a pktgen frame with PKTGEN_F_PING) into
+ * its pong, in place.  Returns false (frame untouched) for anything else. */
+static inline bool pktgen_pong(void *buf, uint32_t len)
+{
+	struct pktgen_hdr *h = (struct pktgen_hdr *)buf;
+
+	if (len < PKTGEN_MIN_SIZE || h->magic != PKTGEN_MAGIC || !(h->flags & PKTGEN_F_PING))
+		return false;
+	h->flags = (uint16_t)((h->flags & ~PKTGEN_F_PING) | PKTGEN_F_PONG);
+	return true;
+}
+
 #endif /* MODVMM_PKTGEN_H */
