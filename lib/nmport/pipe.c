@@ -582,7 +582,7 @@ uint32_t nmport_rdv_pulled(const struct nmport_rdv *rdv)
 
 uint32_t nmport_rdv_pulling(const struct nmport_rdv *rdv)
 {
-	return rdv->up ? rdv->peer.offer_pull & rdv->mine.want_pull & ring_mask(rdv->reg.mem.geom.nr_rings) : 0;
+	return rdv->up ? rdv->peer.offer_pull & rdv->mine.want_pull : 0; /* offer checked by peer_msg_ok() */
 }
 
 int nmport_rdv_fd(const struct nmport_rdv *rdv)

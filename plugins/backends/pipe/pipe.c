@@ -87,6 +87,7 @@ static void link_publish(struct pipe_be *p)
 	bool up = nmport_rdv_link_up(p->rdv);
 	const struct nmport_rdv_fds *f = up ? nmport_rdv_peer_fds(p->rdv) : NULL;
 	unsigned nr = p->reg->mem.geom.nr_rings;
+	uint32_t pulled = up ? nmport_rdv_pulled(p->rdv) : 0;
 
 	pthread_mutex_lock(&p->lock);
 	close_fds(p->pend_irq, NMPORT_MAX_RINGS);
@@ -96,14 +97,14 @@ static void link_publish(struct pipe_be *p)
 		p->pend_kick[i] = fcntl(f->rx_kick[i], F_DUPFD_CLOEXEC, 0);
 	}
 	p->pend_up = up;
-	p->pend_pulled = up ? nmport_rdv_pulled(p->rdv) : 0;
+	p->pend_pulled = pulled;
 	p->gen++;
 	pthread_mutex_unlock(&p->lock);
 	atomic_store(&p->up, up);
 	wake(p->link_fd);
 	wake(p->fe_link_fd);
 	p->host->log(p->dev, MODVMM_LOG_INFO, "pipe %s end %u: link %s%s", p->name, p->end,
-		     up ? "up" : "down", p->pend_pulled ? " (the peer pulls the TX rings)" : "");
+		     up ? "up" : "down", pulled ? " (the peer pulls the TX rings)" : "");
 }
 
 /* Wait until the worker runs with the latest link state. */
