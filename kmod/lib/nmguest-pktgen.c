@@ -42,6 +42,8 @@ static void report(const char *what, uint64_t pkts, uint64_t t0, uint64_t t1, un
 	       (double)pkts * size * 8 / secs / 1e9, size, g->kicks, g->irqs);
 }
 
+static const uint8_t macs[12] = { 0x02, 0, 0, 0, 0, 0x02, 0x02, 0, 0, 0, 0, 0x01 }; /* dst, src */
+
 static int do_tx(struct nmguest *g, unsigned int ring, uint64_t count, unsigned int size,
 		 unsigned int batch)
 {
@@ -74,13 +76,7 @@ static int do_tx(struct nmguest *g, unsigned int ring, uint64_t count, unsigned 
 				s->len = 0;
 				continue;
 			}
-			memset(h, 0, size);
-			h->ethertype[0] = PKTGEN_ETHERTYPE >> 8;
-			h->ethertype[1] = PKTGEN_ETHERTYPE & 0xff;
-			h->magic = PKTGEN_MAGIC;
-			h->flags = seq + 1 == count ? PKTGEN_F_FIN : 0;
-			h->session = session;
-			h->seq = seq;
+			pktgen_fill(h, macs, session, seq, seq + 1 == count ? PKTGEN_F_FIN : 0, 0, size);
 			s->len = (uint16_t)size;
 		}
 		nm_uring_advance(u, n);

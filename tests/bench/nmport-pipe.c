@@ -75,6 +75,8 @@ static void *rx_main(void *arg)
 	return NULL;
 }
 
+static const uint8_t macs[12] = { 0x02, 0, 0, 0, 0, 0x02, 0x02, 0, 0, 0, 0, 0x01 }; /* dst, src */
+
 static void tx_main(struct run *r, double secs)
 {
 	struct nm_uring *u = nmport_tx(r->tx, 0);
@@ -98,12 +100,7 @@ static void tx_main(struct run *r, double secs)
 		for (uint32_t k = 0; k < n; k++, seq++) {
 			struct netmap_slot *s = nm_uring_slot(u, k);
 			struct pktgen_hdr *h = nm_uring_buf(u, s->buf_idx);
-			memset(h, 0, c->size);
-			h->ethertype[0] = PKTGEN_ETHERTYPE >> 8;
-			h->ethertype[1] = PKTGEN_ETHERTYPE & 0xff;
-			h->magic = PKTGEN_MAGIC;
-			h->session = 1;
-			h->seq = seq;
+			pktgen_fill(h, macs, 1, seq, 0, 0, c->size);
 			s->len = (uint16_t)c->size;
 		}
 		nm_uring_advance(u, n);

@@ -104,17 +104,14 @@ static void geometry(void **state)
 	assert_int_equal(nmguest_attach(&g, f->regs, sizeof(f->regs), f->win, f->win_size), 0);
 }
 
+static const uint8_t macs[12] = { 0x02, 0, 0, 0, 0, 0x02, 0x02, 0, 0, 0, 0, 0x01 }; /* dst, src */
+
 static void put_frames(struct nm_uring *u, uint64_t seq, uint32_t n)
 {
 	for (uint32_t k = 0; k < n; k++) {
 		struct netmap_slot *s = nm_uring_slot(u, k);
 		struct pktgen_hdr *h = nm_uring_buf(u, s->buf_idx);
-		memset(h, 0, sizeof(*h));
-		h->ethertype[0] = PKTGEN_ETHERTYPE >> 8;
-		h->ethertype[1] = PKTGEN_ETHERTYPE & 0xff;
-		h->magic = PKTGEN_MAGIC;
-		h->session = 9;
-		h->seq = seq + k;
+		pktgen_fill(h, macs, 9, seq + k, 0, 0, 64);
 		s->len = 64;
 	}
 	nm_uring_advance(u, n);

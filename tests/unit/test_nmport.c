@@ -153,6 +153,8 @@ static void *rx_thread(void *arg)
 }
 
 /* Send `count` pktgen frames with sequence numbers from `seq` on TX ring `ring`. */
+static const uint8_t macs[12] = { 0x02, 0, 0, 0, 0, 0x02, 0x02, 0, 0, 0, 0, 0x01 }; /* dst, src */
+
 static int send_frames(struct nmport *p, unsigned ring, uint64_t seq, uint64_t count,
 		       uint32_t session, bool block)
 {
@@ -179,12 +181,7 @@ static int send_frames(struct nmport *p, unsigned ring, uint64_t seq, uint64_t c
 		for (uint32_t k = 0; k < n; k++, seq++) {
 			struct netmap_slot *s = nm_uring_slot(u, k);
 			struct pktgen_hdr *h = nm_uring_buf(u, s->buf_idx);
-			memset(h, 0, sizeof(*h));
-			h->ethertype[0] = PKTGEN_ETHERTYPE >> 8;
-			h->ethertype[1] = PKTGEN_ETHERTYPE & 0xff;
-			h->magic = PKTGEN_MAGIC;
-			h->session = session;
-			h->seq = seq;
+			pktgen_fill(h, macs, session, seq, 0, 0, 64);
 			s->len = 64;
 		}
 		nm_uring_advance(u, n);

@@ -91,20 +91,10 @@ static int wait_ready(struct run *r, unsigned events)
 
 static void fill(struct run *r, void *buf, uint64_t seq, uint16_t flags)
 {
-	struct pktgen_hdr *h = buf;
-	static const uint8_t dst[6] = { 0x02, 0, 0, 0, 0, 0x02 }, src[6] = { 0x02, 0, 0, 0, 0, 0x01 };
+	static const uint8_t macs[12] = { 0x02, 0, 0, 0, 0, 0x02, 0x02, 0, 0, 0, 0, 0x01 };
 
-	memcpy(h->dst, dst, 6);
-	memcpy(h->src, src, 6);
-	h->ethertype[0] = PKTGEN_ETHERTYPE >> 8;
-	h->ethertype[1] = PKTGEN_ETHERTYPE & 0xff;
-	h->flags = flags;
-	h->magic = PKTGEN_MAGIC;
-	h->session = r->session;
-	h->seq = seq;
-	h->tstamp_ns = flags & PKTGEN_F_PING ? now_ns() : 0;
-	if (r->o.size > sizeof(*h))
-		memset(h + 1, 0, r->o.size - sizeof(*h));
+	pktgen_fill(buf, macs, r->session, seq, flags, flags & PKTGEN_F_PING ? now_ns() : 0,
+		    r->o.size);
 }
 
 static void report(struct run *r, const char *what, uint64_t pkts)
