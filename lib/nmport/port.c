@@ -197,16 +197,10 @@ static void engine(struct nmport *p, unsigned i)
 
 	if (!nm_kring_tx_pending(k))
 		return;
-	nm_kring_read_user(kp);
 	nm_kring_awake(kp);
-	res = nm_pipe_move(k, kp, UINT32_MAX);
-	if (res.consumed)
-		nm_kring_publish(k);
-	if (res.delivered) {
-		nm_kring_publish(kp);
-		if (nm_kring_user_wants_kick(kp))
-			kick(p, p->peer_irq[i]);
-	}
+	res = nm_pipe_sync(k, kp);
+	if (res.delivered && nm_kring_user_wants_kick(kp))
+		kick(p, p->peer_irq[i]);
 	p->st.tx_delivered += res.delivered;
 	p->st.tx_dropped += res.dropped;
 }
@@ -220,16 +214,10 @@ static void pull(struct nmport *p, unsigned i)
 	nm_kring_read_user(k);
 	if (!nm_kring_tx_pending(k))
 		return;
-	nm_kring_read_user(kr); /* RX slots my user released */
 	nm_kring_awake(k);
-	res = nm_pipe_move(k, kr, UINT32_MAX);
-	if (res.delivered)
-		nm_kring_publish(kr);
-	if (res.consumed) {
-		nm_kring_publish(k);
-		if (nm_kring_user_wants_kick(k))
-			kick(p, p->pull_irq[i]);
-	}
+	res = nm_pipe_sync(k, kr);
+	if (res.consumed && nm_kring_user_wants_kick(k))
+		kick(p, p->pull_irq[i]);
 	p->st.pulled += res.delivered;
 }
 

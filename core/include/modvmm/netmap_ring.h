@@ -9,7 +9,7 @@
  *    slots, then moves head (and cur) forward and publishes them in the
  *    ring's CSB (struct nm_csb_atok);
  *  - the KERNEL SIDE owns the rest: for a pipe, whoever runs the end's TX
- *    "engine" (nm_pipe_move) consumes [hwcur, head) of a TX ring and fills
+ *    "engine" (nm_pipe_sync, nm_pipe_move) consumes [hwcur, head) of a TX ring and fills
  *    [hwtail, hwcur - 1) of the peer's RX ring, and publishes hwcur/hwtail
  *    (struct nm_csb_ktoa).
  * One slot always stays with the kernel side: head == tail means "nothing for
@@ -592,6 +592,26 @@ static inline struct nm_pipe_result nm_pipe_move(struct nm_kring *tx, struct nm_
 	if (res.consumed)
 		tx->nr_hwtail = nm_idx_prev(i, nt);
 	rx->nr_hwtail = j;
+	return res;
+}
+
+/*
+ * One pass of a pipe's kernel side: read the slots rx's user released, move
+ * every pending packet of tx into rx, publish the rings that changed.  The
+ * caller has read tx's user first (nm_kring_read_user) and kicks from the
+ * result: rx's user when res.delivered, tx's user when res.consumed (each
+ * only if nm_kring_user_wants_kick()).
+ */
+static inline struct nm_pipe_result nm_pipe_sync(struct nm_kring *tx, struct nm_kring *rx)
+{
+	struct nm_pipe_result res;
+
+	nm_kring_read_user(rx);
+	res = nm_pipe_move(tx, rx, UINT32_MAX);
+	if (res.consumed)
+		nm_kring_publish(tx);
+	if (res.delivered)
+		nm_kring_publish(rx);
 	return res;
 }
 

@@ -62,8 +62,6 @@ void pt_engine_link_down(struct pt_engine *e)
 bool pt_engine_tx(struct pt_engine *e, unsigned i)
 {
 	struct nm_kring *k = &e->ktx[i], *kp = &e->kprx[i];
-	uint32_t consumed = 0;
-
 	struct nm_pipe_result res;
 
 	if (pulled(e, i))
@@ -71,20 +69,14 @@ bool pt_engine_tx(struct pt_engine *e, unsigned i)
 	nm_kring_read_user(k);
 	if (!nm_kring_tx_pending(k) || !e->up)
 		return false; /* link down: packets wait for the next peer */
-	nm_kring_read_user(kp); /* RX slots the peer released */
 	nm_kring_awake(kp);
-	res = nm_pipe_move(k, kp, UINT32_MAX);
-	consumed = res.consumed;
+	res = nm_pipe_sync(k, kp);
 	e->delivered += res.delivered;
 	e->dropped += res.dropped;
-	if (res.delivered) {
-		nm_kring_publish(kp);
-		if (nm_kring_user_wants_kick(kp) && notify(e->peer_irq[i]))
-			e->irqs++;
-	}
-	if (!consumed)
+	if (res.delivered && nm_kring_user_wants_kick(kp) && notify(e->peer_irq[i]))
+		e->irqs++;
+	if (!res.consumed)
 		return false;
-	nm_kring_publish(k);
 	if (nm_kring_user_wants_kick(k) && notify(e->tx_irq[i]))
 		e->irqs++;
 	return true;
