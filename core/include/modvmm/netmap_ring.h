@@ -9,9 +9,9 @@
  *    slots, then moves head (and cur) forward and publishes them in the
  *    ring's CSB (struct nm_csb_atok);
  *  - the KERNEL SIDE owns the rest: for a pipe, whoever runs the end's TX
- *    "engine" (nm_pipe_sync, nm_pipe_move) consumes [hwcur, head) of a TX ring and fills
- *    [hwtail, hwcur - 1) of the peer's RX ring, and publishes hwcur/hwtail
- *    (struct nm_csb_ktoa).
+ *    "engine" (nm_pipe_sync, nm_pipe_move) consumes [hwcur, head) of a TX
+ *    ring and fills [hwtail, hwcur - 1) of the peer's RX ring, and publishes
+ *    hwcur/hwtail (struct nm_csb_ktoa).
  * One slot always stays with the kernel side: head == tail means "nothing for
  * the user" (TX ring full, RX ring empty).
  *
