@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "nmport.h"
+#include "sendfds.h"
 
 #define MSG_MAGIC   0x6e6d7264u /* "nmrd" */
 #define MSG_VERSION 2u
@@ -140,26 +141,11 @@ static unsigned wire_fds(unsigned nr, uint32_t offer)
 
 static int send_msg(int fd, const struct msg *m, const int *fds, unsigned nfds)
 {
-	union {
-		char buf[CMSG_SPACE(sizeof(int) * MAX_FDS)];
-		struct cmsghdr align;
-	} u;
 	struct iovec iov = { .iov_base = (void *)m, .iov_len = sizeof(*m) };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	ssize_t n = sendmsg_fds(fd, &iov, 1, fds, nfds);
 
-	if (nfds) {
-		memset(&u, 0, sizeof(u));
-		mh.msg_control = u.buf;
-		mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
-		struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
-		memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
-	}
-	ssize_t n = sendmsg(fd, &mh, MSG_NOSIGNAL);
 	if (n < 0)
-		return -errno;
+		return (int)n;
 	return n == (ssize_t)sizeof(*m) ? 0 : -EPROTO;
 }
 

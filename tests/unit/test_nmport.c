@@ -23,6 +23,7 @@
 
 #include <modvmm/pktgen.h>
 #include "nmport.h"
+#include "sendfds.h"
 
 static const struct nmport_geom geom = { 1, 256, 2048, 0 };
 
@@ -508,25 +509,13 @@ static int raw_join(const char *dir, const struct wire_msg *m, const int *fds, u
 {
 	struct sockaddr_un a = { .sun_family = AF_UNIX };
 	int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-	union { char buf[CMSG_SPACE(sizeof(int) * 4)]; struct cmsghdr align; } u;
 	struct iovec iov = { .iov_base = (void *)m, .iov_len = sizeof(*m) };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 
 	snprintf(a.sun_path, sizeof(a.sun_path), "%s/pipe/hj.sock", dir);
 	assert_true(s >= 0);
 	assert_int_equal(connect(s, (struct sockaddr *)&a, sizeof(a)), 0);
-	if (nfds) {
-		memset(&u, 0, sizeof(u));
-		mh.msg_control = u.buf;
-		mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
-		struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
-		memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
-	}
 	/* queued before the holder's HELLO: the holder reads it as the answer */
-	assert_int_equal(sendmsg(s, &mh, 0), (ssize_t)sizeof(*m));
+	assert_int_equal(sendmsg_fds(s, &iov, 1, fds, nfds), (ssize_t)sizeof(*m));
 	return s;
 }
 

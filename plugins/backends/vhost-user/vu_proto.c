@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "sendfds.h"
 #include "vu_proto.h"
 
 #define MAX_PAYLOAD sizeof(struct vu_mem_table)
@@ -45,31 +46,13 @@ static int send_msg(struct vu_conn *c, uint32_t req, uint32_t flags, const void 
 {
 	struct vu_hdr h = { .request = req, .flags = VU_VERSION | flags, .size = len };
 	struct iovec iov[2] = { { &h, sizeof(h) }, { (void *)payload, len } };
-	union {
-		char buf[CMSG_SPACE(sizeof(int) * VU_MAX_FDS)];
-		struct cmsghdr align;
-	} u;
-	struct msghdr m = { .msg_iov = iov, .msg_iovlen = len ? 2 : 1 };
+	ssize_t n;
+
 	if (nfds > VU_MAX_FDS)
 		return -EINVAL;
-	if (nfds) {
-		memset(&u, 0, sizeof(u));
-		m.msg_control = u.buf;
-		m.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
-		struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
-		memcpy(CMSG_DATA(cm), fds, sizeof(int) * nfds);
-	}
-	ssize_t n;
-	do
-		n = sendmsg(c->fd, &m, MSG_NOSIGNAL);
-	while (n < 0 && errno == EINTR);
-	if (n < 0) {
-		int e = errno;
-		return fail(c, -e, "cannot send %s: %s", vu_request_name(req), strerror(e));
-	}
+	n = sendmsg_fds(c->fd, iov, len ? 2 : 1, fds, nfds);
+	if (n < 0)
+		return fail(c, (int)n, "cannot send %s: %s", vu_request_name(req), strerror((int)-n));
 	if ((size_t)n != sizeof(h) + len) /* a unix stream socket takes small messages whole */
 		return fail(c, -EPROTO, "short send of %s (%zd bytes)", vu_request_name(req), n);
 	return 0;
