@@ -607,7 +607,7 @@ static inline struct nm_pipe_result nm_pipe_sync(struct nm_kring *tx, struct nm_
 	struct nm_pipe_result res;
 
 	nm_kring_read_user(rx);
-	res = nm_pipe_move(tx, rx, UINT32_MAX);
+	res = nm_pipe_move(tx, rx, ~(uint32_t)0); /* no budget (UINT32_MAX: not in the kernel) */
 	if (res.consumed)
 		nm_kring_publish(tx);
 	if (res.delivered)
