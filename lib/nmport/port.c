@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "efd.h"
 #include "nmport.h"
 
 #define TAG_CTL       0u
@@ -59,17 +60,8 @@ struct nmport {
 
 static void kick(struct nmport *p, int fd)
 {
-	uint64_t one = 1;
-
-	if (fd >= 0 && write(fd, &one, sizeof(one)) == (ssize_t)sizeof(one))
+	if (efd_signal(fd))
 		p->st.kicks++;
-}
-
-static void drain(int fd)
-{
-	uint64_t v;
-
-	(void)!read(fd, &v, sizeof(v));
 }
 
 static int ep_add(int epfd, int fd, uint64_t tag)
@@ -378,13 +370,13 @@ static int poll_rings(struct nmport *p, unsigned lo, unsigned hi, unsigned event
 		for (int e = 0; e < n; e++) {
 			uint64_t tag = evs[e].data.u64;
 			if (tag == TAG_IRQ)
-				drain(p->irq_fd);
+				efd_drain(p->irq_fd);
 			else if (tag >= TAG_PULL_KICK && tag - TAG_PULL_KICK < p->nr &&
 				 p->pull_kick[tag - TAG_PULL_KICK] >= 0)
-				drain(p->pull_kick[tag - TAG_PULL_KICK]);
+				efd_drain(p->pull_kick[tag - TAG_PULL_KICK]);
 			else if (tag >= TAG_PEER_KICK && tag - TAG_PEER_KICK < p->nr &&
 				 p->peer_kick[tag - TAG_PEER_KICK] >= 0)
-				drain(p->peer_kick[tag - TAG_PEER_KICK]);
+				efd_drain(p->peer_kick[tag - TAG_PEER_KICK]);
 		}
 	}
 }

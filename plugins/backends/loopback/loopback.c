@@ -21,6 +21,7 @@
 #include <modvmm/net.h>
 #include <modvmm/plugin.h>
 
+#include "efd.h"
 #include "iov.h"
 #include "netcsum.h"
 
@@ -69,20 +70,6 @@ struct loopback {
 static size_t rec_size(uint32_t len)
 {
 	return (sizeof(struct rec) + len + REC_ALIGN - 1) & ~(size_t)(REC_ALIGN - 1);
-}
-
-static void efd_signal(int fd)
-{
-	uint64_t one = 1;
-	ssize_t n = write(fd, &one, sizeof(one));
-	(void)n; /* EAGAIN: the counter is already non-zero */
-}
-
-static void efd_drain(int fd)
-{
-	uint64_t v;
-	ssize_t n = read(fd, &v, sizeof(v));
-	(void)n;
 }
 
 static uint64_t lb_caps(void *be)
@@ -293,7 +280,7 @@ static int lb_send(struct modvmm_net_queue *q, const struct modvmm_net_pkt *pkts
 		STAT_ADD(&q->tx_dropped, dropped);
 		atomic_thread_fence(memory_order_seq_cst); /* head before rx_waiting */
 		if (atomic_exchange(&q->rx_waiting, false))
-			efd_signal(q->rx_efd);
+			(void)efd_signal(q->rx_efd);
 		return (int)done;
 	}
 	STAT_ADD(&q->tx_full, 1);
@@ -340,7 +327,7 @@ static void consume(struct modvmm_net_queue *q, const struct rec *r)
 	atomic_fetch_add_explicit(&q->tail, rec_size(r->len), memory_order_release);
 	atomic_thread_fence(memory_order_seq_cst); /* tail before tx_waiting */
 	if (atomic_exchange(&q->tx_waiting, false))
-		efd_signal(q->tx_efd);
+		(void)efd_signal(q->tx_efd);
 }
 
 static ssize_t lb_peek_len(struct modvmm_net_queue *q)

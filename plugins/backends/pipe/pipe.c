@@ -42,6 +42,7 @@
 #include <modvmm/net.h>
 #include <modvmm/plugin.h>
 
+#include "efd.h"
 #include "pipe.h"
 
 #define TAG_STOP   0u
@@ -63,20 +64,6 @@ static void close_fds(int *fds, unsigned n)
 			close(fds[i]);
 		fds[i] = -1;
 	}
-}
-
-static void wake(int fd)
-{
-	uint64_t one = 1;
-
-	(void)!write(fd, &one, sizeof(one));
-}
-
-static void drain(int fd)
-{
-	uint64_t v;
-
-	(void)!read(fd, &v, sizeof(v));
 }
 
 /* ---- link state (control thread -> worker) ---------------------------------- */
@@ -101,8 +88,8 @@ static void link_publish(struct pipe_be *p)
 	p->gen++;
 	pthread_mutex_unlock(&p->lock);
 	atomic_store(&p->up, up);
-	wake(p->link_fd);
-	wake(p->fe_link_fd);
+	(void)efd_signal(p->link_fd);
+	(void)efd_signal(p->fe_link_fd);
 	p->host->log(p->dev, MODVMM_LOG_INFO, "pipe %s end %u: link %s%s", p->name, p->end,
 		     up ? "up" : "down", pulled ? " (the peer pulls the TX rings)" : "");
 }
@@ -279,11 +266,11 @@ static void *worker(void *arg)
 			if (tag == TAG_STOP)
 				goto out;
 			if (tag == TAG_LINK)
-				drain(p->link_fd);
+				efd_drain(p->link_fd);
 			else if (tag >= TAG_PEER && tag - TAG_PEER < e->nr && peer_kick[tag - TAG_PEER] >= 0)
-				drain(peer_kick[tag - TAG_PEER]);
+				efd_drain(peer_kick[tag - TAG_PEER]);
 			else if (tag >= TAG_KICK && tag - TAG_KICK < e->nr && p->kick_fds[tag - TAG_KICK] >= 0)
-				drain(p->kick_fds[tag - TAG_KICK]);
+				efd_drain(p->kick_fds[tag - TAG_KICK]);
 		}
 		for (unsigned i = 0; i < e->nr; i++)
 			pt_engine_awake(e, i);
@@ -566,7 +553,7 @@ static void pipe_stop(void *priv)
 	struct pipe_be *p = priv;
 
 	if (p->threads)
-		wake(p->stop_fd);
+		(void)efd_signal(p->stop_fd);
 }
 
 static const struct modvmm_key keys[] = {

@@ -19,6 +19,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "efd.h"
 #include "iov.h"
 #include "pipe.h"
 
@@ -26,20 +27,6 @@
 
 #define STAT_ADD(c, v) atomic_store_explicit(&(c), atomic_load_explicit(&(c), memory_order_relaxed) + (v), \
 					     memory_order_relaxed)
-
-static void efd_write(int fd)
-{
-	uint64_t one = 1;
-
-	(void)!write(fd, &one, sizeof(one));
-}
-
-static void efd_drain(int fd)
-{
-	uint64_t v;
-
-	(void)!read(fd, &v, sizeof(v));
-}
 
 void pipe_io_init(struct pipe_be *p)
 {
@@ -111,7 +98,7 @@ struct modvmm_net_queue *pipe_queue(void *be, unsigned idx)
 static void tx_publish(struct modvmm_net_queue *q)
 {
 	if (nm_uring_publish(&q->tx))
-		efd_write(q->tx_kick); /* the engine sleeps */
+		(void)efd_signal(q->tx_kick); /* the engine sleeps */
 }
 
 int pipe_send(struct modvmm_net_queue *q, const struct modvmm_net_pkt *pkts, unsigned n)
@@ -178,7 +165,7 @@ static void rx_publish(struct modvmm_net_queue *q)
 {
 	q->rx_unpub = 0;
 	if (nm_uring_publish(&q->rx))
-		efd_write(q->rx_kick); /* the peer's engine waits for room */
+		(void)efd_signal(q->rx_kick); /* the peer's engine waits for room */
 }
 
 /* The next valid RX slot at cur and its buffer, or NULL when none (the RX

@@ -1,16 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* The ring-passthrough engine of the pipe backend (see pt_engine.h). */
 #include <stdint.h>
-#include <unistd.h>
 
+#include "efd.h"
 #include "pt_engine.h"
-
-static bool notify(int fd)
-{
-	uint64_t one = 1;
-
-	return fd >= 0 && write(fd, &one, sizeof(one)) == (ssize_t)sizeof(one);
-}
 
 void pt_engine_init(struct pt_engine *e, const struct nmport_view *me,
 		    const struct nmport_view *peer, const int *tx_irq)
@@ -73,11 +66,11 @@ bool pt_engine_tx(struct pt_engine *e, unsigned i)
 	res = nm_pipe_sync(k, kp);
 	e->delivered += res.delivered;
 	e->dropped += res.dropped;
-	if (res.delivered && nm_kring_user_wants_kick(kp) && notify(e->peer_irq[i]))
+	if (res.delivered && nm_kring_user_wants_kick(kp) && efd_signal(e->peer_irq[i]))
 		e->irqs++;
 	if (!res.consumed)
 		return false;
-	if (nm_kring_user_wants_kick(k) && notify(e->tx_irq[i]))
+	if (nm_kring_user_wants_kick(k) && efd_signal(e->tx_irq[i]))
 		e->irqs++;
 	return true;
 }
