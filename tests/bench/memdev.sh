@@ -42,11 +42,6 @@ busy_poll_us = ${BUSY_POLL_US:-50}"
 	"$MODVMM" run "$T/$1.ini" >"$T/$1.out" 2>"$T/$1.err" &
 	pid=$!
 }
-vm_ok() {
-	local st=0
-	wait "$2" || st=$?
-	[ "$st" = 0 ] && ! grep -q FAIL "$T/$1.out" || fail "$1: status $st: $(cat "$T/$1.out" "$T/$1.err")"
-}
 # pktgen_rx NAME PIPE [OPTIONS]: a counting receiver in the background (pid in $rx).
 pktgen_rx() {
 	"$PKTGEN" -p "$2" -m rx -q -n "$COUNT" -S "$SLOTS" -b "$BATCH" "${@:3}" >"$T/$1.rx" 2>&1 &

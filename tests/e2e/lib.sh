@@ -77,12 +77,31 @@ backend = p0
 INI
 }
 
+# wait_for FILE STRING [SECONDS [N]]: block until FILE holds N lines (default
+# 1) containing STRING, at most SECONDS (default 30).
 wait_for() {
-	local fd pid rc=0
+	local fd pid n want=${4:-1}
 	exec {fd}< <(exec tail -F -n +1 "$1" 2>/dev/null)
 	pid=$!
-	timeout "${3:-30}" grep -q -m1 -F -- "$2" <&"$fd" || rc=$?
+	n=$(timeout "${3:-30}" grep -c -m "$want" -F -- "$2" <&"$fd")
 	kill "$pid" 2>/dev/null
 	exec {fd}<&-
-	[ "$rc" = 0 ] || fail "timed out waiting for '$2' in $1: $(cat "$1")"
+	[ "${n:-0}" -ge "$want" ] || fail "timed out waiting for $want x '$2' in $1: $(cat "$1")"
+}
+
+# vm_ok NAME PID: the VM with output in $T/NAME.{out,err} exits 0 and its
+# guest printed no FAIL.
+vm_ok() {
+	local st=0
+	wait "$2" || st=$?
+	if [ "$st" != 0 ] || grep -q "FAIL" "$T/$1.out"; then
+		cat "$T/$1.out" "$T/$1.err" >&2
+		fail "$1: guest failed (status $st)"
+	fi
+}
+
+# kill9 PID: SIGKILL a background job and reap it.
+kill9() {
+	kill -9 "$1"
+	wait "$1" 2>/dev/null || true
 }

@@ -47,15 +47,6 @@ start_vm() {
 	vm=$!
 }
 
-# wait_vm TAG: the VM exits 0 and its guest printed no FAIL.
-wait_vm() {
-	local st=0
-	wait $vm || st=$?
-	if [ "$st" != 0 ] || grep -q "FAIL" "$T/$1.out"; then
-		cat "$T/$1.out" "$T/$1.err" >&2
-		fail "$1: guest failed (status $st)"
-	fi
-}
 
 # 1. pktgen -> guest
 N=1000000
@@ -63,7 +54,7 @@ memdev_ini "$T/rx.ini" "mode=rx count=$N" h2g
 start_vm "$T/rx.ini" rx
 wait_for "$T/rx.out" "memdev: rx ready on ring 0"
 timeout 60 "$PKTGEN" -p h2g -m tx -n $N >"$T/h2g.tx" 2>&1 || fail "pktgen tx: $(cat "$T/h2g.tx")"
-wait_vm rx
+vm_ok rx $vm
 expect_in "$T/rx.out" "memid 7"
 expect_in "$T/rx.out" "first 0, last $((N - 1)), errors 0"
 expect_in "$T/rx.out" "memdev rx ok: $N packets in order"
@@ -79,7 +70,7 @@ for how in pull no-pull; do
 	rx=$!
 	memdev_ini "$T/tx.ini" "mode=tx count=$N batch=32" g2h$how
 	start_vm "$T/tx.ini" tx
-	wait_vm tx
+	vm_ok tx $vm
 	wait $rx || fail "pktgen rx: $(cat "$T/g2h.rx")"
 	expect_in "$T/tx.out" "1 ring pair(s), 64 slots"
 	expect_in "$T/tx.out" "memdev tx ok: $N packets of 64 bytes"
@@ -103,7 +94,7 @@ done
 rx=$!
 BE="rings = 2" memdev_ini "$T/two.ini" "mode=tx count=100000 dev=1 ring=1 size=1000" two-a two-b
 start_vm "$T/two.ini" two
-wait_vm two
+vm_ok two $vm
 wait $rx || fail "pktgen rx: $(cat "$T/two.rx")"
 expect_in "$T/two.out" "memid 8"
 expect_in "$T/two.out" "2 ring pair(s), 1024 slots"
@@ -116,12 +107,11 @@ rx=$!
 memdev_ini "$T/k.ini" "mode=tx count=$N batch=32" g2hk
 start_vm "$T/k.ini" k
 wait_for "$T/k1.rx" "rx: holding after 5000 packets"
-kill -9 $rx
-wait $rx 2>/dev/null
+kill9 $rx
 wait_for "$T/k.err" "pipe g2hk end 1: link down"
 "$PKTGEN" -p g2hk -m rx -c >"$T/k2.rx" 2>&1 &
 rx=$!
-wait_vm k
+vm_ok k $vm
 wait $rx || fail "pktgen rx: $(cat "$T/k2.rx")"
 expect_in "$T/k1.rx" "rx: link up (pulling the peer's TX ring)"
 expect_in "$T/k2.rx" "rx: link up (pulling the peer's TX ring)"
@@ -138,7 +128,7 @@ memdev_ini "$T/e.ini" "mode=echo count=2000" pe
 start_vm "$T/e.ini" e
 wait_for "$T/e.out" "memdev: echo ready on ring 0"
 timeout 60 "$PKTGEN" -p pe -m ping -n 2000 >"$T/ping" 2>&1 || fail "pktgen ping: $(cat "$T/ping")"
-wait_vm e
+vm_ok e $vm
 expect_in "$T/ping" "ping: link up (pulling the peer's TX ring)"
 expect_in "$T/ping" "ping: 2000 packets in"
 expect_in "$T/ping" "ping: rtt min"

@@ -23,35 +23,6 @@ vm() {
 	pid=$! # modvmm itself (not under timeout(1)): kill -9 must reach it
 }
 
-# wait_nth FILE STRING N: block until FILE holds N lines with STRING (30 s).
-wait_nth() {
-	local fd tpid line c=0 end=$((SECONDS + 30))
-	exec {fd}< <(exec tail -F -n +1 "$1" 2>/dev/null)
-	tpid=$!
-	while [ $c -lt "$3" ] && [ $SECONDS -lt $end ] && IFS= read -r -t 30 line <&"$fd"; do
-		[[ $line != *"$2"* ]] || c=$((c + 1))
-	done
-	kill "$tpid" 2>/dev/null
-	exec {fd}<&-
-	[ $c -ge "$3" ] || fail "timed out waiting for $3 x '$2' in $1: $(cat "$1")"
-}
-
-# vm_ok NAME PID: the VM exits 0 and its guest printed no FAIL.
-vm_ok() {
-	local st=0
-	wait "$2" || st=$?
-	if [ "$st" != 0 ] || grep -q "FAIL" "$T/$1.out"; then
-		cat "$T/$1.out" "$T/$1.err" >&2
-		fail "$1: guest failed (status $st)"
-	fi
-}
-
-# kill9 PID: SIGKILL and reap.
-kill9() {
-	kill -9 "$1"
-	wait "$1" 2>/dev/null || true
-}
-
 N=500000
 # 1. plain transfer
 vm rx vv "mode=rx count=$N"; rx=$pid
@@ -70,7 +41,7 @@ wait_for "$T/rx2.out" "memdev: rx ready"
 vm tx2a k1 "mode=tx count=1000000000 session=0xa1"; txa=$pid
 wait_for "$T/rx2.out" "memdev: session a1 at seq 0"
 kill9 $txa
-wait_nth "$T/rx2.err" "pipe k1 end 0: link down" 2
+wait_for "$T/rx2.err" "pipe k1 end 0: link down" 30 2
 vm tx2b k1 "mode=tx count=300000 session=0xb2"; txb=$pid
 vm_ok tx2b $txb
 vm_ok rx2 $rx
@@ -85,7 +56,7 @@ wait_for "$T/tx3.err" "pipe k2 end 0: link down"
 vm rx3a k2 "mode=rx hold=5000"; rxa=$pid
 wait_for "$T/rx3a.out" "memdev: holding after 5000 packets"
 kill9 $rxa
-wait_nth "$T/tx3.err" "pipe k2 end 0: link down" 2
+wait_for "$T/tx3.err" "pipe k2 end 0: link down" 30 2
 vm rx3b k2 "mode=rx count=1000000 late=1"; rxb=$pid
 vm_ok rx3b $rxb
 vm_ok tx3 $tx

@@ -29,22 +29,12 @@ vnet_vm() {
 	vpid=$!
 }
 
-# ok NAME PID: the VM exits 0 and its guest printed no FAIL.
-ok() {
-	local st=0
-	wait "$2" || st=$?
-	if [ "$st" != 0 ] || grep -q "FAIL" "$T/$1.out"; then
-		cat "$T/$1.out" "$T/$1.err" >&2
-		fail "$1: guest failed (status $st)"
-	fi
-}
-
 # 1. echo
 echo_vm echo1 ve 1000; e=$pid
 wait_for "$T/echo1.out" "memdev: echo ready"
 vnet_vm vn1 ve "mode=echo frames=1000 mrg=1 rxbuf=512"
-ok vn1 $vpid
-ok echo1 $e
+vm_ok vn1 $vpid
+vm_ok echo1 $e
 expect_in "$T/vn1.out" "ok: 1000 frames of 6 sizes came back intact"
 expect_in "$T/echo1.out" "memdev echo ok: 1000 packets, bad 0"
 expect_in "$T/vn1.err" "backend pipe"
@@ -55,10 +45,10 @@ echo_vm echo2 vf 1000000000; e=$pid
 wait_for "$T/echo2.out" "memdev: echo ready"
 vnet_vm vn2 vf "mode=flap frames=200"
 wait_for "$T/vn2.out" "flap: phase 1 done"
-kill -9 $e; wait $e 2>/dev/null
+kill9 $e
 echo_vm echo3 vf 1000000000; e=$pid
-ok vn2 $vpid
-kill -9 $e; wait $e 2>/dev/null
+vm_ok vn2 $vpid
+kill9 $e
 expect_in "$T/vn2.out" "ok: the link went down and came back"
 cfg=$(sed -n 's/.*link: \([0-9]*\) configuration interrupts.*/\1/p' "$T/vn2.out")
 [ "${cfg:-0}" -ge 2 ] || fail "expected configuration interrupts for link down and up, got ${cfg:-none}"
