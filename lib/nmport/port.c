@@ -19,7 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "efd.h"
+#include "wakeup.h"
 #include "nmport.h"
 
 #define TAG_CTL       0u
@@ -62,13 +62,6 @@ static void kick(struct nmport *p, int fd)
 {
 	if (efd_signal(fd))
 		p->st.kicks++;
-}
-
-static int ep_add(int epfd, int fd, uint64_t tag)
-{
-	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = tag };
-
-	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
 }
 
 static void attach_own(struct nmport *p)
@@ -292,14 +285,6 @@ static bool tx_ready(struct nmport *p, unsigned i, bool drain)
 	}
 	nmport_txsync(p, i);
 	return tx_ok(p, i, drain);
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 static bool rx_ready(struct nmport *p, unsigned i)

@@ -21,6 +21,7 @@
 
 #include <modvmm/pktgen.h>
 #include "nmport.h"
+#include "wakeup.h"
 
 struct cfg {
 	const char *label;
@@ -34,14 +35,6 @@ struct run {
 	volatile int stop;
 	uint64_t sent, got, bytes, errors, st_next, t0, t1;
 };
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static void *rx_main(void *arg)
 {

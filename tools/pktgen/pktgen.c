@@ -15,6 +15,7 @@
 #include <modvmm/pktgen.h>
 
 #include "nmport.h"
+#include "wakeup.h"
 
 enum mode { MODE_TX, MODE_RX, MODE_PING, MODE_PONG };
 
@@ -37,14 +38,6 @@ struct run {
 	uint32_t session;
 	uint64_t t0, t1;    /* first packet, last completion (ns) */
 };
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static const char *mode_name[] = { "tx", "rx", "ping", "pong" };
 

@@ -21,7 +21,7 @@
 #include <modvmm/net.h>
 #include <modvmm/plugin.h>
 
-#include "efd.h"
+#include "wakeup.h"
 #include "iov.h"
 #include "netcsum.h"
 

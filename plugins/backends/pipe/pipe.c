@@ -42,7 +42,7 @@
 #include <modvmm/net.h>
 #include <modvmm/plugin.h>
 
-#include "efd.h"
+#include "wakeup.h"
 #include "pipe.h"
 
 #define TAG_STOP   0u
@@ -133,21 +133,6 @@ static void *ctl_thread(void *arg)
 }
 
 /* ---- the worker: the guest's TX engine ------------------------------------------ */
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static int ep_add(int epfd, int fd, uint64_t tag)
-{
-	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = tag };
-
-	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
-}
 
 /* Watch the guest's TX doorbells of the rings this worker runs (a pulled
  * ring's doorbell is the peer's to read). */

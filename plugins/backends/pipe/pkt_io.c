@@ -19,7 +19,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "efd.h"
+#include "wakeup.h"
 #include "iov.h"
 #include "pipe.h"
 

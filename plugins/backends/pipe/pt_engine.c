@@ -2,7 +2,7 @@
 /* The ring-passthrough engine of the pipe backend (see pt_engine.h). */
 #include <stdint.h>
 
-#include "efd.h"
+#include "wakeup.h"
 #include "pt_engine.h"
 
 void pt_engine_init(struct pt_engine *e, const struct nmport_view *me,
