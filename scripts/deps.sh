@@ -11,6 +11,9 @@ pkgs="gcc meson ninja-build pkgconf libltdl-dev libinih-dev"
 # kmod/: build the guest driver against a kernel with CONFIG_UIO=m (suite kmod)
 [ "${1:-}" = --test ] && pkgs="$pkgs linux-headers-cloud-amd64"
 # vhost-user tests and benchmark: DPDK's dpdk-testpmd as the peer
+# The KVM host (tests/kvmhost) where /dev/kvm is missing: QEMU (above), depmod,
+# cpio for its initramfs, setpriv and timeout (util-linux, coreutils: essential)
+[ "${1:-}" = --test ] && pkgs="$pkgs kmod cpio"
 [ "${1:-}" = --test ] && pkgs="$pkgs dpdk python3"   # python3: small test helpers (hostile vhost-user peer, UDP, e820 checks)
 missing=
 for p in $pkgs; do

@@ -1,9 +1,16 @@
 #!/bin/bash
 # Install the dependencies, build with warnings as errors, run every test
-# (unit, valgrind, end-to-end on real KVM, plugin SDK).
+# (unit, valgrind, end-to-end on real KVM, plugin SDK).  Where /dev/kvm is
+# missing, the tests that need it run inside a KVM host (tests/kvmhost).
 set -eu
 cd "$(dirname "$0")/.."
 scripts/deps.sh --test
 [ -d build ] || meson setup build -Dwerror=true
 meson compile -C build
+if [ "$(tests/kvmhost/with-kvm --mode)" = kvmhost ]; then
+	export MODVMM_TIME_FACTOR=${MODVMM_TIME_FACTOR:-4}
+	echo "test.sh: no usable /dev/kvm here: the tests that need KVM each run inside a throwaway KVM host" \
+		"(QEMU TCG, tests/kvmhost; ~10 s to boot, everything emulated, time limits x$MODVMM_TIME_FACTOR)"
+	set -- --timeout-multiplier "$MODVMM_TIME_FACTOR" "$@"
+fi
 meson test -C build --print-errorlogs "$@"

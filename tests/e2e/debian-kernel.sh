@@ -83,7 +83,7 @@ stop_vm() {
 # wait_for SECONDS PATTERN...: read serial lines (into $T/out, \r removed) until
 # every fixed-string PATTERN has been seen or SECONDS pass; returns 1 on timeout.
 wait_for() {
-	local deadline=$((SECONDS + $1)) line p missing
+	local deadline=$((SECONDS + $(scaled "$1"))) line p missing
 	shift
 	: >"$T/out"
 	while :; do

@@ -21,6 +21,21 @@ need_root() {
 	}
 }
 
+# MODVMM_TIME_FACTOR, set by the runner (tests/kvmhost/with-kvm: 4 inside a KVM
+# host, where everything runs emulated; 1 natively), scales every time limit:
+# `scaled N` is N seconds times the factor, and `timeout` below is coreutils'
+# timeout(1) with its duration scaled.
+TIME_FACTOR=${MODVMM_TIME_FACTOR:-1}
+case $TIME_FACTOR in '' | *[!0-9]* | 0) fail "MODVMM_TIME_FACTOR wants a positive integer, not '$TIME_FACTOR'" ;; esac
+scaled() {
+	echo $(($1 * TIME_FACTOR))
+}
+timeout() {
+	local d=$1
+	shift
+	command timeout "$(scaled "$d")" "$@"
+}
+
 T=$(mktemp -d /tmp/modvmm-e2e.XXXXXX)
 trap '[ -n "${KEEP_T:-}" ] || rm -rf "$T"' EXIT   # KEEP_T=1 keeps it for debugging
 

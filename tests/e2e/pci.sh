@@ -40,7 +40,7 @@ start_vm() {
 
 # wait_line TEXT: copy the guest's lines to $T/out until one equals TEXT
 wait_line() {
-	while IFS= read -r -t 60 line <&3; do
+	while IFS= read -r -t "$(scaled 60)" line <&3; do
 		printf '%s\n' "$line" >>"$T/out"
 		[ "$line" != "$1" ] || return 0
 	done
@@ -51,7 +51,7 @@ wait_line() {
 
 # finish_vm: the rest of the output, then the exit status in $status
 finish_vm() {
-	while IFS= read -r -t 60 line <&3; do
+	while IFS= read -r -t "$(scaled 60)" line <&3; do
 		printf '%s\n' "$line" >>"$T/out"
 	done
 	status=0

@@ -12,7 +12,7 @@ for sig in TERM INT; do
 	exec 3<"$T/fifo"
 	seen=
 	# block on the guest's output until it says it spins (bounded by read -t)
-	while IFS= read -r -t 60 line <&3; do
+	while IFS= read -r -t "$(scaled 60)" line <&3; do
 		case $line in *spinning*) seen=1; break ;; esac
 	done
 	[ -n "$seen" ] || { kill -9 $pid; fail "the guest never said it was spinning"; }
