@@ -10,6 +10,8 @@ pkgs="gcc meson ninja-build pkgconf libltdl-dev libinih-dev"
 [ "${1:-}" = --test ] && pkgs="$pkgs clang iproute2 iputils-ping"   # fuzzers; network namespaces, tap, ping
 # kmod/: build the guest driver against a kernel with CONFIG_UIO=m (suite kmod)
 [ "${1:-}" = --test ] && pkgs="$pkgs linux-headers-cloud-amd64"
+# kmod-checkpatch: checkpatch.pl from the kernel source tarball (unpacked once)
+[ "${1:-}" = --test ] && pkgs="$pkgs linux-source-6.1"
 # vhost-user tests and benchmark: DPDK's dpdk-testpmd as the peer
 # The KVM host (tests/kvmhost) where /dev/kvm is missing: QEMU (above), depmod,
 # cpio for its initramfs, setpriv and timeout (util-linux, coreutils: essential)
