@@ -1,7 +1,8 @@
 #!/bin/bash
 # The KVM host tool itself: a command's stdout, stderr and exit status come
 # back; it runs in the caller's folder (kept visible under the host's fresh
-# /tmp) with the caller's environment and gets /dev/kvm, /dev/fd, fifos in
+# /tmp) with the caller's environment and gets /dev/kvm (so with-kvm runs
+# tests natively there), /dev/fd, fifos in
 # /tmp, tun and network namespaces; a command that hangs is stopped at the
 # timeout, and SIGINT or SIGKILL of kvmhost leave no QEMU behind.
 # usage: test-kvmhost.sh KVMHOST
@@ -23,9 +24,10 @@ gone() {
 mkdir "$T/work" && echo payload >"$T/work/in"
 cd "$T/work"
 st=0
-KH_TEST_VAR='a b' "$KVMHOST" -q -name -q "$tag" -- bash -c '
+WITH_KVM=$(dirname "$KVMHOST")/with-kvm KH_TEST_VAR='a b' "$KVMHOST" -q -name -q "$tag" -- bash -c '
 	echo "out: $(cat in) ${KH_TEST_VAR}"; echo "err: $(pwd)" >&2
 	test -c /dev/kvm && echo kvm
+	echo "with-kvm: $("$WITH_KVM" --mode)"
 	mkfifo /tmp/f && echo fifo
 	read -r x < <(echo procsubst) && echo "$x"
 	ip netns add khtest && ip netns exec khtest ip link set lo up && echo netns
@@ -34,7 +36,7 @@ KH_TEST_VAR='a b' "$KVMHOST" -q -name -q "$tag" -- bash -c '
 	exit 7' >"$T/stdout" 2>"$T/stderr" || st=$?
 cd - >/dev/null
 [ "$st" = 7 ] || fail "status $st, want 7; stderr: $(cat "$T/stderr")"
-printf 'out: payload a b\nkvm\nfifo\nprocsubst\nnetns\ntap\n' | cmp -s - "$T/stdout" ||
+printf 'out: payload a b\nkvm\nwith-kvm: native\nfifo\nprocsubst\nnetns\ntap\n' | cmp -s - "$T/stdout" ||
 	fail "stdout differs: $(cat "$T/stdout"); stderr: $(cat "$T/stderr")"
 expect_in "$T/stderr" "err: $T/work"
 [ "$(cat "$T/work/out.txt")" = written ] || fail "a file written inside is not seen outside"
