@@ -16,7 +16,7 @@ pkgs="gcc meson ninja-build pkgconf libltdl-dev libinih-dev"
 # The KVM host (tests/kvmhost) where /dev/kvm is missing: QEMU (above), depmod,
 # cpio for its initramfs, setpriv and timeout (util-linux, coreutils: essential)
 [ "${1:-}" = --test ] && pkgs="$pkgs kmod cpio"
-[ "${1:-}" = --test ] && pkgs="$pkgs dpdk python3"   # python3: small test helpers (hostile vhost-user peer, UDP, e820 checks)
+[ "${1:-}" = --test ] && pkgs="$pkgs dpdk dpdk-dev python3"   # dpdk-dev has dpdk-testpmd; python3: small test helpers (hostile vhost-user peer, UDP, e820 checks)
 missing=
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

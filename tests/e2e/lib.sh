@@ -41,6 +41,11 @@ timeout() {
 	command timeout "$(scaled "$d")" "$@"
 }
 
+# Debian's python3 (scripts/deps.sh installs it) for the small test helpers,
+# not whatever `python3` is first in PATH: a version manager's shim (pyenv)
+# forks a dozen processes per start, ~20 s inside an emulated KVM host.
+PYTHON=/usr/bin/python3
+
 T=$(mktemp -d /tmp/modvmm-e2e.XXXXXX)
 trap '[ -n "${KEEP_T:-}" ] || rm -rf "$T"' EXIT   # KEEP_T=1 keeps it for debugging
 

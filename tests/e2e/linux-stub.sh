@@ -10,7 +10,7 @@ MODVMM=$(realpath "$1") STUB=$(realpath "$2")
 need_kvm
 
 head -c 16384 /dev/urandom >"$T/initrd.img"
-fnv=$(python3 -c '
+fnv=$("$PYTHON" -c '
 import sys
 h = 2166136261
 for b in open(sys.argv[1], "rb").read():
