@@ -26,7 +26,7 @@ need_root() {
 	}
 }
 
-# MODVMM_TIME_FACTOR, set by the runner (tests/kvmhost/with-kvm: 4 inside a KVM
+# MODVMM_TIME_FACTOR, set by the runner (tests/kvmhost/with-kvm: 8 inside a KVM
 # host, where everything runs emulated; 1 natively), scales every time limit:
 # `scaled N` is N seconds times the factor, and `timeout` below is coreutils'
 # timeout(1) with its duration scaled.
