@@ -15,6 +15,7 @@
 #include "acpi.h"
 #include "boot.h"
 #include "loader.h"
+#include "modvmm-config.h"
 #include "schema.h"
 
 const struct modvmm_key config_vm_keys[] = {
@@ -46,7 +47,22 @@ struct parse_state {
 	int line;
 	struct cfg_section *cur; /* NULL in an unknown section */
 	bool in_section;
+	char *buf;               /* the line being read (getline) */
+	size_t cap;
 };
+
+/* Let libinih take lines of up to CONFIG_MAX_LINE characters.  Debian's libinih
+ * has run-time settings for its line buffer (a fixed 200 bytes otherwise);
+ * without them, longer lines are refused by reader() instead of being split. */
+static void inih_setup(void)
+{
+#if HAVE_INIH_MAX_LINE
+	ini_use_stack = false;
+	ini_allow_realloc = false;
+	ini_initial_alloc = CONFIG_MAX_LINE + 3;
+	ini_max_line = CONFIG_MAX_LINE + 3;
+#endif
+}
 
 static void cfg_error(struct config *cfg, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void cfg_error(struct config *cfg, int line, const char *fmt, ...)
@@ -125,24 +141,53 @@ static void new_section(struct parse_state *ps, char *hdr)
 	*ps->cur = (struct cfg_section){ .kind = kind, .name = strdup(key), .line = ps->line };
 }
 
-/* inih reader: counts lines and tracks section headers itself, so sections without
- * keys exist and every message carries the right line. */
+/* A header line "[...]": open the section it names. */
+static void header_line(struct parse_state *ps, const char *line)
+{
+	while (isspace((unsigned char)*line))
+		line++;
+	const char *end = line[0] == '[' ? strchr(line, ']') : NULL;
+	if (!end)
+		return;
+	char *hdr = strndup(line + 1, (size_t)(end - line - 1));
+	if (!hdr) {
+		cfg_error(ps->cfg, ps->line, "out of memory");
+		return;
+	}
+	new_section(ps, trim(hdr));
+	free(hdr);
+}
+
+/* inih reader.  It reads whole lines itself (getline: any length), counts them and
+ * tracks section headers, so sections without keys exist and every message
+ * carries the right line.  A line libinih could not take whole (longer than its
+ * buffer, or holding a NUL byte) is reported and handed over as an empty
+ * comment: never cut in two. */
 static char *reader(char *str, int num, void *stream)
 {
 	struct parse_state *ps = stream;
-	if (!fgets(str, num, ps->fp))
+	ssize_t n = getline(&ps->buf, &ps->cap, ps->fp);
+	if (n < 0)
 		return NULL;
 	ps->line++;
-	char tmp[512];
-	snprintf(tmp, sizeof(tmp), "%s", str);
-	char *t = trim(tmp);
-	if (t[0] == '[') {
-		char *end = strchr(t, ']');
-		if (end) {
-			*end = 0;
-			new_section(ps, trim(t + 1));
+	size_t len = (size_t)n, text = len - (len && ps->buf[len - 1] == '\n');
+	const char *bad = NULL;
+	if (memchr(ps->buf, 0, len))
+		bad = "contains a NUL byte";
+	else if (num < 3 || text > (size_t)num - 3) /* room for "\r\n\0", as libinih wants */
+		bad = "is too long";
+	if (bad) {
+		cfg_error(ps->cfg, ps->line, "this line of %zu characters %s (at most %d characters); nothing of it was used",
+		          text, bad, num - 3);
+		if (ps->buf[strspn(ps->buf, " \t")] == '[') { /* a header: its keys belong to no section */
+			ps->cur = NULL;
+			ps->in_section = true;
 		}
+		snprintf(str, (size_t)num, ";\n");
+		return str;
 	}
+	memcpy(str, ps->buf, len + 1);
+	header_line(ps, str);
 	return str;
 }
 
@@ -182,16 +227,19 @@ int config_parse(struct config *cfg, const char *path)
 	struct parse_state ps = { .cfg = cfg };
 	ps.fp = fopen(path, "r");
 	if (!ps.fp) {
-		fprintf(stderr, "%s: cannot open: %s\n", path, strerror(errno));
-		return -1;
+		int err = errno;
+		fprintf(stderr, "%s: cannot open: %s\n", path, strerror(err));
+		return err == ENOENT || err == EACCES || err == ENOMEM ? -err : -EIO;
 	}
+	inih_setup();
 	int line = ini_parse_stream(reader, &ps, handler, &ps);
 	fclose(ps.fp);
+	free(ps.buf);
 	if (line > 0)
 		cfg_error(cfg, line, "syntax error: expected '[section]', 'key = value' or a comment");
 	else if (line < 0)
 		cfg_error(cfg, 1, "cannot parse (out of memory)");
-	return cfg->errors ? -1 : 0;
+	return cfg->errors ? -EINVAL : 0;
 }
 
 void config_free(struct config *cfg)

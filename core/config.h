@@ -56,8 +56,12 @@ struct config {
 };
 
 #define VM_MAX_VCPUS 64
+/* The longest INI line read, in characters (where libinih allows; see config.c). */
+#define CONFIG_MAX_LINE 65536
 
-/* Parse `path`.  Returns 0, or -1 after printing FILE:LINE errors. */
+/* Parse `path`.  Returns 0; -EINVAL after printing FILE:LINE errors (what was
+ * read is kept: config_validate still reports the rest); or -errno when the
+ * file cannot be read (ENOENT, EACCES, ENOMEM, else EIO), with a message. */
 int config_parse(struct config *cfg, const char *path);
 /* Validate [vm] and every plugin section against `plugins`; resolves PATH values.
  * Returns 0, or -1 after printing FILE:LINE errors. */

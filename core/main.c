@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* modvmm: the command line. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,18 +88,20 @@ static int cmd_plugins(struct plugin_set *set, const char *name)
 	return set->refused ? 1 : 0;
 }
 
-/* Parse, find plugins, validate. Returns 0 when the VM may start. */
+/* Parse, find plugins, validate: every error of the file is printed, parse errors
+ * included.  Returns 0 when the VM may start. */
 static int load_config(struct config *cfg, struct plugin_set *set, const char *path, char **extra, int nextra)
 {
-	if (config_parse(cfg, path))
-		return -1;
+	int ret = config_parse(cfg, path);
+	if (ret && ret != -EINVAL)
+		return -1; /* no file to check */
 	if (config_plugin_dirs(cfg, set))
 		return -1;
 	for (int i = 0; i < nextra; i++)
 		plugins_add_dir(set, extra[i]);
 	plugins_add_default_dirs(set);
 	plugins_scan(set);
-	return config_validate(cfg, set);
+	return config_validate(cfg, set) || ret ? -1 : 0;
 }
 
 int main(int argc, char **argv)
