@@ -14,14 +14,16 @@
 
 #include "acpi.h"
 #include "boot.h"
+#include "devmem.h"
 #include "loader.h"
 #include "modvmm-config.h"
 #include "schema.h"
 
 const struct modvmm_key config_vm_keys[] = {
-	{ .name = "name", .type = MODVMM_KEY_STRING, .def = "modvmm", .help = "VM name (logs, devmem folder)" },
+	{ .name = "name", .type = MODVMM_KEY_STRING, .def = "modvmm",
+	  .help = "VM name (logs, devmem folder): letters, digits, '.', '_', '-'" },
 	{ .name = "memory", .type = MODVMM_KEY_SIZE, .def = "256M", .help = "guest RAM, with K/M/G suffix" },
-	{ .name = "vcpus", .type = MODVMM_KEY_U64, .def = "1", .help = "number of vCPUs (1-64)" },
+	{ .name = "vcpus", .type = MODVMM_KEY_U64, .def = "1", .help = "number of vCPUs", .range = "1-64" },
 	{ .name = "kernel", .type = MODVMM_KEY_PATH, .help = "kernel to boot: a bzImage or a PVH ELF",
 	  .flags = MODVMM_KEY_F_REQUIRED | MODVMM_KEY_F_EXISTS },
 	{ .name = "cmdline", .type = MODVMM_KEY_STRING, .def = "", .help = "kernel command line" },
@@ -283,6 +285,15 @@ const char *config_value(const struct cfg_section *s, const char *key)
 	return k ? k->def : NULL;
 }
 
+int config_u64(const struct cfg_section *s, const char *key, uint64_t *out)
+{
+	const char *v = config_value(s, key);
+	if (!v)
+		return -ENOENT;
+	const struct modvmm_key *k = schema_find(section_keys(s), key);
+	return k && k->type == MODVMM_KEY_SIZE ? schema_parse_size(v, out) : schema_parse_u64(v, out);
+}
+
 const struct cfg_section *config_section(const struct config *cfg, enum section_kind kind, const char *name)
 {
 	for (size_t i = 0; i < cfg->nsections; i++)
@@ -371,8 +382,9 @@ static void check_vm(struct config *cfg, struct cfg_section *s)
 	struct vm_config *vm = &cfg->vm;
 	const struct cfg_entry *e;
 	vm->name = config_value(s, "name");
-	if ((e = config_get(s, "name")) && (!*e->value || strchr(e->value, '/') || e->value[0] == '.'))
-		cfg_error(cfg, e->line, "name = %s: must be non-empty, without '/' and not start with '.'", e->value);
+	if ((e = config_get(s, "name")) && !devmem_name_ok(e->value))
+		cfg_error(cfg, e->line, "name = %s: must be 1-64 letters, digits, '.', '_' or '-', not starting with '.'",
+		          e->value);
 	if (schema_parse_size(config_value(s, "memory"), &vm->memory) == 0) {
 		e = config_get(s, "memory");
 		int line = e ? e->line : s->line;
@@ -381,14 +393,8 @@ static void check_vm(struct config *cfg, struct cfg_section *s)
 			          config_value(s, "memory"));
 	}
 	uint64_t n = 0;
-	if (schema_parse_u64(config_value(s, "vcpus"), &n) == 0) {
-		if (n < 1 || n > VM_MAX_VCPUS) {
-			e = config_get(s, "vcpus");
-			cfg_error(cfg, e ? e->line : s->line, "vcpus = %s: must be between 1 and %d",
-			          config_value(s, "vcpus"), VM_MAX_VCPUS);
-		}
-		vm->vcpus = (unsigned)n;
-	}
+	if (schema_parse_u64(config_value(s, "vcpus"), &n) == 0 && n <= VM_MAX_VCPUS)
+		vm->vcpus = (unsigned)n; /* the schema's range refused other values */
 	if ((e = config_get(s, "vcpu_affinity"))) {
 		unsigned cpus[VM_MAX_VCPUS];
 		if (schema_parse_cpulist(e->value, cpus, VM_MAX_VCPUS) < 0)
@@ -528,6 +534,101 @@ static void check_resources(struct config *cfg)
 	free(slots);
 }
 
+/* ---- the plugins' validate() hooks ---- */
+
+struct modvmm_check {
+	struct config *cfg;
+	const struct cfg_section *s;
+};
+
+static const char *check_config_str(struct modvmm_check *c, const char *key)
+{
+	return key ? config_value(c->s, key) : NULL;
+}
+
+static int check_config_u64(struct modvmm_check *c, const char *key, uint64_t *out)
+{
+	return key ? config_u64(c->s, key, out) : -ENOENT;
+}
+
+static void check_error(struct modvmm_check *c, const char *key, const char *fmt, ...) MODVMM_PRINTF(3, 4);
+static void check_error(struct modvmm_check *c, const char *key, const char *fmt, ...)
+{
+	char msg[1024], lbl[128];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	const struct cfg_entry *e = key ? config_get(c->s, key) : NULL;
+	const char *v = key ? config_value(c->s, key) : NULL;
+	section_label(c->s, lbl, sizeof(lbl));
+	if (e)
+		cfg_error(c->cfg, e->line, "%s = %s: %s", key, e->value, msg);
+	else if (key)
+		cfg_error(c->cfg, c->s->line, "%s: %s = %s (the default): %s", lbl, key, v ? v : "", msg);
+	else
+		cfg_error(c->cfg, c->s->line, "%s: %s", lbl, msg);
+}
+
+static const struct modvmm_plugin *check_backend_plugin(struct modvmm_check *c, const char *key)
+{
+	const struct modvmm_key *k = c->s->plugin ? schema_find(c->s->plugin->desc->keys, key) : NULL;
+	const char *name = config_value(c->s, key);
+	if (!k || k->type != MODVMM_KEY_BACKEND || !name)
+		return NULL;
+	const struct cfg_section *b = config_section(c->cfg, SECTION_BACKEND, name);
+	return b && b->plugin ? b->plugin->desc : NULL;
+}
+
+static const struct modvmm_check_ops check_ops = {
+	.size = sizeof(struct modvmm_check_ops),
+	.config_str = check_config_str,
+	.config_u64 = check_config_u64,
+	.error = check_error,
+	.backend_plugin = check_backend_plugin,
+};
+
+static void run_validate(struct config *cfg, const struct cfg_section *s)
+{
+	const struct modvmm_plugin *d = s->plugin->desc;
+	if (d->abi_minor < 1 || d->size < offsetof(struct modvmm_plugin, validate) + sizeof(d->validate) ||
+	    !d->validate)
+		return;
+	struct modvmm_check c = { .cfg = cfg, .s = s };
+	unsigned before = cfg->errors;
+	if (d->validate(&check_ops, &c) && cfg->errors == before)
+		cfg_error(cfg, s->line, "plugin '%s' refuses this section without saying why", d->name);
+}
+
+/* A backend serves one device: a second key naming it is refused. */
+static void check_backend_users(struct config *cfg)
+{
+	for (size_t i = 0; i < cfg->nsections; i++) {
+		const struct cfg_section *s = &cfg->sections[i];
+		for (size_t j = 0; s->plugin && j < s->nentries; j++) {
+			const struct modvmm_key *k = schema_find(s->plugin->desc->keys, s->entries[j].key);
+			if (!k || k->type != MODVMM_KEY_BACKEND)
+				continue;
+			const struct cfg_entry *e = &s->entries[j], *first = NULL;
+			const struct cfg_section *fs = NULL;
+			for (size_t a = 0; a <= i && !first; a++) {
+				const struct cfg_section *t = &cfg->sections[a];
+				for (size_t b = 0; t->plugin && b < (a == i ? j : t->nentries) && !first; b++) {
+					const struct modvmm_key *tk = schema_find(t->plugin->desc->keys, t->entries[b].key);
+					if (tk && tk->type == MODVMM_KEY_BACKEND && !strcmp(t->entries[b].value, e->value)) {
+						first = &t->entries[b];
+						fs = t;
+					}
+				}
+			}
+			char lbl[128];
+			if (first)
+				cfg_error(cfg, e->line, "%s = %s: [backend %s] already serves %s (line %d); a backend serves one device",
+				          e->key, e->value, e->value, section_label(fs, lbl, sizeof(lbl)), first->line);
+		}
+	}
+}
+
 int config_validate(struct config *cfg, const struct plugin_set *plugins)
 {
 	unsigned before = cfg->errors;
@@ -536,9 +637,20 @@ int config_validate(struct config *cfg, const struct plugin_set *plugins)
 		cfg_error(cfg, 1, "no [vm] section; it must at least set 'kernel = FILE'");
 	else
 		check_vm(cfg, vm);
-	for (size_t i = 0; i < cfg->nsections; i++)
+	bool *ok = calloc(cfg->nsections + 1, sizeof(*ok));
+	for (size_t i = 0; i < cfg->nsections; i++) {
+		unsigned n = cfg->errors;
 		if (cfg->sections[i].kind != SECTION_VM)
 			check_plugin_section(cfg, &cfg->sections[i], plugins);
+		if (ok)
+			ok[i] = cfg->errors == n;
+	}
+	/* then the plugins' own rules, once every backend section has its plugin */
+	for (size_t i = 0; ok && i < cfg->nsections; i++)
+		if (ok[i] && cfg->sections[i].plugin)
+			run_validate(cfg, &cfg->sections[i]);
+	free(ok);
+	check_backend_users(cfg);
 	check_resources(cfg);
 	return cfg->errors > before ? -1 : 0;
 }

@@ -73,6 +73,8 @@ void config_free(struct config *cfg);
 const struct cfg_entry *config_get(const struct cfg_section *s, const char *key);
 /* Value of key or the schema default. */
 const char *config_value(const struct cfg_section *s, const char *key);
+/* A U64, SIZE or IOPORT value (or default): 0, -ENOENT or -EINVAL. */
+int config_u64(const struct cfg_section *s, const char *key, uint64_t *out);
 const struct cfg_section *config_section(const struct config *cfg, enum section_kind kind, const char *name);
 
 /* The schema of [vm]. */

@@ -36,13 +36,7 @@ static const char *host_config_str(struct modvmm_dev *dev, const char *key)
 
 static int host_config_u64(struct modvmm_dev *dev, const char *key, uint64_t *out)
 {
-	const char *v = config_value(dev->sec, key);
-	if (!v)
-		return -ENOENT;
-	const struct modvmm_key *k = schema_find(dev->plugin->desc->keys, key);
-	if (k && k->type == MODVMM_KEY_SIZE)
-		return schema_parse_size(v, out);
-	return schema_parse_u64(v, out);
+	return config_u64(dev->sec, key, out);
 }
 
 static int host_config_bool(struct modvmm_dev *dev, const char *key, bool *out)

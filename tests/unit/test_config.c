@@ -164,7 +164,7 @@ static void bad_values(void **state)
 	             "output = printer: expected one of stdout|stderr|file|none");
 	expect_error(VM "[device com1]\nplugin = serial\nport = 0x10000\n", 5, "not an I/O port base");
 	expect_error(VM "hugepages = sometimes\n", 3, "not a boolean");
-	expect_error(VM "name = a/b\n", 3, "without '/'");
+	expect_error(VM "name = a/b\n", 3, "name = a/b: must be 1-64 letters, digits");
 	expect_error(VM "vcpu_affinity = 0-\n", 3, "vcpu_affinity = 0-: not a CPU list");
 }
 
