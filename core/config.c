@@ -66,16 +66,46 @@ static void inih_setup(void)
 #endif
 }
 
+/* Errors are kept and printed in line order by config_print_errors(). */
 static void cfg_error(struct config *cfg, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void cfg_error(struct config *cfg, int line, const char *fmt, ...)
 {
 	va_list ap;
+	char *text = NULL;
 	va_start(ap, fmt);
-	fprintf(stderr, "%s:%d: ", cfg->path, line);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	int n = vasprintf(&text, fmt, ap);
 	va_end(ap);
+	struct cfg_msg *m = n >= 0 ? realloc(cfg->msgs, (cfg->nmsgs + 1) * sizeof(*m)) : NULL;
 	cfg->errors++;
+	if (!m) {
+		fprintf(stderr, "%s:%d: %s\n", cfg->path, line, n >= 0 ? text : fmt);
+		free(text);
+		return;
+	}
+	cfg->msgs = m;
+	m[cfg->nmsgs] = (struct cfg_msg){ .line = line, .seq = cfg->nmsgs, .text = text };
+	cfg->nmsgs++;
+}
+
+static int msg_cmp(const void *a, const void *b)
+{
+	const struct cfg_msg *x = a, *y = b;
+	if (x->line != y->line)
+		return x->line < y->line ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+void config_print_errors(struct config *cfg)
+{
+	if (cfg->nmsgs)
+		qsort(cfg->msgs, cfg->nmsgs, sizeof(*cfg->msgs), msg_cmp);
+	for (size_t i = 0; i < cfg->nmsgs; i++) {
+		fprintf(stderr, "%s:%d: %s\n", cfg->path, cfg->msgs[i].line, cfg->msgs[i].text);
+		free(cfg->msgs[i].text);
+	}
+	free(cfg->msgs);
+	cfg->msgs = NULL;
+	cfg->nmsgs = 0;
 }
 
 static char *trim(char *s)
@@ -246,6 +276,7 @@ int config_parse(struct config *cfg, const char *path)
 
 void config_free(struct config *cfg)
 {
+	config_print_errors(cfg);
 	for (size_t i = 0; i < cfg->nsections; i++) {
 		struct cfg_section *s = &cfg->sections[i];
 		for (size_t j = 0; j < s->nentries; j++) {
@@ -335,6 +366,8 @@ static int resolve_path(const struct config *cfg, struct cfg_entry *e)
 	return 0;
 }
 
+static void check_value(struct config *cfg, struct cfg_entry *e, const struct modvmm_key *k);
+
 /* Check the entries of one section against its schema. */
 static void check_entries(struct config *cfg, struct cfg_section *s, const struct modvmm_key *keys, bool has_plugin_key)
 {
@@ -346,6 +379,7 @@ static void check_entries(struct config *cfg, struct cfg_section *s, const struc
 			continue;
 		const struct modvmm_key *k = schema_find(keys, e->key);
 		if (!k) {
+			e->bad = true;
 			char known[512] = "";
 			size_t off = 0;
 			for (const struct modvmm_key *q = keys; q && q->name && off < sizeof(known); q++)
@@ -354,26 +388,33 @@ static void check_entries(struct config *cfg, struct cfg_section *s, const struc
 			          *known ? "; known keys: " : "", known);
 			continue;
 		}
-		if (schema_check(k, e->value, err, sizeof(err))) {
+		unsigned before = cfg->errors;
+		if (schema_check(k, e->value, err, sizeof(err)))
 			cfg_error(cfg, e->line, "%s", err);
-			continue;
-		}
-		if (k->type == MODVMM_KEY_PATH) {
-			if (resolve_path(cfg, e)) {
-				cfg_error(cfg, e->line, "%s: path too long", e->key);
-				continue;
-			}
-			if ((k->flags & MODVMM_KEY_F_EXISTS) && access(e->value, R_OK)) {
-				cfg_error(cfg, e->line, "%s = %s: %s", e->key, e->value, strerror(errno));
-				continue;
-			}
-		}
-		if (k->type == MODVMM_KEY_BACKEND && !config_section(cfg, SECTION_BACKEND, e->value))
-			cfg_error(cfg, e->line, "%s = %s: there is no [backend %s] section", e->key, e->value, e->value);
+		else
+			check_value(cfg, e, k);
+		e->bad = cfg->errors != before;
 	}
 	for (const struct modvmm_key *k = keys; k && k->name; k++)
 		if ((k->flags & MODVMM_KEY_F_REQUIRED) && !config_get(s, k->name))
 			cfg_error(cfg, s->line, "%s needs '%s = ...' (%s)", lbl, k->name, k->help ? k->help : k->name);
+}
+
+/* What a value must be beyond its type: an existing file, a [backend] section. */
+static void check_value(struct config *cfg, struct cfg_entry *e, const struct modvmm_key *k)
+{
+	if (k->type == MODVMM_KEY_PATH) {
+		if (resolve_path(cfg, e)) {
+			cfg_error(cfg, e->line, "%s: path too long", e->key);
+			return;
+		}
+		if ((k->flags & MODVMM_KEY_F_EXISTS) && access(e->value, R_OK)) {
+			cfg_error(cfg, e->line, "%s = %s: %s", e->key, e->value, strerror(errno));
+			return;
+		}
+	}
+	if (k->type == MODVMM_KEY_BACKEND && !config_section(cfg, SECTION_BACKEND, e->value))
+		cfg_error(cfg, e->line, "%s = %s: there is no [backend %s] section", e->key, e->value, e->value);
 }
 
 static void check_vm(struct config *cfg, struct cfg_section *s)
@@ -385,12 +426,12 @@ static void check_vm(struct config *cfg, struct cfg_section *s)
 	if ((e = config_get(s, "name")) && !devmem_name_ok(e->value))
 		cfg_error(cfg, e->line, "name = %s: must be 1-64 letters, digits, '.', '_' or '-', not starting with '.'",
 		          e->value);
-	if (schema_parse_size(config_value(s, "memory"), &vm->memory) == 0) {
+	bool mem_ok = schema_parse_size(config_value(s, "memory"), &vm->memory) == 0;
+	if (mem_ok && (vm->memory < (2ULL << 20) || (vm->memory & 0xfff) || vm->memory > (1ULL << 40))) {
 		e = config_get(s, "memory");
-		int line = e ? e->line : s->line;
-		if (vm->memory < (2ULL << 20) || (vm->memory & 0xfff) || vm->memory > (1ULL << 40))
-			cfg_error(cfg, line, "memory = %s: must be a multiple of 4K between 2M and 1T",
-			          config_value(s, "memory"));
+		cfg_error(cfg, e ? e->line : s->line, "memory = %s: must be a multiple of 4K between 2M and 1T",
+		          config_value(s, "memory"));
+		mem_ok = false;
 	}
 	uint64_t n = 0;
 	if (schema_parse_u64(config_value(s, "vcpus"), &n) == 0 && n <= VM_MAX_VCPUS)
@@ -407,7 +448,7 @@ static void check_vm(struct config *cfg, struct cfg_section *s)
 	schema_parse_bool(config_value(s, "hugepages"), &vm->hugepages);
 	vm->kernel = config_value(s, "kernel");
 	e = config_get(s, "kernel");
-	if (e && !access(e->value, R_OK)) {
+	if (e && mem_ok && !access(e->value, R_OK)) {
 		/* the kernel's format, then whether it, the cmdline and the initrd fit in RAM */
 		char err[PATH_MAX + 256];
 		const char *key = "kernel";
@@ -541,13 +582,22 @@ struct modvmm_check {
 	const struct cfg_section *s;
 };
 
+/* A key refused by the schema reads as missing: the hook does not see it twice. */
+static bool refused(struct modvmm_check *c, const char *key)
+{
+	const struct cfg_entry *e = key ? config_get(c->s, key) : NULL;
+	return e && e->bad;
+}
+
 static const char *check_config_str(struct modvmm_check *c, const char *key)
 {
-	return key ? config_value(c->s, key) : NULL;
+	return key && !refused(c, key) ? config_value(c->s, key) : NULL;
 }
 
 static int check_config_u64(struct modvmm_check *c, const char *key, uint64_t *out)
 {
+	if (refused(c, key))
+		return -EINVAL;
 	return key ? config_u64(c->s, key, out) : -ENOENT;
 }
 
@@ -555,6 +605,8 @@ static void check_error(struct modvmm_check *c, const char *key, const char *fmt
 static void check_error(struct modvmm_check *c, const char *key, const char *fmt, ...)
 {
 	char msg[1024], lbl[128];
+	if (refused(c, key))
+		return; /* already reported */
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
@@ -573,7 +625,7 @@ static void check_error(struct modvmm_check *c, const char *key, const char *fmt
 static const struct modvmm_plugin *check_backend_plugin(struct modvmm_check *c, const char *key)
 {
 	const struct modvmm_key *k = c->s->plugin ? schema_find(c->s->plugin->desc->keys, key) : NULL;
-	const char *name = config_value(c->s, key);
+	const char *name = check_config_str(c, key);
 	if (!k || k->type != MODVMM_KEY_BACKEND || !name)
 		return NULL;
 	const struct cfg_section *b = config_section(c->cfg, SECTION_BACKEND, name);
@@ -637,20 +689,15 @@ int config_validate(struct config *cfg, const struct plugin_set *plugins)
 		cfg_error(cfg, 1, "no [vm] section; it must at least set 'kernel = FILE'");
 	else
 		check_vm(cfg, vm);
-	bool *ok = calloc(cfg->nsections + 1, sizeof(*ok));
-	for (size_t i = 0; i < cfg->nsections; i++) {
-		unsigned n = cfg->errors;
+	for (size_t i = 0; i < cfg->nsections; i++)
 		if (cfg->sections[i].kind != SECTION_VM)
 			check_plugin_section(cfg, &cfg->sections[i], plugins);
-		if (ok)
-			ok[i] = cfg->errors == n;
-	}
 	/* then the plugins' own rules, once every backend section has its plugin */
-	for (size_t i = 0; ok && i < cfg->nsections; i++)
-		if (ok[i] && cfg->sections[i].plugin)
+	for (size_t i = 0; i < cfg->nsections; i++)
+		if (cfg->sections[i].plugin)
 			run_validate(cfg, &cfg->sections[i]);
-	free(ok);
 	check_backend_users(cfg);
 	check_resources(cfg);
+	config_print_errors(cfg);
 	return cfg->errors > before ? -1 : 0;
 }

@@ -117,7 +117,8 @@ struct modvmm_plugin {
 	/* Optional, ABI 1.1: the rules the schema cannot state (formats, values that
 	 * depend on each other, what a device needs of its backend).  Called by
 	 * `modvmm check` and `modvmm run` alike, before anything is created, once
-	 * per section of this plugin whose keys all passed the schema.  Reports every
+	 * per section of this plugin; a key the schema refused (already reported)
+	 * reads as unset through chk.  Reports every
 	 * refusal with chk->error() and returns 0 or -EINVAL.  Runs nothing else:
 	 * no files, threads or guest state. */
 	int (*validate)(const struct modvmm_check_ops *chk, struct modvmm_check *c);
