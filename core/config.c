@@ -462,7 +462,7 @@ static void check_vm(struct config *cfg, struct cfg_section *s)
 	}
 }
 
-static void check_plugin_section(struct config *cfg, struct cfg_section *s, const struct plugin_set *plugins)
+static void check_plugin_section(struct config *cfg, struct cfg_section *s, struct plugin_set *plugins)
 {
 	char lbl[128], dirs[2048];
 	section_label(s, lbl, sizeof(lbl));
@@ -471,10 +471,16 @@ static void check_plugin_section(struct config *cfg, struct cfg_section *s, cons
 		cfg_error(cfg, s->line, "%s has no 'plugin = NAME' key", lbl);
 		return;
 	}
+	char why[PATH_MAX + 512];
+	int ret = plugins_load_named(plugins, pe->value, why, sizeof(why));
 	const struct plugin *p = plugins_find(plugins, pe->value);
-	if (!p) {
+	if (ret == -ENOENT && !why[0]) {
 		plugins_dirs_str(plugins, dirs, sizeof(dirs));
 		cfg_error(cfg, pe->line, "plugin '%s' not found (searched %s; see 'modvmm plugins')", pe->value, dirs);
+		return;
+	}
+	if (!p) {
+		cfg_error(cfg, pe->line, "plugin '%s' refused: %s", pe->value, why);
 		return;
 	}
 	unsigned want = s->kind == SECTION_DEVICE ? MODVMM_KIND_DEVICE : MODVMM_KIND_NET_BACKEND;
@@ -681,7 +687,7 @@ static void check_backend_users(struct config *cfg)
 	}
 }
 
-int config_validate(struct config *cfg, const struct plugin_set *plugins)
+int config_validate(struct config *cfg, struct plugin_set *plugins)
 {
 	unsigned before = cfg->errors;
 	struct cfg_section *vm = (struct cfg_section *)config_section(cfg, SECTION_VM, "vm");

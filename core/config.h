@@ -72,9 +72,10 @@ struct config {
  * read is kept: config_validate reports them with the rest); or -errno when the
  * file cannot be read (ENOENT, EACCES, ENOMEM, else EIO), with a message. */
 int config_parse(struct config *cfg, const char *path);
-/* Validate [vm] and every plugin section against `plugins`; resolves PATH values.
+/* Validate [vm] and every plugin section, loading the plugins the sections name
+ * from the search path of `plugins` (nothing else); resolves PATH values.
  * Returns 0, or -1 after printing FILE:LINE errors, in line order, parse errors included. */
-int config_validate(struct config *cfg, const struct plugin_set *plugins);
+int config_validate(struct config *cfg, struct plugin_set *plugins);
 /* Add the [vm] plugin_path directories (relative to the INI file) to `plugins`. */
 int config_plugin_dirs(const struct config *cfg, struct plugin_set *plugins);
 /* Print the errors found and not printed yet, in line order (config_validate and

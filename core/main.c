@@ -82,7 +82,7 @@ static int cmd_plugins(struct plugin_set *set, const char *name)
 	}
 	printf("plugins found in %s:\n", dirs);
 	for (size_t i = 0; i < set->n; i++)
-		print_plugin(&set->v[i], false);
+		print_plugin(set->v[i], false);
 	if (!set->n)
 		printf("  (none)\n");
 	return set->refused ? 1 : 0;
@@ -100,8 +100,7 @@ static int load_config(struct config *cfg, struct plugin_set *set, const char *p
 	for (int i = 0; i < nextra; i++)
 		plugins_add_dir(set, extra[i]);
 	plugins_add_default_dirs(set);
-	plugins_scan(set);
-	return config_validate(cfg, set) || ret ? -1 : 0;
+	return config_validate(cfg, set) || ret ? -1 : 0; /* loads the plugins it names */
 }
 
 int main(int argc, char **argv)

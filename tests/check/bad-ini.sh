@@ -24,7 +24,7 @@ bad() {
 cd "$T" || exit 1
 for src in "$CASES"/*.ini; do
 	name=$(basename "$src")
-	sed -e "s|@GUEST@|$GUEST|g" "$src" >"$name"
+	sed -e "s|@GUEST@|$GUEST|g" -e "s|@BUILD@|$BUILD|g" "$src" >"$name"
 	sed -n "s|^;! |$name:|p" "$src" | sed -e "s|@GUEST@|$GUEST|g" -e "s|@BUILD@|$BUILD|g" >want
 	[ -s want ] || bad "$name: no ';! LINE: message' line"
 	for cmd in check run; do
