@@ -132,6 +132,9 @@ static int host_irq_line(struct modvmm_dev *dev, unsigned gsi, int level)
 static void host_vm_exit(struct modvmm_dev *dev, int status)
 {
 	pr_info("%s: guest requested exit with status %d", dev_label(dev), status);
+	if ((status & 0xff) >= EXIT_MODVMM_FIRST)
+		pr_warn("%s: guest exit status %d lies in modvmm's own range %d-255: a caller cannot tell it "
+		        "from a failure of modvmm", dev_label(dev), status & 0xff, EXIT_MODVMM_FIRST);
 	vm_stop(dev->vm, status);
 }
 

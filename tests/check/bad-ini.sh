@@ -2,7 +2,7 @@
 # Table of bad INI files (tests/check/bad/*.ini).  Each file ends with the
 # errors `modvmm check` must print, one per line, as ";! LINE: message" (@GUEST@
 # is the hello guest, @BUILD@ the build root); the test wants exactly those
-# lines, FILE:LINE: first, in line order, exit status 1 and no crash.
+# lines, FILE:LINE: first, in line order, exit status 241 and no crash.
 # `modvmm run` must refuse the same file with the same lines: check reports
 # every refusal run would make from the file.  Every shipped configs/*.ini
 # must pass `check` (no KVM needed: nothing starts).
@@ -13,7 +13,7 @@ T=$(mktemp -d /tmp/modvmm-bad-ini.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 unset MODVMM_PLUGIN_PATH
 export MODVMM_RUNDIR=$T/run
-EXIT_CONFIG=1
+EXIT_CONFIG=241
 failed=0 n=0
 
 bad() {
