@@ -5,7 +5,8 @@
 # lines, FILE:LINE: first, in line order, exit status 241 and no crash.
 # `modvmm run` must refuse the same file with the same lines: check reports
 # every refusal run would make from the file.  Every shipped configs/*.ini
-# must pass `check` (no KVM needed: nothing starts).
+# must pass `check` (no KVM needed: nothing starts), and so must each one-line
+# backend swap a config shows ("plugin = A    ; one-line swap: B, C").
 # usage: bad-ini.sh MODVMM hello.elf CASES-DIR CONFIGS-DIR BUILD-ROOT
 set -u
 MODVMM=$(realpath "$1") GUEST=$(realpath "$2") CASES=$(realpath "$3") CONFIGS=$(realpath "$4") BUILD=$(realpath "$5")
@@ -46,7 +47,7 @@ echo "$n bad INI files refused by check and run with the expected FILE:LINE: mes
 
 # the shipped configs: kernel paths pointed at this build; a kernel the build
 # does not make (linux.ini's Debian kernel) is replaced by the hello guest
-ngood=0
+ngood=0 nswaps=0
 for f in "$CONFIGS"/*.ini; do
 	ini=$T/good-$(basename "$f")
 	sed "s|\.\./build/|$BUILD/|g" "$f" >"$ini"
@@ -54,7 +55,17 @@ for f in "$CONFIGS"/*.ini; do
 	[ -z "$kernel" ] || [ -e "$kernel" ] || sed -i "s|^kernel *=.*|kernel = $GUEST|" "$ini"
 	"$MODVMM" check "$ini" >out 2>&1 || bad "check $(basename "$f"): $(cat out)"
 	ngood=$((ngood + 1))
+	# "plugin = A    ; one-line swap: B, C": the file passes check with B and C too
+	grep -n '^plugin = [^ ;]* *; one-line swap: ' "$ini" | while IFS=: read -r ln line; do
+		for alt in $(echo "${line#*one-line swap: }" | tr ',' ' '); do
+			sed "${ln}s/^plugin = [^ ;]*/plugin = $alt/" "$ini" >swapped.ini
+			"$MODVMM" check swapped.ini >out 2>&1 || echo "$(basename "$f") with plugin = $alt: $(cat out)"
+		done
+	done >swaps
+	[ ! -s swaps ] || bad "a one-line backend swap is refused: $(cat swaps)"
+	nswaps=$((nswaps + $(grep -c '; one-line swap: ' "$ini")))
 done
-echo "$ngood shipped configs pass check"
+[ "$nswaps" -ge 2 ] || bad "only $nswaps configs show a one-line swap"
+echo "$ngood shipped configs pass check, $nswaps one-line backend swaps too"
 [ "$failed" = 0 ] || { echo "$failed failures" >&2; exit 1; }
 echo ok
