@@ -203,14 +203,14 @@ static char *reader(char *str, int num, void *stream)
 		return NULL;
 	ps->line++;
 	size_t len = (size_t)n, text = len - (len && ps->buf[len - 1] == '\n');
-	const char *bad = NULL;
-	if (memchr(ps->buf, 0, len))
-		bad = "contains a NUL byte";
-	else if (num < 3 || text > (size_t)num - 3) /* room for "\r\n\0", as libinih wants */
-		bad = "is too long";
-	if (bad) {
-		cfg_error(ps->cfg, ps->line, "this line of %zu characters %s (at most %d characters); nothing of it was used",
-		          text, bad, num - 3);
+	bool nul = memchr(ps->buf, 0, len) != NULL;
+	bool too_long = num < 3 || text > (size_t)num - 3; /* room for "\r\n\0", as libinih wants */
+	if (nul || too_long) {
+		if (nul)
+			cfg_error(ps->cfg, ps->line, "this line contains a NUL byte; nothing of it was used");
+		else
+			cfg_error(ps->cfg, ps->line, "this line of %zu characters is too long (at most %d); nothing of it "
+			          "was used", text, num - 3);
 		if (ps->buf[strspn(ps->buf, " \t")] == '[') { /* a header: its keys belong to no section */
 			ps->cur = NULL;
 			ps->in_section = true;
