@@ -658,31 +658,38 @@ static void run_validate(struct config *cfg, const struct cfg_section *s)
 		cfg_error(cfg, s->line, "plugin '%s' refuses this section without saying why", d->name);
 }
 
+/* The entry of section s that sets a MODVMM_KEY_BACKEND key, or NULL (from index *j). */
+static const struct cfg_entry *next_backend_key(const struct cfg_section *s, size_t *j)
+{
+	for (; s->plugin && *j < s->nentries; (*j)++) {
+		const struct modvmm_key *k = schema_find(s->plugin->desc->keys, s->entries[*j].key);
+		if (k && k->type == MODVMM_KEY_BACKEND && !s->entries[*j].bad)
+			return &s->entries[(*j)++];
+	}
+	return NULL;
+}
+
 /* A backend serves one device: a second key naming it is refused. */
 static void check_backend_users(struct config *cfg)
 {
+	char lbl[128];
 	for (size_t i = 0; i < cfg->nsections; i++) {
 		const struct cfg_section *s = &cfg->sections[i];
-		for (size_t j = 0; s->plugin && j < s->nentries; j++) {
-			const struct modvmm_key *k = schema_find(s->plugin->desc->keys, s->entries[j].key);
-			if (!k || k->type != MODVMM_KEY_BACKEND)
-				continue;
-			const struct cfg_entry *e = &s->entries[j], *first = NULL;
+		const struct cfg_entry *e;
+		for (size_t j = 0; (e = next_backend_key(s, &j));) {
+			/* the first key naming the same backend, in file order */
+			const struct cfg_entry *first = NULL, *f;
 			const struct cfg_section *fs = NULL;
-			for (size_t a = 0; a <= i && !first; a++) {
-				const struct cfg_section *t = &cfg->sections[a];
-				for (size_t b = 0; t->plugin && b < (a == i ? j : t->nentries) && !first; b++) {
-					const struct modvmm_key *tk = schema_find(t->plugin->desc->keys, t->entries[b].key);
-					if (tk && tk->type == MODVMM_KEY_BACKEND && !strcmp(t->entries[b].value, e->value)) {
-						first = &t->entries[b];
-						fs = t;
+			for (size_t a = 0; a < cfg->nsections && !first; a++)
+				for (size_t b = 0; (f = next_backend_key(&cfg->sections[a], &b)) && !first;)
+					if (!strcmp(f->value, e->value)) {
+						first = f;
+						fs = &cfg->sections[a];
 					}
-				}
-			}
-			char lbl[128];
-			if (first)
-				cfg_error(cfg, e->line, "%s = %s: [backend %s] already serves %s (line %d); a backend serves one device",
-				          e->key, e->value, e->value, section_label(fs, lbl, sizeof(lbl)), first->line);
+			if (first != e)
+				cfg_error(cfg, e->line, "%s = %s: [backend %s] already serves %s (line %d); a backend serves "
+				          "one device", e->key, e->value, e->value, section_label(fs, lbl, sizeof(lbl)),
+				          first->line);
 		}
 	}
 }
