@@ -66,6 +66,8 @@ static void print_plugin(const struct plugin *p, bool keys)
 		printf("    %-16s %-9s %-12s %s", k->name, schema_type_name(k->type), def, k->help ? k->help : "");
 		if (k->type == MODVMM_KEY_ENUM && k->choices)
 			printf(" [%s]", k->choices);
+		if (k->range && (k->type == MODVMM_KEY_U64 || k->type == MODVMM_KEY_SIZE))
+			printf(" (%s)", k->range);
 		if (k->type == MODVMM_KEY_IOPORT)
 			printf(" (%u port%s)", k->span ? k->span : 1, k->span > 1 ? "s" : "");
 		printf("\n");
