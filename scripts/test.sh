@@ -5,7 +5,8 @@
 set -eu
 cd "$(dirname "$0")/.."
 scripts/deps.sh --test
-[ -d build ] || meson setup build -Dwerror=true
+# an existing build/ keeps its options: make sure warnings are errors there too
+[ -d build ] && meson configure build -Dwerror=true || meson setup build -Dwerror=true
 meson compile -C build
 if [ "$(tests/kvmhost/with-kvm --mode)" = kvmhost ]; then
 	MODVMM_TIME_FACTOR=$(tests/kvmhost/with-kvm --time-factor)

@@ -82,7 +82,7 @@ patch() {
 refused() {
 	status=0
 	"$MODVMM" check "$T/vm.ini" >"$T/out" 2>"$T/err" || status=$?
-	[ "$status" = 1 ] || fail "check accepted a bad setup ($1); status $status"
+	[ "$status" = 241 ] || fail "check accepted a bad setup ($1); status $status"
 	expect_in "$T/err" "$T/vm.ini:$2: "
 	expect_in "$T/err" "$1"
 }

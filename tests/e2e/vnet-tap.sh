@@ -74,11 +74,11 @@ vnet_ini "$T/vm.ini" "$GUEST" "mode=echo" "plugin = tap
 ifname = mvtap$$" ""
 st=0
 setpriv --inh-caps=-net_admin --bounding-set=-net_admin "$MODVMM" run "$T/vm.ini" >"$T/out" 2>"$T/err" || st=$?
-[ "$st" = 1 ] || fail "without CAP_NET_ADMIN: exit status $st"
+[ "$st" = 242 ] || fail "without CAP_NET_ADMIN: exit status $st, expected 242"
 expect_in "$T/err" "needs CAP_NET_ADMIN"
 expect_in "$T/err" "ip tuntap add dev mvtap$$ mode tap"
 st=0
 unshare -m sh -c 'mount -t tmpfs none /dev/net && exec "$@"' sh "$MODVMM" run "$T/vm.ini" >"$T/out" 2>"$T/err" || st=$?
-[ "$st" = 1 ] || fail "without /dev/net/tun: exit status $st"
+[ "$st" = 242 ] || fail "without /dev/net/tun: exit status $st, expected 242"
 expect_in "$T/err" "the TUN/TAP driver is missing"
 echo "ok: tap errors name what is missing"
