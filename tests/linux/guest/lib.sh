@@ -6,3 +6,8 @@ fail() {
 say() {
 	echo "LINUXTEST: $*"
 }
+# Debian's busybox-static runs its own applets before PATH: iproute2's ip
+# (for netns, macvlan, -br) must be named.
+ip() {
+	/usr/sbin/ip "$@"
+}
