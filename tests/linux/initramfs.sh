@@ -7,8 +7,10 @@
 # ${MODVMM_TEST_CACHE:-/var/cache/modvmm-tests}/linux-guest and rebuilt only
 # when an input changes; packages are fetched with `apt-get download` once
 # (tests/fetch.sh does it on the outer machine: the KVM host has no network).
+# busybox-static and the kernel package are kvmhost's (tests/kvmhost/inputs.sh).
 #
-# linux_guest_inputs sets LG_KERNEL (bzImage), LG_INITRD (the cached
+# linux_guest_inputs sets LG_KERNEL (bzImage), LG_VMLINUX (its payload
+# uncompressed: an ELF with the PVH entry note), LG_INITRD (the cached
 # initramfs) and LG_KVER.  lg_initrd OUT FILE... writes OUT: that initramfs
 # followed by a second archive (the kernel unpacks both) holding the guest
 # scripts of tests/linux/guest/ in /tests and each FILE (a static test tool of
@@ -30,6 +32,19 @@ lg_libs() {
 		path="$path:$r/lib/x86_64-linux-gnu:$r/usr/lib/x86_64-linux-gnu"
 	done
 	LD_LIBRARY_PATH=${path#:} ldd "$bin" | awk '/=> \// { print $3 } /^\t\/lib64\// { print $1 }'
+}
+
+# lg_vmlinux BZIMAGE OUT: the protected-mode payload (payload_offset and
+# payload_length in the setup header, Documentation/x86/boot.rst) is an xz
+# stream followed by the 4-byte uncompressed size, which xz leaves alone with
+# --single-stream.
+lg_vmlinux() {
+	local sects off len
+	sects=$(od -An -t u1 -j $((0x1f1)) -N 1 "$1" | tr -d ' ')
+	[ "$sects" = 0 ] && sects=4
+	off=$(( (sects + 1) * 512 + $(od -An -t u4 -j $((0x248)) -N 4 "$1" | tr -d ' ') ))
+	len=$(od -An -t u4 -j $((0x24c)) -N 4 "$1" | tr -d ' ')
+	tail -c +$((off + 1)) "$1" | head -c "$len" | xz -dc --single-stream >"$2.tmp" && mv "$2.tmp" "$2"
 }
 
 lg_build_initrd() {
@@ -66,7 +81,14 @@ linux_guest_inputs() {
 	local cache=${MODVMM_TEST_CACHE:-/var/cache/modvmm-tests} dir want pkg
 	KH_SRC=$LG_SRC/../kvmhost
 	. "$KH_SRC/inputs.sh"
-	kvmhost_inputs
+	# The kernel package as kvmhost unpacked it; not kvmhost_inputs each time,
+	# which would also rebuild the KVM host's own initramfs when another
+	# checkout's kvmhost/ differs.
+	pkg=$(kh_kernel_pkg)
+	[ -s "$cache/kvmhost/$pkg/done" ] || (kvmhost_inputs) || return 1
+	KH_KVER=$(cat "$cache/kvmhost/$pkg/done")
+	KH_KERNEL=$(echo "$cache/kvmhost/$pkg"/boot/vmlinuz-*)
+	KH_MODDIR=$cache/kvmhost/$pkg/lib/modules/$KH_KVER
 	dir=$cache/linux-guest
 	mkdir -p "$dir" || { echo "linux-guest: cannot create $dir" >&2; return 1; }
 	exec 7>"$dir/.lock"
@@ -81,7 +103,12 @@ linux_guest_inputs() {
 		lg_build_initrd "$dir" "$KH_MODDIR" || { exec 7>&-; echo "linux-guest: could not build the initramfs" >&2; return 1; }
 		echo "$want" >"$dir/initrd.stamp"
 	fi
+	if [ ! -s "$dir/vmlinux" ] || [ "$(cat "$dir/vmlinux.stamp" 2>/dev/null)" != "$KH_KVER" ]; then
+		lg_vmlinux "$KH_KERNEL" "$dir/vmlinux" || { exec 7>&-; echo "linux-guest: cannot extract vmlinux from $KH_KERNEL" >&2; return 1; }
+		echo "$KH_KVER" >"$dir/vmlinux.stamp"
+	fi
 	exec 7>&-
+	LG_VMLINUX=$dir/vmlinux
 	LG_KERNEL=$KH_KERNEL LG_INITRD=$dir/initrd.gz LG_KVER=$KH_KVER
 }
 

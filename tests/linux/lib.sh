@@ -17,6 +17,8 @@ LT_MEMORY=512
 LT_CMDLINE="console=ttyS0 panic=-1 loglevel=4"
 LT_SECS=${LT_SECS:-90}    # per boot, scaled by MODVMM_TIME_FACTOR
 LT_PREFIX=                # runs the VMM, e.g. "ip netns exec NS"
+LT_KERNEL=                # another kernel than the bzImage (LG_VMLINUX: PVH)
+LT_INPUT=                 # a fifo the serial console reads (default none)
 
 lt_setup() {
 	linux_guest_inputs || fail "the guest kernel or initramfs is missing (tests/fetch.sh fetches them)"
@@ -30,12 +32,12 @@ lt_ini() {
 name = lt-$2
 memory = ${LT_MEMORY}M
 vcpus = $3
-kernel = $LG_KERNEL
+kernel = ${LT_KERNEL:-$LG_KERNEL}
 initrd = $T/initrd
 cmdline = $LT_CMDLINE $4
 [device com1]
 plugin = serial
-input = none
+input = $([ -n "$LT_INPUT" ] && echo stdin || echo none)
 ${5:-}
 INI
 }
@@ -43,16 +45,18 @@ INI
 lt_start() {
 	local vmm=$1 name=$2 log=$T/$2.$1.log
 	: >"$log"
+	local in=${LT_INPUT:-/dev/null} serial="file:$log" out=$T/$2.qemu.err
+	[ -n "$LT_INPUT" ] && serial=stdio out=$log
 	case $vmm in
 	modvmm)
 		lt_ini "$T/$name.ini" "$name" "$3" "$4" "${5:-}"
-		$LT_PREFIX command timeout -k 20 "$(scaled "$LT_SECS")" "$MODVMM" -v run "$T/$name.ini" >"$log" 2>"$T/$name.modvmm.err" </dev/null & ;;
+		$LT_PREFIX command timeout -k 20 "$(scaled "$LT_SECS")" "$MODVMM" -v run "$T/$name.ini" >"$log" 2>"$T/$name.modvmm.err" <"$in" & ;;
 	qemu)
 		# shellcheck disable=SC2086
 		$LT_PREFIX command timeout -k 20 "$(scaled "$LT_SECS")" qemu-system-x86_64 -M q35 -enable-kvm -cpu host -smp "$3" -m "$LT_MEMORY" \
-			-nodefaults -no-user-config -display none -no-reboot -serial "file:$log" \
-			-kernel "$LG_KERNEL" -initrd "$T/initrd" -append "$LT_CMDLINE $4" ${5:-} \
-			</dev/null >"$T/$name.qemu.err" 2>&1 & ;;
+			-nodefaults -no-user-config -display none -no-reboot -serial "$serial" \
+			-kernel "${LT_KERNEL:-$LG_KERNEL}" -initrd "$T/initrd" -append "$LT_CMDLINE $4" ${5:-} \
+			<"$in" >"$out" 2>>"$T/$name.qemu.err" & ;;
 	*) fail "lt_start: unknown VMM $vmm" ;;
 	esac
 	LT_PID=$!
