@@ -50,10 +50,10 @@ lt_start() {
 	case $vmm in
 	modvmm)
 		lt_ini "$T/$name.ini" "$name" "$3" "$4" "${5:-}"
-		$LT_PREFIX command timeout -k 20 "$(scaled "$LT_SECS")" "$MODVMM" -v run "$T/$name.ini" >"$log" 2>"$T/$name.modvmm.err" <"$in" & ;;
+		$LT_PREFIX env timeout -k 20 "$(scaled "$LT_SECS")" "$MODVMM" -v run "$T/$name.ini" >"$log" 2>"$T/$name.modvmm.err" <"$in" & ;;
 	qemu)
 		# shellcheck disable=SC2086
-		$LT_PREFIX command timeout -k 20 "$(scaled "$LT_SECS")" qemu-system-x86_64 -M q35 -enable-kvm -cpu host -smp "$3" -m "$LT_MEMORY" \
+		$LT_PREFIX env timeout -k 20 "$(scaled "$LT_SECS")" qemu-system-x86_64 -M q35 -enable-kvm -cpu host -smp "$3" -m "$LT_MEMORY" \
 			-nodefaults -no-user-config -display none -no-reboot -serial "$serial" \
 			-kernel "${LT_KERNEL:-$LG_KERNEL}" -initrd "$T/initrd" -append "$LT_CMDLINE $4" ${5:-} \
 			<"$in" >"$out" 2>>"$T/$name.qemu.err" & ;;
