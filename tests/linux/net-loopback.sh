@@ -12,7 +12,7 @@
 MODVMM=$(realpath "$1") TCPX=$(realpath "$2")
 need_kvm
 lt_setup "$TCPX"
-BYTES=${LT_BYTES:-$((16 << 20))}
+BYTES=${LT_BYTES:-$((64 << 20))}
 port=$((20000 + $$ % 10000))
 modvmm_nic="[backend n0]
 plugin = loopback

@@ -12,7 +12,7 @@ need_kvm
 need_root
 [ -c /dev/net/tun ] || { echo "SKIP: no /dev/net/tun" >&2; exit 77; }
 lt_setup "$TCPX"
-BYTES=${LT_BYTES:-$((16 << 20))}
+BYTES=${LT_BYTES:-$((64 << 20))}
 NS=ltnet$$ TAP=lttap0 HOST=10.98.0.1 GUEST=10.98.0.2
 ip netns add $NS || fail "ip netns add"
 trap 'ip netns del $NS 2>/dev/null; [ -n "${KEEP_T:-}" ] || rm -rf "$T"' EXIT
