@@ -14,13 +14,16 @@
 
 #include "acpi.h"
 #include "boot.h"
+#include "devmem.h"
 #include "loader.h"
+#include "modvmm-config.h"
 #include "schema.h"
 
 const struct modvmm_key config_vm_keys[] = {
-	{ .name = "name", .type = MODVMM_KEY_STRING, .def = "modvmm", .help = "VM name (logs, devmem folder)" },
+	{ .name = "name", .type = MODVMM_KEY_STRING, .def = "modvmm",
+	  .help = "VM name (logs, devmem folder): letters, digits, '.', '_', '-'" },
 	{ .name = "memory", .type = MODVMM_KEY_SIZE, .def = "256M", .help = "guest RAM, with K/M/G suffix" },
-	{ .name = "vcpus", .type = MODVMM_KEY_U64, .def = "1", .help = "number of vCPUs (1-64)" },
+	{ .name = "vcpus", .type = MODVMM_KEY_U64, .def = "1", .help = "number of vCPUs", .range = "1-64" },
 	{ .name = "kernel", .type = MODVMM_KEY_PATH, .help = "kernel to boot: a bzImage or a PVH ELF",
 	  .flags = MODVMM_KEY_F_REQUIRED | MODVMM_KEY_F_EXISTS },
 	{ .name = "cmdline", .type = MODVMM_KEY_STRING, .def = "", .help = "kernel command line" },
@@ -46,18 +49,63 @@ struct parse_state {
 	int line;
 	struct cfg_section *cur; /* NULL in an unknown section */
 	bool in_section;
+	char *buf;               /* the line being read (getline) */
+	size_t cap;
 };
 
+/* Let libinih take lines of up to CONFIG_MAX_LINE characters.  Debian's libinih
+ * has run-time settings for its line buffer (a fixed 200 bytes otherwise);
+ * without them, longer lines are refused by reader() instead of being split. */
+static void inih_setup(void)
+{
+#if HAVE_INIH_MAX_LINE
+	ini_use_stack = false;
+	ini_allow_realloc = false;
+	ini_initial_alloc = CONFIG_MAX_LINE + 3;
+	ini_max_line = CONFIG_MAX_LINE + 3;
+#endif
+}
+
+/* Errors are kept and printed in line order by config_print_errors(). */
 static void cfg_error(struct config *cfg, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void cfg_error(struct config *cfg, int line, const char *fmt, ...)
 {
 	va_list ap;
+	char *text = NULL;
 	va_start(ap, fmt);
-	fprintf(stderr, "%s:%d: ", cfg->path, line);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	int n = vasprintf(&text, fmt, ap);
 	va_end(ap);
+	struct cfg_msg *m = n >= 0 ? realloc(cfg->msgs, (cfg->nmsgs + 1) * sizeof(*m)) : NULL;
 	cfg->errors++;
+	if (!m) {
+		fprintf(stderr, "%s:%d: %s\n", cfg->path, line, n >= 0 ? text : fmt);
+		free(text);
+		return;
+	}
+	cfg->msgs = m;
+	m[cfg->nmsgs] = (struct cfg_msg){ .line = line, .seq = cfg->nmsgs, .text = text };
+	cfg->nmsgs++;
+}
+
+static int msg_cmp(const void *a, const void *b)
+{
+	const struct cfg_msg *x = a, *y = b;
+	if (x->line != y->line)
+		return x->line < y->line ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+void config_print_errors(struct config *cfg)
+{
+	if (cfg->nmsgs)
+		qsort(cfg->msgs, cfg->nmsgs, sizeof(*cfg->msgs), msg_cmp);
+	for (size_t i = 0; i < cfg->nmsgs; i++) {
+		fprintf(stderr, "%s:%d: %s\n", cfg->path, cfg->msgs[i].line, cfg->msgs[i].text);
+		free(cfg->msgs[i].text);
+	}
+	free(cfg->msgs);
+	cfg->msgs = NULL;
+	cfg->nmsgs = 0;
 }
 
 static char *trim(char *s)
@@ -125,24 +173,53 @@ static void new_section(struct parse_state *ps, char *hdr)
 	*ps->cur = (struct cfg_section){ .kind = kind, .name = strdup(key), .line = ps->line };
 }
 
-/* inih reader: counts lines and tracks section headers itself, so sections without
- * keys exist and every message carries the right line. */
+/* A header line "[...]": open the section it names. */
+static void header_line(struct parse_state *ps, const char *line)
+{
+	while (isspace((unsigned char)*line))
+		line++;
+	const char *end = line[0] == '[' ? strchr(line, ']') : NULL;
+	if (!end)
+		return;
+	char *hdr = strndup(line + 1, (size_t)(end - line - 1));
+	if (!hdr) {
+		cfg_error(ps->cfg, ps->line, "out of memory");
+		return;
+	}
+	new_section(ps, trim(hdr));
+	free(hdr);
+}
+
+/* inih reader.  It reads whole lines itself (getline: any length), counts them and
+ * tracks section headers, so sections without keys exist and every message
+ * carries the right line.  A line libinih could not take whole (longer than its
+ * buffer, or holding a NUL byte) is reported and handed over as an empty
+ * comment: never cut in two. */
 static char *reader(char *str, int num, void *stream)
 {
 	struct parse_state *ps = stream;
-	if (!fgets(str, num, ps->fp))
+	ssize_t n = getline(&ps->buf, &ps->cap, ps->fp);
+	if (n < 0)
 		return NULL;
 	ps->line++;
-	char tmp[512];
-	snprintf(tmp, sizeof(tmp), "%s", str);
-	char *t = trim(tmp);
-	if (t[0] == '[') {
-		char *end = strchr(t, ']');
-		if (end) {
-			*end = 0;
-			new_section(ps, trim(t + 1));
+	size_t len = (size_t)n, text = len - (len && ps->buf[len - 1] == '\n');
+	bool nul = memchr(ps->buf, 0, len) != NULL;
+	bool too_long = num < 3 || text > (size_t)num - 3; /* room for "\r\n\0", as libinih wants */
+	if (nul || too_long) {
+		if (nul)
+			cfg_error(ps->cfg, ps->line, "this line contains a NUL byte; nothing of it was used");
+		else
+			cfg_error(ps->cfg, ps->line, "this line of %zu characters is too long (at most %d); nothing of it "
+			          "was used", text, num - 3);
+		if (ps->buf[strspn(ps->buf, " \t")] == '[') { /* a header: its keys belong to no section */
+			ps->cur = NULL;
+			ps->in_section = true;
 		}
+		snprintf(str, (size_t)num, ";\n");
+		return str;
 	}
+	memcpy(str, ps->buf, len + 1);
+	header_line(ps, str);
 	return str;
 }
 
@@ -182,20 +259,24 @@ int config_parse(struct config *cfg, const char *path)
 	struct parse_state ps = { .cfg = cfg };
 	ps.fp = fopen(path, "r");
 	if (!ps.fp) {
-		fprintf(stderr, "%s: cannot open: %s\n", path, strerror(errno));
-		return -1;
+		int err = errno;
+		fprintf(stderr, "%s: cannot open: %s\n", path, strerror(err));
+		return err == ENOENT || err == EACCES || err == ENOMEM ? -err : -EIO;
 	}
+	inih_setup();
 	int line = ini_parse_stream(reader, &ps, handler, &ps);
 	fclose(ps.fp);
+	free(ps.buf);
 	if (line > 0)
 		cfg_error(cfg, line, "syntax error: expected '[section]', 'key = value' or a comment");
 	else if (line < 0)
 		cfg_error(cfg, 1, "cannot parse (out of memory)");
-	return cfg->errors ? -1 : 0;
+	return cfg->errors ? -EINVAL : 0;
 }
 
 void config_free(struct config *cfg)
 {
+	config_print_errors(cfg);
 	for (size_t i = 0; i < cfg->nsections; i++) {
 		struct cfg_section *s = &cfg->sections[i];
 		for (size_t j = 0; j < s->nentries; j++) {
@@ -233,6 +314,15 @@ const char *config_value(const struct cfg_section *s, const char *key)
 		return e->value;
 	const struct modvmm_key *k = schema_find(section_keys(s), key);
 	return k ? k->def : NULL;
+}
+
+int config_u64(const struct cfg_section *s, const char *key, uint64_t *out)
+{
+	const char *v = config_value(s, key);
+	if (!v)
+		return -ENOENT;
+	const struct modvmm_key *k = schema_find(section_keys(s), key);
+	return k && k->type == MODVMM_KEY_SIZE ? schema_parse_size(v, out) : schema_parse_u64(v, out);
 }
 
 const struct cfg_section *config_section(const struct config *cfg, enum section_kind kind, const char *name)
@@ -276,6 +366,8 @@ static int resolve_path(const struct config *cfg, struct cfg_entry *e)
 	return 0;
 }
 
+static void check_value(struct config *cfg, struct cfg_entry *e, const struct modvmm_key *k);
+
 /* Check the entries of one section against its schema. */
 static void check_entries(struct config *cfg, struct cfg_section *s, const struct modvmm_key *keys, bool has_plugin_key)
 {
@@ -287,6 +379,7 @@ static void check_entries(struct config *cfg, struct cfg_section *s, const struc
 			continue;
 		const struct modvmm_key *k = schema_find(keys, e->key);
 		if (!k) {
+			e->bad = true;
 			char known[512] = "";
 			size_t off = 0;
 			for (const struct modvmm_key *q = keys; q && q->name && off < sizeof(known); q++)
@@ -295,26 +388,33 @@ static void check_entries(struct config *cfg, struct cfg_section *s, const struc
 			          *known ? "; known keys: " : "", known);
 			continue;
 		}
-		if (schema_check(k, e->value, err, sizeof(err))) {
+		unsigned before = cfg->errors;
+		if (schema_check(k, e->value, err, sizeof(err)))
 			cfg_error(cfg, e->line, "%s", err);
-			continue;
-		}
-		if (k->type == MODVMM_KEY_PATH) {
-			if (resolve_path(cfg, e)) {
-				cfg_error(cfg, e->line, "%s: path too long", e->key);
-				continue;
-			}
-			if ((k->flags & MODVMM_KEY_F_EXISTS) && access(e->value, R_OK)) {
-				cfg_error(cfg, e->line, "%s = %s: %s", e->key, e->value, strerror(errno));
-				continue;
-			}
-		}
-		if (k->type == MODVMM_KEY_BACKEND && !config_section(cfg, SECTION_BACKEND, e->value))
-			cfg_error(cfg, e->line, "%s = %s: there is no [backend %s] section", e->key, e->value, e->value);
+		else
+			check_value(cfg, e, k);
+		e->bad = cfg->errors != before;
 	}
 	for (const struct modvmm_key *k = keys; k && k->name; k++)
 		if ((k->flags & MODVMM_KEY_F_REQUIRED) && !config_get(s, k->name))
 			cfg_error(cfg, s->line, "%s needs '%s = ...' (%s)", lbl, k->name, k->help ? k->help : k->name);
+}
+
+/* What a value must be beyond its type: an existing file, a [backend] section. */
+static void check_value(struct config *cfg, struct cfg_entry *e, const struct modvmm_key *k)
+{
+	if (k->type == MODVMM_KEY_PATH) {
+		if (resolve_path(cfg, e)) {
+			cfg_error(cfg, e->line, "%s: path too long", e->key);
+			return;
+		}
+		if ((k->flags & MODVMM_KEY_F_EXISTS) && access(e->value, R_OK)) {
+			cfg_error(cfg, e->line, "%s = %s: %s", e->key, e->value, strerror(errno));
+			return;
+		}
+	}
+	if (k->type == MODVMM_KEY_BACKEND && !config_section(cfg, SECTION_BACKEND, e->value))
+		cfg_error(cfg, e->line, "%s = %s: there is no [backend %s] section", e->key, e->value, e->value);
 }
 
 static void check_vm(struct config *cfg, struct cfg_section *s)
@@ -323,24 +423,19 @@ static void check_vm(struct config *cfg, struct cfg_section *s)
 	struct vm_config *vm = &cfg->vm;
 	const struct cfg_entry *e;
 	vm->name = config_value(s, "name");
-	if ((e = config_get(s, "name")) && (!*e->value || strchr(e->value, '/') || e->value[0] == '.'))
-		cfg_error(cfg, e->line, "name = %s: must be non-empty, without '/' and not start with '.'", e->value);
-	if (schema_parse_size(config_value(s, "memory"), &vm->memory) == 0) {
+	if ((e = config_get(s, "name")) && !devmem_name_ok(e->value))
+		cfg_error(cfg, e->line, "name = %s: must be 1-64 letters, digits, '.', '_' or '-', not starting with '.'",
+		          e->value);
+	bool mem_ok = schema_parse_size(config_value(s, "memory"), &vm->memory) == 0;
+	if (mem_ok && (vm->memory < (2ULL << 20) || (vm->memory & 0xfff) || vm->memory > (1ULL << 40))) {
 		e = config_get(s, "memory");
-		int line = e ? e->line : s->line;
-		if (vm->memory < (2ULL << 20) || (vm->memory & 0xfff) || vm->memory > (1ULL << 40))
-			cfg_error(cfg, line, "memory = %s: must be a multiple of 4K between 2M and 1T",
-			          config_value(s, "memory"));
+		cfg_error(cfg, e ? e->line : s->line, "memory = %s: must be a multiple of 4K between 2M and 1T",
+		          config_value(s, "memory"));
+		mem_ok = false;
 	}
 	uint64_t n = 0;
-	if (schema_parse_u64(config_value(s, "vcpus"), &n) == 0) {
-		if (n < 1 || n > VM_MAX_VCPUS) {
-			e = config_get(s, "vcpus");
-			cfg_error(cfg, e ? e->line : s->line, "vcpus = %s: must be between 1 and %d",
-			          config_value(s, "vcpus"), VM_MAX_VCPUS);
-		}
-		vm->vcpus = (unsigned)n;
-	}
+	if (schema_parse_u64(config_value(s, "vcpus"), &n) == 0 && n <= VM_MAX_VCPUS)
+		vm->vcpus = (unsigned)n; /* the schema's range refused other values */
 	if ((e = config_get(s, "vcpu_affinity"))) {
 		unsigned cpus[VM_MAX_VCPUS];
 		if (schema_parse_cpulist(e->value, cpus, VM_MAX_VCPUS) < 0)
@@ -353,7 +448,7 @@ static void check_vm(struct config *cfg, struct cfg_section *s)
 	schema_parse_bool(config_value(s, "hugepages"), &vm->hugepages);
 	vm->kernel = config_value(s, "kernel");
 	e = config_get(s, "kernel");
-	if (e && !access(e->value, R_OK)) {
+	if (e && mem_ok && !access(e->value, R_OK)) {
 		/* the kernel's format, then whether it, the cmdline and the initrd fit in RAM */
 		char err[PATH_MAX + 256];
 		const char *key = "kernel";
@@ -367,7 +462,7 @@ static void check_vm(struct config *cfg, struct cfg_section *s)
 	}
 }
 
-static void check_plugin_section(struct config *cfg, struct cfg_section *s, const struct plugin_set *plugins)
+static void check_plugin_section(struct config *cfg, struct cfg_section *s, struct plugin_set *plugins)
 {
 	char lbl[128], dirs[2048];
 	section_label(s, lbl, sizeof(lbl));
@@ -376,10 +471,16 @@ static void check_plugin_section(struct config *cfg, struct cfg_section *s, cons
 		cfg_error(cfg, s->line, "%s has no 'plugin = NAME' key", lbl);
 		return;
 	}
+	char why[PATH_MAX + 512];
+	int ret = plugins_load_named(plugins, pe->value, why, sizeof(why));
 	const struct plugin *p = plugins_find(plugins, pe->value);
-	if (!p) {
+	if (ret == -ENOENT && !why[0]) {
 		plugins_dirs_str(plugins, dirs, sizeof(dirs));
 		cfg_error(cfg, pe->line, "plugin '%s' not found (searched %s; see 'modvmm plugins')", pe->value, dirs);
+		return;
+	}
+	if (!p) {
+		cfg_error(cfg, pe->line, "plugin '%s' refused: %s", pe->value, why);
 		return;
 	}
 	unsigned want = s->kind == SECTION_DEVICE ? MODVMM_KIND_DEVICE : MODVMM_KIND_NET_BACKEND;
@@ -480,7 +581,120 @@ static void check_resources(struct config *cfg)
 	free(slots);
 }
 
-int config_validate(struct config *cfg, const struct plugin_set *plugins)
+/* ---- the plugins' validate() hooks ---- */
+
+struct modvmm_check {
+	struct config *cfg;
+	const struct cfg_section *s;
+};
+
+/* A key refused by the schema reads as missing: the hook does not see it twice. */
+static bool refused(struct modvmm_check *c, const char *key)
+{
+	const struct cfg_entry *e = key ? config_get(c->s, key) : NULL;
+	return e && e->bad;
+}
+
+static const char *check_config_str(struct modvmm_check *c, const char *key)
+{
+	return key && !refused(c, key) ? config_value(c->s, key) : NULL;
+}
+
+static int check_config_u64(struct modvmm_check *c, const char *key, uint64_t *out)
+{
+	if (refused(c, key))
+		return -EINVAL;
+	return key ? config_u64(c->s, key, out) : -ENOENT;
+}
+
+static void check_error(struct modvmm_check *c, const char *key, const char *fmt, ...) MODVMM_PRINTF(3, 4);
+static void check_error(struct modvmm_check *c, const char *key, const char *fmt, ...)
+{
+	char msg[1024], lbl[128];
+	if (refused(c, key))
+		return; /* already reported */
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	const struct cfg_entry *e = key ? config_get(c->s, key) : NULL;
+	const char *v = key ? config_value(c->s, key) : NULL;
+	section_label(c->s, lbl, sizeof(lbl));
+	if (e)
+		cfg_error(c->cfg, e->line, "%s = %s: %s", key, e->value, msg);
+	else if (key)
+		cfg_error(c->cfg, c->s->line, "%s: %s = %s (the default): %s", lbl, key, v ? v : "", msg);
+	else
+		cfg_error(c->cfg, c->s->line, "%s: %s", lbl, msg);
+}
+
+static const struct modvmm_plugin *check_backend_plugin(struct modvmm_check *c, const char *key)
+{
+	const struct modvmm_key *k = c->s->plugin ? schema_find(c->s->plugin->desc->keys, key) : NULL;
+	const char *name = check_config_str(c, key);
+	if (!k || k->type != MODVMM_KEY_BACKEND || !name)
+		return NULL;
+	const struct cfg_section *b = config_section(c->cfg, SECTION_BACKEND, name);
+	return b && b->plugin ? b->plugin->desc : NULL;
+}
+
+static const struct modvmm_check_ops check_ops = {
+	.size = sizeof(struct modvmm_check_ops),
+	.config_str = check_config_str,
+	.config_u64 = check_config_u64,
+	.error = check_error,
+	.backend_plugin = check_backend_plugin,
+};
+
+static void run_validate(struct config *cfg, const struct cfg_section *s)
+{
+	const struct modvmm_plugin *d = s->plugin->desc;
+	if (d->abi_minor < 1 || d->size < offsetof(struct modvmm_plugin, validate) + sizeof(d->validate) ||
+	    !d->validate)
+		return;
+	struct modvmm_check c = { .cfg = cfg, .s = s };
+	unsigned before = cfg->errors;
+	if (d->validate(&check_ops, &c) && cfg->errors == before)
+		cfg_error(cfg, s->line, "plugin '%s' refuses this section without saying why", d->name);
+}
+
+/* The entry of section s that sets a MODVMM_KEY_BACKEND key, or NULL (from index *j). */
+static const struct cfg_entry *next_backend_key(const struct cfg_section *s, size_t *j)
+{
+	for (; s->plugin && *j < s->nentries; (*j)++) {
+		const struct modvmm_key *k = schema_find(s->plugin->desc->keys, s->entries[*j].key);
+		if (k && k->type == MODVMM_KEY_BACKEND && !s->entries[*j].bad)
+			return &s->entries[(*j)++];
+	}
+	return NULL;
+}
+
+/* A backend serves one device: a second key naming it is refused. */
+static void check_backend_users(struct config *cfg)
+{
+	char lbl[128];
+	for (size_t i = 0; i < cfg->nsections; i++) {
+		const struct cfg_section *s = &cfg->sections[i];
+		const struct cfg_entry *e;
+		for (size_t j = 0; (e = next_backend_key(s, &j));) {
+			/* the first key naming the same backend, in file order */
+			const struct cfg_entry *first = NULL, *f;
+			const struct cfg_section *fs = NULL;
+			for (size_t a = 0; a < cfg->nsections && !first; a++)
+				for (size_t b = 0; (f = next_backend_key(&cfg->sections[a], &b)) && !first;)
+					if (!strcmp(f->value, e->value)) {
+						first = f;
+						fs = &cfg->sections[a];
+					}
+			if (first != e)
+				cfg_error(cfg, e->line, "%s = %s: [backend %s] already serves %s (line %d); a backend serves "
+				          "one device", e->key, e->value, e->value, section_label(fs, lbl, sizeof(lbl)),
+				          first->line);
+		}
+	}
+}
+
+int config_validate(struct config *cfg, struct plugin_set *plugins)
 {
 	unsigned before = cfg->errors;
 	struct cfg_section *vm = (struct cfg_section *)config_section(cfg, SECTION_VM, "vm");
@@ -491,6 +705,12 @@ int config_validate(struct config *cfg, const struct plugin_set *plugins)
 	for (size_t i = 0; i < cfg->nsections; i++)
 		if (cfg->sections[i].kind != SECTION_VM)
 			check_plugin_section(cfg, &cfg->sections[i], plugins);
+	/* then the plugins' own rules, once every backend section has its plugin */
+	for (size_t i = 0; i < cfg->nsections; i++)
+		if (cfg->sections[i].plugin)
+			run_validate(cfg, &cfg->sections[i]);
+	check_backend_users(cfg);
 	check_resources(cfg);
+	config_print_errors(cfg);
 	return cfg->errors > before ? -1 : 0;
 }

@@ -23,6 +23,13 @@ struct cfg_entry {
 	char *key;
 	char *value;       /* as written; PATH values resolved after validation */
 	int line;
+	bool bad;          /* refused by the schema (validate() hooks see it unset) */
+};
+
+struct cfg_msg {
+	int line;
+	size_t seq;
+	char *text;
 };
 
 struct cfg_section {
@@ -52,23 +59,35 @@ struct config {
 	struct cfg_section *sections;
 	size_t nsections;
 	struct vm_config vm;
-	unsigned errors;   /* printed so far */
+	unsigned errors;   /* found so far */
+	struct cfg_msg *msgs; /* not printed yet */
+	size_t nmsgs;
 };
 
 #define VM_MAX_VCPUS 64
+/* The longest INI line read, in characters (where libinih allows; see config.c). */
+#define CONFIG_MAX_LINE 65536
 
-/* Parse `path`.  Returns 0, or -1 after printing FILE:LINE errors. */
+/* Parse `path`.  Returns 0; -EINVAL after finding FILE:LINE errors (what was
+ * read is kept: config_validate reports them with the rest); or -errno when the
+ * file cannot be read (ENOENT, EACCES, ENOMEM, else EIO), with a message. */
 int config_parse(struct config *cfg, const char *path);
-/* Validate [vm] and every plugin section against `plugins`; resolves PATH values.
- * Returns 0, or -1 after printing FILE:LINE errors. */
-int config_validate(struct config *cfg, const struct plugin_set *plugins);
+/* Validate [vm] and every plugin section, loading the plugins the sections name
+ * from the search path of `plugins` (nothing else); resolves PATH values.
+ * Returns 0, or -1 after printing FILE:LINE errors, in line order, parse errors included. */
+int config_validate(struct config *cfg, struct plugin_set *plugins);
 /* Add the [vm] plugin_path directories (relative to the INI file) to `plugins`. */
 int config_plugin_dirs(const struct config *cfg, struct plugin_set *plugins);
+/* Print the errors found and not printed yet, in line order (config_validate and
+ * config_free do). */
+void config_print_errors(struct config *cfg);
 void config_free(struct config *cfg);
 
 const struct cfg_entry *config_get(const struct cfg_section *s, const char *key);
 /* Value of key or the schema default. */
 const char *config_value(const struct cfg_section *s, const char *key);
+/* A U64, SIZE or IOPORT value (or default): 0, -ENOENT or -EINVAL. */
+int config_u64(const struct cfg_section *s, const char *key, uint64_t *out);
 const struct cfg_section *config_section(const struct config *cfg, enum section_kind kind, const char *name);
 
 /* The schema of [vm]. */

@@ -35,7 +35,7 @@ void devmem_dir_init(struct devmem_dir *d, const char *root, const char *vmname)
 }
 
 /* A file name of letters, digits, '.', '_' and '-', not starting with '.'. */
-static bool valid_name(const char *n)
+bool devmem_name_ok(const char *n)
 {
 	size_t len = strlen(n);
 	if (len == 0 || len > DEVMEM_NAME_MAX || n[0] == '.')
@@ -84,7 +84,7 @@ static int open_dir(struct devmem_dir *d)
 {
 	if (d->path[0])
 		return 0;
-	if (!valid_name(d->vmname)) {
+	if (!devmem_name_ok(d->vmname)) {
 		pr_err("devmem: the VM name '%s' cannot name a folder (letters, digits, '.', '_', '-')", d->vmname);
 		return -EINVAL;
 	}
@@ -143,7 +143,7 @@ static int segment_open(struct modvmm_devmem *s, uint64_t size)
 
 int devmem_segment_create(struct devmem_dir *d, const char *name, uint64_t size, struct modvmm_devmem **out)
 {
-	if (!name || !valid_name(name) || size == 0 || size > UINT64_MAX - DEVMEM_PAGE)
+	if (!name || !devmem_name_ok(name) || size == 0 || size > UINT64_MAX - DEVMEM_PAGE)
 		return -EINVAL;
 	size = (size + DEVMEM_PAGE - 1) & ~(DEVMEM_PAGE - 1);
 	pthread_mutex_lock(&d->lock);

@@ -46,6 +46,8 @@ struct devmem_dir {
 };
 
 /* `root` NULL: $MODVMM_RUNDIR or DEVMEM_DEFAULT_ROOT.  Touches no file yet. */
+/* A VM or segment name: 1-64 letters, digits, '.', '_', '-', not starting with '.'. */
+bool devmem_name_ok(const char *name);
 void devmem_dir_init(struct devmem_dir *d, const char *root, const char *vmname);
 /* Unlink and unmap every segment, remove the lock and the folder. */
 void devmem_dir_destroy(struct devmem_dir *d);

@@ -36,13 +36,7 @@ static const char *host_config_str(struct modvmm_dev *dev, const char *key)
 
 static int host_config_u64(struct modvmm_dev *dev, const char *key, uint64_t *out)
 {
-	const char *v = config_value(dev->sec, key);
-	if (!v)
-		return -ENOENT;
-	const struct modvmm_key *k = schema_find(dev->plugin->desc->keys, key);
-	if (k && k->type == MODVMM_KEY_SIZE)
-		return schema_parse_size(v, out);
-	return schema_parse_u64(v, out);
+	return config_u64(dev->sec, key, out);
 }
 
 static int host_config_bool(struct modvmm_dev *dev, const char *key, bool *out)
@@ -138,6 +132,9 @@ static int host_irq_line(struct modvmm_dev *dev, unsigned gsi, int level)
 static void host_vm_exit(struct modvmm_dev *dev, int status)
 {
 	pr_info("%s: guest requested exit with status %d", dev_label(dev), status);
+	if ((status & 0xff) >= EXIT_MODVMM_FIRST)
+		pr_warn("%s: guest exit status %d lies in modvmm's own range %d-255: a caller cannot tell it "
+		        "from a failure of modvmm", dev_label(dev), status & 0xff, EXIT_MODVMM_FIRST);
 	vm_stop(dev->vm, status);
 }
 

@@ -2,6 +2,7 @@
 #include "loader.h"
 
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
 #include <ltdl.h>
@@ -31,8 +32,9 @@ void plugins_init(struct plugin_set *set)
 void plugins_free(struct plugin_set *set)
 {
 	for (size_t i = 0; i < set->n; i++) {
-		lt_dlclose((lt_dlhandle)set->v[i].handle);
-		free(set->v[i].path);
+		lt_dlclose((lt_dlhandle)set->v[i]->handle);
+		free(set->v[i]->path);
+		free(set->v[i]);
 	}
 	for (size_t i = 0; i < set->ndirs; i++)
 		free(set->dirs[i]);
@@ -136,51 +138,125 @@ int plugins_check_desc(const struct modvmm_plugin *d, char *err, size_t errlen)
 const struct plugin *plugins_find(const struct plugin_set *set, const char *name)
 {
 	for (size_t i = 0; i < set->n; i++)
-		if (!strcmp(set->v[i].desc->name, name))
-			return &set->v[i];
+		if (!strcmp(set->v[i]->desc->name, name))
+			return set->v[i];
 	return NULL;
 }
 
-int plugins_load_file(struct plugin_set *set, const char *path, char *err, size_t errlen)
+/* Bind every symbol of the file now (RTLD_NOW), so that a missing symbol is a
+ * refusal naming it rather than a crash when first called.  libltdl binds
+ * lazily and reports most failures as "file not found"; dlerror() has the real
+ * reason ("undefined symbol: x", "invalid ELF header").  On success the probe
+ * handle stays open until lt_dlopen() has the same, fully bound, object. */
+static void *bind_now(const char *path, char *err, size_t errlen)
+{
+	void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	if (!h) {
+		const char *why = dlerror();
+		size_t n = strlen(path);
+		if (why && !strncmp(why, path, n) && !strncmp(why + n, ": ", 2))
+			why += n + 2; /* dlerror() repeats the file name */
+		snprintf(err, errlen, "%s: cannot load: %s", path, why ? why : "unknown error");
+	}
+	return h;
+}
+
+/* Load `path`; when `want` is set, the plugin must be named so. */
+static int load(struct plugin_set *set, const char *path, const char *want, char *err, size_t errlen)
 {
 	char why[256];
+	void *probe = bind_now(path, err, errlen);
+	if (!probe)
+		return -ENOEXEC;
 	lt_dlhandle h = lt_dlopen(path);
+	dlclose(probe);
 	if (!h) {
 		snprintf(err, errlen, "%s: cannot open: %s", path, lt_dlerror());
 		return -ENOEXEC;
 	}
 	const struct modvmm_plugin *d = lt_dlsym(h, MODVMM_PLUGIN_SYMBOL);
+	int ret = 0;
 	if (!d) {
-		snprintf(err, errlen, "%s: no '%s' descriptor symbol; not a modvmm plugin", path, MODVMM_PLUGIN_SYMBOL);
-		lt_dlclose(h);
-		return -ENOENT;
-	}
-	int ret = plugins_check_desc(d, why, sizeof(why));
-	if (ret) {
+		snprintf(err, errlen, "%s: no '%s' descriptor symbol; not a modvmm plugin (declare it with "
+		         "MODVMM_PLUGIN_DEFINE)", path, MODVMM_PLUGIN_SYMBOL);
+		ret = -ENOENT;
+	} else if ((ret = plugins_check_desc(d, why, sizeof(why)))) {
 		snprintf(err, errlen, "%s: %s", path, why);
+	} else if (want && strcmp(d->name, want)) {
+		snprintf(err, errlen, "%s: declares plugin '%s'; a plugin file must be named after its plugin (%s.so)",
+		         path, d->name, d->name);
+		ret = -EINVAL;
+	} else if (plugins_find(set, d->name)) {
+		snprintf(err, errlen, "%s: duplicate plugin name '%s' (already loaded from %s)", path, d->name,
+		         plugins_find(set, d->name)->path);
+		ret = -EEXIST;
+	}
+	struct plugin **v = ret ? NULL : realloc(set->v, (set->n + 1) * sizeof(*v));
+	struct plugin *p = v ? calloc(1, sizeof(*p)) : NULL;
+	if (v)
+		set->v = v;
+	if (p)
+		*p = (struct plugin){ .desc = d, .path = strdup(path), .handle = h };
+	if (!ret && (!p || !p->path)) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		ret = -ENOMEM;
+	}
+	if (ret) {
+		if (p)
+			free(p->path);
+		free(p);
 		lt_dlclose(h);
 		return ret;
 	}
-	const struct plugin *dup = plugins_find(set, d->name);
-	if (dup) {
-		snprintf(err, errlen, "%s: duplicate plugin name '%s' (already loaded from %s)", path, d->name, dup->path);
-		lt_dlclose(h);
-		return -EEXIST;
-	}
-	struct plugin *v = realloc(set->v, (set->n + 1) * sizeof(*v));
-	if (!v) {
-		lt_dlclose(h);
-		return -ENOMEM;
-	}
-	set->v = v;
-	v[set->n] = (struct plugin){ .desc = d, .path = strdup(path), .handle = h };
-	if (!v[set->n].path) {
-		lt_dlclose(h);
-		return -ENOMEM;
-	}
-	set->n++;
+	set->v[set->n++] = p;
 	pr_debug("loaded plugin '%s' from %s", d->name, path);
 	return 0;
+}
+
+int plugins_load_file(struct plugin_set *set, const char *path, char *err, size_t errlen)
+{
+	return load(set, path, NULL, err, errlen);
+}
+
+/* Find `file` in dir or its subfolders (depth levels deep); 0 and its path in out. */
+static int find_file(const char *dir, const char *file, int depth, char *out, size_t outlen)
+{
+	snprintf(out, outlen, "%s/%s", dir, file);
+	struct stat st;
+	if (stat(out, &st) == 0 && S_ISREG(st.st_mode))
+		return 0;
+	struct dirent **names = NULL;
+	int n = depth > 0 ? scandir(dir, &names, NULL, alphasort) : -1; /* deterministic order */
+	int ret = -ENOENT;
+	for (int i = 0; i < n; i++) {
+		const char *nm = names[i]->d_name;
+		size_t len = strlen(nm);
+		char sub[PATH_MAX];
+		/* meson's per-target object folders (NAME.p) never hold plugins */
+		if (ret && nm[0] != '.' && !(len > 2 && !strcmp(nm + len - 2, ".p")) &&
+		    (size_t)snprintf(sub, sizeof(sub), "%s/%s", dir, nm) < sizeof(sub) && stat(sub, &st) == 0 &&
+		    S_ISDIR(st.st_mode))
+			ret = find_file(sub, file, depth - 1, out, outlen);
+		free(names[i]);
+	}
+	free(names);
+	return ret;
+}
+
+int plugins_load_named(struct plugin_set *set, const char *name, char *err, size_t errlen)
+{
+	char file[NAME_MAX + 1], path[PATH_MAX];
+	if (plugins_find(set, name))
+		return 0;
+	if (!*name || strchr(name, '/') || (size_t)snprintf(file, sizeof(file), "%s.so", name) >= sizeof(file)) {
+		snprintf(err, errlen, "'%s' is not a plugin name", name);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < set->ndirs; i++)
+		if (find_file(set->dirs[i], file, SCAN_DEPTH, path, sizeof(path)) == 0)
+			return load(set, path, name, err, errlen);
+	err[0] = 0;
+	return -ENOENT;
 }
 
 static int name_cmp(const void *a, const void *b)

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* modvmm: the command line. */
+#include <errno.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,14 +34,19 @@ static void usage(FILE *out)
 	        "  -h, --help             show this help\n"
 	        "  -V, --version          show the version and plugin ABI\n"
 	        "\n"
+	        "Options may come anywhere on the command line.\n"
 	        "Plugin search order: [vm] plugin_path of the INI file, -P, $MODVMM_PLUGIN_PATH,\n"
 	        "then %s (or the build tree's plugins/ when run uninstalled).\n"
 	        "\n"
-	        "Exit status of 'run': the guest's debug-exit status; 0 on guest power-off or\n"
-	        "SIGINT/SIGTERM; %d when the configuration is refused or the VM cannot start;\n"
-	        "%d when the VM fails (triple fault, KVM internal error; registers are dumped).\n"
-	        "'check' exits 0 when FILE.ini is valid, %d otherwise, printing FILE:LINE: errors.\n",
-	        MODVMM_PLUGIN_DIR, EXIT_VM_CONFIG, EXIT_VM_FAILURE, EXIT_VM_CONFIG);
+	        "Exit status: 'run' passes on the guest's debug-exit status, and exits 0 on guest\n"
+	        "power-off or SIGINT/SIGTERM.  modvmm's own failures have their own range:\n"
+	        "  %d  bad command line\n"
+	        "  %d  the INI file is refused (FILE:LINE: errors; also 'check'), or 'plugins'\n"
+	        "       did not find NAME or refused a plugin file\n"
+	        "  %d  the VM could not start (no usable /dev/kvm, resources, a plugin failed)\n"
+	        "  %d  the VM failed (triple fault, KVM internal error; registers are dumped)\n"
+	        "See modvmm(1), modvmm.ini(5) and modvmm-plugin(7).\n",
+	        MODVMM_PLUGIN_DIR, EXIT_USAGE, EXIT_CONFIG, EXIT_START, EXIT_VM_FAILURE);
 }
 
 static void print_plugin(const struct plugin *p, bool keys)
@@ -59,6 +66,8 @@ static void print_plugin(const struct plugin *p, bool keys)
 		printf("    %-16s %-9s %-12s %s", k->name, schema_type_name(k->type), def, k->help ? k->help : "");
 		if (k->type == MODVMM_KEY_ENUM && k->choices)
 			printf(" [%s]", k->choices);
+		if (k->range && (k->type == MODVMM_KEY_U64 || k->type == MODVMM_KEY_SIZE))
+			printf(" (%s)", k->range);
 		if (k->type == MODVMM_KEY_IOPORT)
 			printf(" (%u port%s)", k->span ? k->span : 1, k->span > 1 ? "s" : "");
 		printf("\n");
@@ -74,31 +83,32 @@ static int cmd_plugins(struct plugin_set *set, const char *name)
 		const struct plugin *p = plugins_find(set, name);
 		if (!p) {
 			fprintf(stderr, "modvmm: plugin '%s' not found (searched %s)\n", name, dirs);
-			return 1;
+			return EXIT_CONFIG;
 		}
 		print_plugin(p, true);
 		return 0;
 	}
 	printf("plugins found in %s:\n", dirs);
 	for (size_t i = 0; i < set->n; i++)
-		print_plugin(&set->v[i], false);
+		print_plugin(set->v[i], false);
 	if (!set->n)
 		printf("  (none)\n");
-	return set->refused ? 1 : 0;
+	return set->refused ? EXIT_CONFIG : 0;
 }
 
-/* Parse, find plugins, validate. Returns 0 when the VM may start. */
+/* Parse, find plugins, validate: every error of the file is printed, parse errors
+ * included.  Returns 0 when the VM may start. */
 static int load_config(struct config *cfg, struct plugin_set *set, const char *path, char **extra, int nextra)
 {
-	if (config_parse(cfg, path))
-		return -1;
+	int ret = config_parse(cfg, path);
+	if (ret && ret != -EINVAL)
+		return -1; /* no file to check */
 	if (config_plugin_dirs(cfg, set))
 		return -1;
 	for (int i = 0; i < nextra; i++)
 		plugins_add_dir(set, extra[i]);
 	plugins_add_default_dirs(set);
-	plugins_scan(set);
-	return config_validate(cfg, set);
+	return config_validate(cfg, set) || ret ? -1 : 0; /* loads the plugins it names */
 }
 
 int main(int argc, char **argv)
@@ -112,7 +122,8 @@ int main(int argc, char **argv)
 	};
 	char *extra[16];
 	int nextra = 0, c;
-	while ((c = getopt_long(argc, argv, "+hVvP:", opts, NULL)) != -1) {
+	/* GNU getopt permutes: options may follow the command ("run x.ini -v") */
+	while ((c = getopt_long(argc, argv, "hVvP:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
 			usage(stdout);
@@ -127,27 +138,41 @@ int main(int argc, char **argv)
 			if (nextra < 16)
 				extra[nextra++] = optarg;
 			break;
-		default:
-			usage(stderr);
-			return EXIT_VM_CONFIG;
+		default: /* getopt said what was wrong */
+			fprintf(stderr, "modvmm: see 'modvmm --help'\n");
+			return EXIT_USAGE;
 		}
 	}
 	if (optind >= argc) {
-		usage(stderr);
-		return EXIT_VM_CONFIG;
+		fprintf(stderr, "modvmm: no command given (run, check or plugins); see 'modvmm --help'\n");
+		return EXIT_USAGE;
 	}
 	const char *cmd = argv[optind++];
 	int nargs = argc - optind;
+	bool file_cmd = !strcmp(cmd, "run") || !strcmp(cmd, "check");
+	if (strcmp(cmd, "plugins") && !file_cmd) {
+		fprintf(stderr, "modvmm: unknown command '%s' (run, check or plugins); see 'modvmm --help'\n", cmd);
+		return EXIT_USAGE;
+	}
+	if (file_cmd && nargs != 1) {
+		fprintf(stderr, "modvmm: '%s' takes one FILE.ini, %s; see 'modvmm --help'\n", cmd,
+		        nargs ? "got more" : "got none");
+		return EXIT_USAGE;
+	}
+	if (!file_cmd && nargs > 1) {
+		fprintf(stderr, "modvmm: 'plugins' takes at most one plugin NAME; see 'modvmm --help'\n");
+		return EXIT_USAGE;
+	}
 	struct plugin_set set;
 	plugins_init(&set);
-	int status = EXIT_VM_CONFIG;
+	int status = EXIT_CONFIG;
 
-	if (!strcmp(cmd, "plugins") && nargs <= 1) {
+	if (!file_cmd) {
 		for (int i = 0; i < nextra; i++)
 			plugins_add_dir(&set, extra[i]);
 		plugins_add_default_dirs(&set);
 		status = cmd_plugins(&set, nargs ? argv[optind] : NULL);
-	} else if ((!strcmp(cmd, "run") || !strcmp(cmd, "check")) && nargs == 1) {
+	} else {
 		struct config cfg;
 		if (load_config(&cfg, &set, argv[optind], extra, nextra) == 0) {
 			if (!strcmp(cmd, "check")) {
@@ -155,14 +180,13 @@ int main(int argc, char **argv)
 				status = 0;
 			} else {
 				struct vm vm;
+				status = EXIT_START;
 				if (vm_create(&vm, &cfg, &set) == 0)
 					status = vm_run(&vm);
 				vm_destroy(&vm);
 			}
 		}
 		config_free(&cfg);
-	} else {
-		fprintf(stderr, "modvmm: bad command line; see 'modvmm --help'\n");
 	}
 	plugins_free(&set);
 	return status;

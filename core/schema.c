@@ -8,14 +8,29 @@
 #include <string.h>
 #include <strings.h>
 
+/* A number at s: decimal, or hexadecimal after "0x" (never octal: "010" is ten).
+ * Stores where it ends in *end. */
+static int parse_num(const char *s, unsigned long long *v, char **end)
+{
+	int base = 10;
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		base = 16;
+		s += 2;
+		if (!isxdigit((unsigned char)*s))
+			return -EINVAL;
+	} else if (!isdigit((unsigned char)*s)) {
+		return -EINVAL;
+	}
+	errno = 0;
+	*v = strtoull(s, end, base);
+	return errno ? -ERANGE : 0;
+}
+
 int schema_parse_u64(const char *s, uint64_t *out)
 {
-	if (!s || !isdigit((unsigned char)*s))
-		return -EINVAL;
+	unsigned long long v;
 	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 0);
-	if (errno || *end)
+	if (!s || parse_num(s, &v, &end) || *end)
 		return -EINVAL;
 	*out = v;
 	return 0;
@@ -23,12 +38,9 @@ int schema_parse_u64(const char *s, uint64_t *out)
 
 int schema_parse_size(const char *s, uint64_t *out)
 {
-	if (!s || !isdigit((unsigned char)*s))
-		return -EINVAL;
+	unsigned long long v;
 	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 0);
-	if (errno)
+	if (!s || parse_num(s, &v, &end))
 		return -EINVAL;
 	unsigned shift = 0;
 	switch (toupper((unsigned char)*end)) {
@@ -52,6 +64,22 @@ int schema_parse_size(const char *s, uint64_t *out)
 	return 0;
 }
 
+int schema_parse_range(const struct modvmm_key *k, uint64_t *min, uint64_t *max)
+{
+	if (!k->range || (k->type != MODVMM_KEY_U64 && k->type != MODVMM_KEY_SIZE))
+		return -ENOENT;
+	char lo[32], hi[32];
+	const char *dash = strchr(k->range, '-');
+	if (!dash || (size_t)(dash - k->range) >= sizeof(lo) || strlen(dash + 1) >= sizeof(hi))
+		return -EINVAL;
+	snprintf(lo, sizeof(lo), "%.*s", (int)(dash - k->range), k->range);
+	snprintf(hi, sizeof(hi), "%s", dash + 1);
+	int (*parse)(const char *, uint64_t *) = k->type == MODVMM_KEY_SIZE ? schema_parse_size : schema_parse_u64;
+	if (parse(lo, min) || parse(hi, max) || *min > *max)
+		return -EINVAL;
+	return 0;
+}
+
 int schema_parse_bool(const char *s, bool *out)
 {
 	static const char *const yes[] = { "1", "true", "yes", "on" };
@@ -72,14 +100,11 @@ int schema_parse_bool(const char *s, bool *out)
 int schema_parse_pci_slot(const char *s, unsigned *slot, unsigned *func)
 {
 	char *end;
-	if (!isdigit((unsigned char)*s))
+	unsigned long long sl, fn = 0;
+	if (parse_num(s, &sl, &end))
 		return -EINVAL;
-	unsigned long sl = strtoul(s, &end, 0), fn = 0;
-	if (*end == '.') {
-		if (!isdigit((unsigned char)end[1]))
-			return -EINVAL;
-		fn = strtoul(end + 1, &end, 0);
-	}
+	if (*end == '.' && parse_num(end + 1, &fn, &end))
+		return -EINVAL;
 	if (*end || sl >= 32 || fn >= 8)
 		return -EINVAL;
 	*slot = (unsigned)sl;
@@ -127,6 +152,24 @@ static bool enum_has(const char *choices, const char *v)
 	return false;
 }
 
+static int check_range(const struct modvmm_key *k, const char *v, uint64_t u, char *err, size_t errlen)
+{
+	uint64_t min, max;
+	int ret = schema_parse_range(k, &min, &max);
+	if (ret == -ENOENT)
+		return 0;
+	if (ret) {
+		snprintf(err, errlen, "%s: the plugin declares a bad range \"%s\"", k->name, k->range);
+		return -EINVAL;
+	}
+	if (u >= min && u <= max)
+		return 0;
+	char *dash = strchr(k->range, '-');
+	snprintf(err, errlen, "%s = %s: must be between %.*s and %s", k->name, v, (int)(dash - k->range), k->range,
+	         dash + 1);
+	return -ERANGE;
+}
+
 int schema_check(const struct modvmm_key *k, const char *v, char *err, size_t errlen)
 {
 	uint64_t u;
@@ -140,15 +183,18 @@ int schema_check(const struct modvmm_key *k, const char *v, char *err, size_t er
 			break;
 		return 0;
 	case MODVMM_KEY_U64:
-		if (schema_parse_u64(v, &u) == 0)
-			return 0;
-		snprintf(err, errlen, "%s = %s: not an unsigned integer", k->name, v);
-		return -EINVAL;
 	case MODVMM_KEY_SIZE:
-		if (schema_parse_size(v, &u) == 0)
-			return 0;
-		snprintf(err, errlen, "%s = %s: not a size (a number with an optional K, M, G or T suffix)", k->name, v);
-		return -EINVAL;
+		if (k->type == MODVMM_KEY_U64 && schema_parse_u64(v, &u)) {
+			snprintf(err, errlen, "%s = %s: not an unsigned integer (decimal, or hexadecimal after 0x)",
+			         k->name, v);
+			return -EINVAL;
+		}
+		if (k->type == MODVMM_KEY_SIZE && schema_parse_size(v, &u)) {
+			snprintf(err, errlen, "%s = %s: not a size (a number with an optional K, M, G or T suffix)",
+			         k->name, v);
+			return -EINVAL;
+		}
+		return check_range(k, v, u, err, errlen);
 	case MODVMM_KEY_BOOL:
 		if (schema_parse_bool(v, &b) == 0)
 			return 0;

@@ -9,9 +9,12 @@
 
 #include <modvmm/plugin.h>
 
+/* Decimal, or hexadecimal after 0x; never octal. */
 int schema_parse_u64(const char *s, uint64_t *out);
 /* "256M", "1G", "4096", "64k": K/M/G/T multiply by 1024^n. */
 int schema_parse_size(const char *s, uint64_t *out);
+/* The key's declared range (U64, SIZE): 0, -ENOENT without one, -EINVAL if malformed. */
+int schema_parse_range(const struct modvmm_key *k, uint64_t *min, uint64_t *max);
 int schema_parse_bool(const char *s, bool *out);
 /* "3" or "3.1": slot < 32, function < 8. */
 int schema_parse_pci_slot(const char *s, unsigned *slot, unsigned *func);

@@ -12,6 +12,7 @@
 
 #include "acpi.h"
 #include "dev.h"
+#include "kvm_help.h"
 #include "log.h"
 #include "memmap.h"
 #include "pci_vm.h"
@@ -29,8 +30,11 @@ static int vm_err(const char *what, int e)
 static int kvm_open(struct vm *vm)
 {
 	vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-	if (vm->kvm_fd < 0)
-		return vm_err("cannot open /dev/kvm", -errno);
+	if (vm->kvm_fd < 0) {
+		int err = -errno;
+		kvm_explain_open_error(-err);
+		return err;
+	}
 	if (ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0) != KVM_API_VERSION_EXPECTED)
 		return vm_err("/dev/kvm: unexpected KVM API version", -ENOTSUP);
 	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
@@ -213,7 +217,7 @@ int vm_run(struct vm *vm)
 		if ((ret = vcpu_start(&vm->vcpus[i])))
 			vm_err("starting vCPU thread", ret);
 	if (ret)
-		vm_stop(vm, EXIT_VM_CONFIG);
+		vm_stop(vm, EXIT_START);
 	else
 		evloop_run(&vm->loop);
 	if (vm->loop.signal) {

@@ -17,9 +17,7 @@
 #include "loader.h"
 #include "mem.h"
 
-/* Exit statuses of `modvmm run` besides the guest's own debug-exit status. */
-#define EXIT_VM_CONFIG  1   /* bad configuration, or the VM could not start */
-#define EXIT_VM_FAILURE 2   /* the guest crashed the VM: triple fault, KVM error */
+#include "exitcode.h"
 
 /* Fixed guest-physical addresses KVM needs on Intel (below the IOAPIC/LAPIC area). */
 #define KVM_IDENTITY_MAP_GPA 0xFEFFC000ULL  /* one page */

@@ -5,10 +5,11 @@
 set -eu
 cd "$(dirname "$0")/.."
 scripts/deps.sh --test
-[ -d build ] || meson setup build -Dwerror=true
+# an existing build/ keeps its options: make sure warnings are errors there too
+[ -d build ] && meson configure build -Dwerror=true || meson setup build -Dwerror=true
 meson compile -C build
 if [ "$(tests/kvmhost/with-kvm --mode)" = kvmhost ]; then
-	export MODVMM_TIME_FACTOR=${MODVMM_TIME_FACTOR:-4}
+	MODVMM_TIME_FACTOR=$(tests/kvmhost/with-kvm --time-factor)
 	echo "test.sh: no usable /dev/kvm here: the tests that need KVM each run inside a throwaway KVM host" \
 		"(QEMU TCG, tests/kvmhost; ~10 s to boot, everything emulated, time limits x$MODVMM_TIME_FACTOR)"
 	set -- --timeout-multiplier "$MODVMM_TIME_FACTOR" "$@"

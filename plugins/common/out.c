@@ -25,6 +25,17 @@ int out_open(struct out *o, const char *kind, const char *path)
 	return 0;
 }
 
+int out_check(const struct modvmm_check_ops *chk, struct modvmm_check *c, const char *kind_key,
+              const char *file_key)
+{
+	const char *kind = chk->config_str(c, kind_key), *path = chk->config_str(c, file_key);
+	if (kind && !strcmp(kind, "file") && (!path || !*path)) {
+		chk->error(c, kind_key, "needs '%s = FILE'", file_key);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 void out_write(const struct out *o, const void *buf, size_t len)
 {
 	const char *p = buf;

@@ -20,5 +20,8 @@ int out_open(struct out *o, const char *kind, const char *path);
 /* Write everything (retrying on EINTR/partial writes); errors are ignored. */
 void out_write(const struct out *o, const void *buf, size_t len);
 void out_close(struct out *o);
+/* For a validate() hook: `kind_key` = file needs `file_key` set. 0 or -EINVAL (reported). */
+int out_check(const struct modvmm_check_ops *chk, struct modvmm_check *c, const char *kind_key,
+              const char *file_key);
 
 #endif

@@ -74,6 +74,11 @@ static int debug_exit_create(const struct modvmm_host *host, struct modvmm_dev *
 	return ret;
 }
 
+static int debug_exit_validate(const struct modvmm_check_ops *chk, struct modvmm_check *c)
+{
+	return out_check(chk, c, "console", "console_file");
+}
+
 static const struct modvmm_key keys[] = {
 	{ .name = "port", .type = MODVMM_KEY_IOPORT, .def = "0x501", .span = 1,
 	  .help = "writing V here ends the VM with exit status V & 0xff" },
@@ -93,4 +98,5 @@ MODVMM_PLUGIN_DEFINE = {
 	.keys = keys,
 	.create = debug_exit_create,
 	.destroy = debug_exit_destroy,
+	.validate = debug_exit_validate,
 };

@@ -324,11 +324,36 @@ static void testdev_stop(void *priv)
 		t->host->log(t->dev, MODVMM_LOG_ERROR, "cannot wake the doorbell thread: %s", strerror(errno));
 }
 
+/* The core's rule for devmem segment names (see plugin.h, devmem_create). */
+static bool segment_name_ok(const char *n)
+{
+	size_t len = strlen(n);
+	if (len == 0 || len > 64 || n[0] == '.')
+		return false;
+	return strspn(n, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == len;
+}
+
+static int testdev_validate(const struct modvmm_check_ops *chk, struct modvmm_check *c)
+{
+	int ret = 0;
+	uint64_t size = 0;
+	if (chk->config_u64(c, "devmem_size", &size) == 0 && (size & (size - 1))) {
+		chk->error(c, "devmem_size", "must be a power of two of at least 4K");
+		ret = -EINVAL;
+	}
+	const char *seg = chk->config_str(c, "segment");
+	if (seg && *seg && !segment_name_ok(seg)) {
+		chk->error(c, "segment", "1-64 letters, digits, '.', '_' or '-', not starting with '.'");
+		ret = -EINVAL;
+	}
+	return ret;
+}
+
 static const struct modvmm_key keys[] = {
 	{ .name = "slot", .type = MODVMM_KEY_PCI_SLOT,
 	  .help = "PCI slot on bus 0, \"S\" or \"S.F\" (default: the next free slot)" },
 	{ .name = "devmem_size", .type = MODVMM_KEY_SIZE, .def = "64K",
-	  .help = "size of the devmem segment behind BAR2 (power of two, >= 4K)" },
+	  .help = "size of the devmem segment behind BAR2, a power of two", .range = "4K-1T" },
 	{ .name = "kick_thread", .type = MODVMM_KEY_BOOL, .def = "true",
 	  .help = "count doorbell kicks in a worker thread as they come (false: only when a KICKS register is read)" },
 	{ .name = "segment", .type = MODVMM_KEY_STRING,
@@ -348,4 +373,5 @@ MODVMM_PLUGIN_DEFINE = {
 	.start = testdev_start,
 	.stop = testdev_stop,
 	.destroy = testdev_destroy,
+	.validate = testdev_validate,
 };

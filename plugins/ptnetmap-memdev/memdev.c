@@ -265,13 +265,24 @@ static int memdev_create(const struct modvmm_host *host, struct modvmm_dev *dev,
 	return setup(m);
 }
 
+static int memdev_validate(const struct modvmm_check_ops *chk, struct modvmm_check *c)
+{
+	const struct modvmm_plugin *be = chk->backend_plugin(c, "backend");
+	const struct modvmm_net_backend_ops *o = modvmm_net_plugin_ops(be);
+	if (be && (!o || !MODVMM_NET_HAS(o, pt_info) || !MODVMM_NET_HAS(o, pt_start))) {
+		chk->error(c, "backend", "plugin %s offers no ring passthrough (use plugin = pipe)", be->name);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static const struct modvmm_key keys[] = {
 	{ .name = "slot", .type = MODVMM_KEY_PCI_SLOT,
 	  .help = "PCI slot on bus 0, \"S\" or \"S.F\" (default: the next free slot)" },
 	{ .name = "backend", .type = MODVMM_KEY_BACKEND, .flags = MODVMM_KEY_F_REQUIRED,
 	  .help = "the [backend NAME] serving the rings (plugin pipe)" },
 	{ .name = "memid", .type = MODVMM_KEY_U64, .def = "1",
-	  .help = "value of the MEMID register (identifies the port to the guest)" },
+	  .help = "value of the MEMID register (identifies the port to the guest)", .range = "0-4294967295" },
 	{ 0 },
 };
 
@@ -283,4 +294,5 @@ MODVMM_PLUGIN_DEFINE = {
 	.keys = keys,
 	.create = memdev_create,
 	.destroy = memdev_destroy,
+	.validate = memdev_validate,
 };

@@ -296,10 +296,16 @@ static int serial_create(const struct modvmm_host *host, struct modvmm_dev *dev,
 	return host->io_register(dev, MODVMM_IO_PIO, port, UART_PORTS, &serial_ops, s, NULL);
 }
 
+static int serial_validate(const struct modvmm_check_ops *chk, struct modvmm_check *c)
+{
+	return out_check(chk, c, "output", "file");
+}
+
 static const struct modvmm_key keys[] = {
 	{ .name = "port", .type = MODVMM_KEY_IOPORT, .def = "0x3f8", .span = UART_PORTS,
 	  .help = "I/O port base (COM1 0x3f8, COM2 0x2f8)" },
-	{ .name = "irq", .type = MODVMM_KEY_U64, .def = "4", .help = "ISA interrupt (COM1 4, COM2 3)" },
+	{ .name = "irq", .type = MODVMM_KEY_U64, .def = "4", .help = "ISA interrupt (COM1 4, COM2 3), an IOAPIC pin",
+	  .range = "0-23" },
 	{ .name = "output", .type = MODVMM_KEY_ENUM, .def = "stdout", .choices = OUT_CHOICES,
 	  .help = "where transmitted bytes go" },
 	{ .name = "file", .type = MODVMM_KEY_PATH, .help = "file for output = file (appended)" },
@@ -318,4 +324,5 @@ MODVMM_PLUGIN_DEFINE = {
 	.start = serial_start,
 	.stop = serial_stop,
 	.destroy = serial_destroy,
+	.validate = serial_validate,
 };

@@ -208,30 +208,43 @@ static void default_mac(struct vnet *n, uint8_t mac[ETH_ALEN])
 }
 
 /* "0,1" or "2-3": worker k runs on the k-th CPU listed (cyclically). */
-static int parse_cpus(struct vnet *n, const char *s)
+/* A CPU list "0,2-3" into cpus[] (at most max entries kept); returns how many, or -EINVAL. */
+static int parse_cpu_list(const char *s, int *cpus, unsigned max)
 {
-	int cpus[VNET_MAX_PAIRS * 4];
 	unsigned nc = 0;
 	const char *c = s;
 	while (*c) {
 		char *end;
+		if (*c < '0' || *c > '9')
+			return -EINVAL;
 		long a = strtol(c, &end, 10), b = a;
 		if (end == c || a < 0 || a >= CPU_SETSIZE)
 			return -EINVAL;
 		if (*end == '-') {
 			c = end + 1;
+			if (*c < '0' || *c > '9')
+				return -EINVAL;
 			b = strtol(c, &end, 10);
 			if (end == c || b < a || b >= CPU_SETSIZE)
 				return -EINVAL;
 		}
-		for (long x = a; x <= b && nc < sizeof(cpus) / sizeof(cpus[0]); x++)
+		for (long x = a; x <= b && nc < max; x++)
 			cpus[nc++] = (int)x;
-		if (*end == ',')
+		if (*end == ',' && end[1])
 			end++;
 		else if (*end)
 			return -EINVAL;
 		c = end;
 	}
+	return (int)nc;
+}
+
+static int parse_cpus(struct vnet *n, const char *s)
+{
+	int cpus[VNET_MAX_PAIRS * 4];
+	int nc = parse_cpu_list(s, cpus, sizeof(cpus) / sizeof(cpus[0]));
+	if (nc < 0)
+		return nc;
 	for (unsigned i = 0; i < n->max_pairs; i++)
 		n->pairs[i].cpu = nc ? cpus[i % nc] : -1;
 	return 0;
@@ -278,15 +291,19 @@ static int read_config(struct vnet *n)
 	n->poll_us = (unsigned)poll_us;
 	const char *mac = h->config_str(n->dev, "mac");
 	if (mac && *mac) {
-		if (parse_mac(mac, n->mac_default))
-			return bad(n, "%s: not a unicast MAC address (%llu)", "mac", 0);
+		if (parse_mac(mac, n->mac_default)) {
+			vnet_log(n, MODVMM_LOG_ERROR, "mac = %s: not a unicast MAC address", mac);
+			return -EINVAL;
+		}
 	} else {
 		default_mac(n, n->mac_default);
 	}
 	memcpy(n->mac, n->mac_default, ETH_ALEN);
 	const char *cpus = h->config_str(n->dev, "worker_cpus");
-	if (parse_cpus(n, cpus ? cpus : ""))
-		return bad(n, "%s: not a CPU list such as 0,1 or 2-3 (%llu)", "worker_cpus", 0);
+	if (parse_cpus(n, cpus ? cpus : "")) {
+		vnet_log(n, MODVMM_LOG_ERROR, "worker_cpus = %s: not a CPU list such as 0,1 or 2-3", cpus);
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -425,14 +442,47 @@ static void vnet_destroy(void *priv)
 	free(n);
 }
 
+/* What `modvmm check` refuses beyond the schema; read_config() and
+ * vnet_attach_backend() refuse the same at create time. */
+static int vnet_validate(const struct modvmm_check_ops *chk, struct modvmm_check *c)
+{
+	int ret = 0;
+	uint8_t mac[ETH_ALEN];
+	int cpus[VNET_MAX_PAIRS * 4];
+	uint64_t qsize = 0;
+	if (chk->config_u64(c, "queue_size", &qsize) == 0 && (qsize & (qsize - 1))) {
+		chk->error(c, "queue_size", "a power of two from 2 to %u (virtio 1.2 §2.7)", QSIZE_MAX);
+		ret = -EINVAL;
+	}
+	const char *v = chk->config_str(c, "mac");
+	if (v && *v && parse_mac(v, mac)) {
+		chk->error(c, "mac", "not a unicast MAC address such as 52:54:00:12:34:56");
+		ret = -EINVAL;
+	}
+	v = chk->config_str(c, "worker_cpus");
+	if (v && parse_cpu_list(v, cpus, sizeof(cpus) / sizeof(cpus[0])) < 0) {
+		chk->error(c, "worker_cpus", "not a CPU list such as 0,1 or 2-3");
+		ret = -EINVAL;
+	}
+	const struct modvmm_plugin *be = chk->backend_plugin(c, "backend");
+	const struct modvmm_net_backend_ops *o = modvmm_net_plugin_ops(be);
+	if (be && (!o || (!MODVMM_NET_HAS(o, send) && !MODVMM_NET_HAS(o, vq_start)))) {
+		chk->error(c, "backend", "plugin %s offers neither packet I/O nor virtqueue offload", be->name);
+		ret = -EINVAL;
+	}
+	return ret;
+}
+
 static const struct modvmm_key keys[] = {
 	{ .name = "backend", .type = MODVMM_KEY_BACKEND, .flags = MODVMM_KEY_F_REQUIRED,
 	  .help = "the [backend NAME] section carrying the frames" },
 	{ .name = "mac", .type = MODVMM_KEY_STRING, .def = "",
 	  .help = "MAC address (default 52:54:00 + a hash of the VM and device names)" },
-	{ .name = "queues", .type = MODVMM_KEY_U64, .def = "1", .help = "queue pairs (1-8; more than 1 offers MQ)" },
-	{ .name = "queue_size", .type = MODVMM_KEY_U64, .def = "256", .help = "entries per virtqueue (2-1024)" },
-	{ .name = "mtu", .type = MODVMM_KEY_U64, .def = "1500", .help = "MTU advised to the driver" },
+	{ .name = "queues", .type = MODVMM_KEY_U64, .def = "1", .help = "queue pairs (more than 1 offers MQ)",
+	  .range = "1-8" },
+	{ .name = "queue_size", .type = MODVMM_KEY_U64, .def = "256", .help = "entries per virtqueue, a power of two",
+	  .range = "2-1024" },
+	{ .name = "mtu", .type = MODVMM_KEY_U64, .def = "1500", .help = "MTU advised to the driver", .range = "68-65535" },
 	{ .name = "mrg_rxbuf", .type = MODVMM_KEY_BOOL, .def = "true", .help = "offer mergeable RX buffers" },
 	{ .name = "event_idx", .type = MODVMM_KEY_BOOL, .def = "true", .help = "offer EVENT_IDX" },
 	{ .name = "indirect", .type = MODVMM_KEY_BOOL, .def = "true", .help = "offer indirect descriptors" },
@@ -441,7 +491,7 @@ static const struct modvmm_key keys[] = {
 	{ .name = "worker_cpus", .type = MODVMM_KEY_STRING, .def = "",
 	  .help = "host CPUs for the queue-pair threads, e.g. 1 or 0-3 (pair k: k-th listed)" },
 	{ .name = "poll_us", .type = MODVMM_KEY_U64, .def = "0",
-	  .help = "busy-poll this long before a worker sleeps (fewer kicks, more CPU)" },
+	  .help = "busy-poll this long before a worker sleeps (fewer kicks, more CPU)", .range = "0-1000000" },
 	{ .name = "slot", .type = MODVMM_KEY_PCI_SLOT, .help = "PCI slot on bus 0, \"S\" or \"S.F\" (default: the next free)" },
 	{ 0 },
 };
@@ -456,4 +506,5 @@ MODVMM_PLUGIN_DEFINE = {
 	.start = vnet_start,
 	.stop = vnet_stop,
 	.destroy = vnet_destroy,
+	.validate = vnet_validate,
 };

@@ -40,13 +40,40 @@ plugin = serial
 INI
 status=0
 "$MODVMM" check "$T/bad.ini" 2>"$T/err" || status=$?
-[ "$status" = 1 ] || fail "check of a bad file exited $status, expected 1"
+[ "$status" = 241 ] || fail "check of a bad file exited $status, expected 241"
 expect_in "$T/err" "$T/bad.ini:3: memory = 12Q"
 expect_in "$T/err" "$T/bad.ini:6: ports 0x3f8-0x3ff of [device com2] overlaps"
 # run refuses the same file before starting anything
 status=0
 "$MODVMM" run "$T/bad.ini" >"$T/out" 2>"$T/err" || status=$?
-[ "$status" = 1 ] || fail "run of a bad file exited $status, expected 1"
+[ "$status" = 241 ] || fail "run of a bad file exited $status, expected 241"
 [ ! -s "$T/out" ] || fail "run of a bad file printed guest output"
-"$MODVMM" frobnicate 2>/dev/null && fail "an unknown command succeeded"
+# options anywhere on the command line
+"$MODVMM" check "$T/good.ini" -v >"$T/out" 2>"$T/err" || fail "check FILE -v failed: $(cat "$T/err")"
+expect_in "$T/out" "ok"
+"$MODVMM" plugins serial --plugin-path "$T" >"$T/out" || fail "plugins NAME --plugin-path DIR failed"
+# modvmm's own failures have their own exit statuses (240-243), each with its reason
+usage_error() {
+	status=0
+	"$MODVMM" "$@" >"$T/out" 2>"$T/err" </dev/null || status=$?
+	[ "$status" = 240 ] || fail "modvmm $*: exit status $status, expected 240"
+}
+usage_error frobnicate
+expect_in "$T/err" "unknown command 'frobnicate'"
+usage_error
+expect_in "$T/err" "no command given"
+usage_error check
+expect_in "$T/err" "'check' takes one FILE.ini, got none"
+usage_error run a.ini b.ini
+expect_in "$T/err" "'run' takes one FILE.ini, got more"
+usage_error --no-such-option run "$T/good.ini"
+expect_in "$T/err" "no-such-option"
+status=0
+"$MODVMM" check "$T/no-such.ini" 2>"$T/err" || status=$?
+[ "$status" = 241 ] || fail "check of a missing file exited $status, expected 241"
+expect_in "$T/err" "$T/no-such.ini: cannot open: No such file or directory"
+"$MODVMM" --help >"$T/help"
+for word in "240  bad command line" "241  the INI file is refused" "242  the VM could not start" "243  the VM failed"; do
+	expect_in "$T/help" "$word"
+done
 echo "ok: command line"

@@ -7,11 +7,16 @@ fail() {
 	exit 1
 }
 
+# need_kvm: skip without /dev/kvm (meson runs these tests through
+# tests/kvmhost/with-kvm, which provides one); inside a KVM host, say so once,
+# so that every figure a benchmark prints is read as emulated.
 need_kvm() {
 	[ -c /dev/kvm ] && [ -r /dev/kvm ] && [ -w /dev/kvm ] || {
 		echo "SKIP: /dev/kvm is missing or not accessible" >&2
 		exit 77
 	}
+	[ -z "${MODVMM_IN_KVMHOST:-}" ] ||
+		echo "note: running inside a KVM host under QEMU TCG emulation (tests/kvmhost): absolute times and rates are emulated and mean little; ratios measured in the same run still compare"
 }
 
 need_root() {
@@ -21,7 +26,7 @@ need_root() {
 	}
 }
 
-# MODVMM_TIME_FACTOR, set by the runner (tests/kvmhost/with-kvm: 4 inside a KVM
+# MODVMM_TIME_FACTOR, set by the runner (tests/kvmhost/with-kvm: 8 inside a KVM
 # host, where everything runs emulated; 1 natively), scales every time limit:
 # `scaled N` is N seconds times the factor, and `timeout` below is coreutils'
 # timeout(1) with its duration scaled.
@@ -35,6 +40,11 @@ timeout() {
 	shift
 	command timeout "$(scaled "$d")" "$@"
 }
+
+# Debian's python3 (scripts/deps.sh installs it) for the small test helpers,
+# not whatever `python3` is first in PATH: a version manager's shim (pyenv)
+# forks a dozen processes per start, ~20 s inside an emulated KVM host.
+PYTHON=/usr/bin/python3
 
 T=$(mktemp -d /tmp/modvmm-e2e.XXXXXX)
 trap '[ -n "${KEEP_T:-}" ] || rm -rf "$T"' EXIT   # KEEP_T=1 keeps it for debugging

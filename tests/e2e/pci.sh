@@ -99,7 +99,7 @@ wait_line "devmem pattern ready"
 [ -f "$FILE" ] || fail "no exported devmem file $FILE in the second run"
 status=0
 timeout 60 "$MODVMM" run "$T/vm.ini" >"$T/out2" 2>"$T/err2" || status=$?
-[ "$status" = 1 ] || fail "a second VM named $VM: exit status $status, expected 1 ($(cat "$T/err2"))"
+[ "$status" = 242 ] || fail "a second VM named $VM: exit status $status, expected 242 ($(cat "$T/err2"))"
 [ -f "$FILE" ] || fail "the refused second VM removed the first VM's $FILE"
 echo "ok: a second VM of the same name is refused and leaves the first one's segment alone"
 kill -TERM "$pid"

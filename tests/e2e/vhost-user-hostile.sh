@@ -15,11 +15,11 @@
 MODVMM=$(realpath "$1") GUEST=$(realpath "$2")
 PEER=$(dirname "$(realpath "$0")")/vhost-user-peer.py
 need_kvm
-command -v python3 >/dev/null || { echo "SKIP: python3 is missing" >&2; exit 77; }
+[ -x "$PYTHON" ] || { echo "SKIP: $PYTHON is missing" >&2; exit 77; }
 SOCK=$T/vu.sock
 scenarios=(nack:SET_FEATURES unsolicited:SET_VRING_ENABLE badsize:GET_FEATURES badreq:GET_PROTOCOL_FEATURES
 	badflags:GET_QUEUE_NUM nack:SET_MEM_TABLE cut:SET_VRING_ADDR good)
-python3 "$PEER" "$SOCK" "${scenarios[@]}" >"$T/peer.out" 2>&1 &
+"$PYTHON" "$PEER" "$SOCK" "${scenarios[@]}" >"$T/peer.out" 2>&1 &
 PEER_PID=$!
 wait_for "$T/peer.out" "peer: listening" 10
 # The guest watches the link until a byte arrives on its serial port, sent once

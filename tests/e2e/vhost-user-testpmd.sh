@@ -67,11 +67,13 @@ expect_in "$T/out" "echo: sent 1000 received 1000 intact 1000"
 check_counts 1000
 echo "ok: configs/vhost-user-testpmd.ini passes modvmm check and runs against the testpmd command in its comment"
 
-# 2. modvmm server, testpmd client (it retries until modvmm listens)
+# 2. modvmm server, testpmd client (it retries until modvmm listens; modvmm
+# waits for it 10 s, scaled: testpmd's start takes longer under emulation)
 rm -f "$SOCK"
 vnet_ini "$T/vm.ini" "$GUEST" "mode=echo frames=1000 window=64" "plugin = vhost-user
 socket = $SOCK
-mode = server" ""
+mode = server
+connect_timeout_ms = $(($(scaled 10) * 1000))" ""
 timeout 120 "$MODVMM" -v run "$T/vm.ini" >"$T/out" 2>"$T/err" &
 VM=$!
 wait_for "$T/err" "waiting for a vhost-user peer on $SOCK"
@@ -106,6 +108,7 @@ for mode in client server; do
 	vnet_ini "$T/vm.ini" "$GUEST" "mode=flap frames=500 window=32" "plugin = vhost-user
 socket = $SOCK
 mode = $mode
+connect_timeout_ms = $(($(scaled 10) * 1000))
 reconnect_ms = 50" ""
 	if [ "$mode" = client ]; then
 		testpmd_start tp4a "$SOCK" "$vdev"

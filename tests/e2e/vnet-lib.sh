@@ -2,8 +2,9 @@
 
 # vnet_ini FILE GUEST CMDLINE BACKEND-LINES DEVICE-LINES: a VM with serial,
 # debug-exit, one [backend net0] and one virtio-net [device nic0] using it.
+# The guest's own waits scale by the time factor (time_factor= on CMDLINE).
 vnet_ini() {
-	basic_ini "$1" "$2" "cmdline = $3"
+	basic_ini "$1" "$2" "cmdline = $3 time_factor=$TIME_FACTOR"
 	cat >>"$1" <<INI
 
 [backend net0]

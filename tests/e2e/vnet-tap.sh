@@ -10,7 +10,7 @@
 MODVMM=$(realpath "$1") GUEST=$(realpath "$2")
 need_kvm
 need_root
-for tool in ip ping python3 setpriv unshare; do
+for tool in ip ping "$PYTHON" setpriv unshare; do
 	command -v $tool >/dev/null || { echo "SKIP: $tool is not installed" >&2; exit 77; }
 done
 [ -c /dev/net/tun ] || { echo "SKIP: no /dev/net/tun" >&2; exit 77; }
@@ -24,7 +24,7 @@ nsx ip link set lo up
 
 # The datagram's payload byte i is (i * 13 + 5) & 0xff (tests/guest/vnet-test.c).
 udp_receiver() {
-	nsx timeout 90 python3 -c '
+	nsx timeout "$(scaled 90)" "$PYTHON" -c '
 import socket, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind((sys.argv[1], int(sys.argv[2])))
@@ -50,7 +50,7 @@ ifname = $tap" "queues = $queues"
 	local rpid=$!
 	wait_for "$T/udp" ready
 	: >"$T/out"
-	nsx timeout 120 "$MODVMM" -v run "$T/vm.ini" >"$T/out" 2>"$T/err" &
+	nsx timeout "$(scaled 120)" "$MODVMM" -v run "$T/vm.ini" >"$T/out" 2>"$T/err" &
 	local vpid=$!
 	wait_for "$T/out" "host: ip"
 	nsx ping -c 3 -i 0.2 -W 5 $GUEST_IP >"$T/ping" 2>&1 || { cat "$T/ping" "$T/out" "$T/err" >&2; fail "ping"; }
@@ -74,11 +74,11 @@ vnet_ini "$T/vm.ini" "$GUEST" "mode=echo" "plugin = tap
 ifname = mvtap$$" ""
 st=0
 setpriv --inh-caps=-net_admin --bounding-set=-net_admin "$MODVMM" run "$T/vm.ini" >"$T/out" 2>"$T/err" || st=$?
-[ "$st" = 1 ] || fail "without CAP_NET_ADMIN: exit status $st"
+[ "$st" = 242 ] || fail "without CAP_NET_ADMIN: exit status $st, expected 242"
 expect_in "$T/err" "needs CAP_NET_ADMIN"
 expect_in "$T/err" "ip tuntap add dev mvtap$$ mode tap"
 st=0
 unshare -m sh -c 'mount -t tmpfs none /dev/net && exec "$@"' sh "$MODVMM" run "$T/vm.ini" >"$T/out" 2>"$T/err" || st=$?
-[ "$st" = 1 ] || fail "without /dev/net/tun: exit status $st"
+[ "$st" = 242 ] || fail "without /dev/net/tun: exit status $st, expected 242"
 expect_in "$T/err" "the TUN/TAP driver is missing"
 echo "ok: tap errors name what is missing"

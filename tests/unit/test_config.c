@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Config parsing and validation: every refusal carries FILE:LINE. */
+#include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,10 +15,11 @@
 
 #include "config.h"
 #include "loader.h"
+#include "modvmm-config.h"
 
 static struct plugin_set plugins;
 static char ini_path[64];
-static char errors[8192];
+static char errors[16384];
 
 static int setup(void **state)
 {
@@ -38,12 +40,12 @@ static int teardown(void **state)
 }
 
 /* Parse and validate `text`; stderr is captured into `errors`. Returns 0 if valid. */
-static int check(const char *text, struct config *cfg)
+static int check_n(const char *text, size_t len, struct config *cfg)
 {
 	snprintf(ini_path, sizeof(ini_path), "/tmp/modvmm-test-XXXXXX");
 	int fd = mkstemp(ini_path);
 	assert_true(fd >= 0);
-	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	assert_int_equal(write(fd, text, len), (ssize_t)len);
 	close(fd);
 
 	char errpath[] = "/tmp/modvmm-test-err-XXXXXX";
@@ -53,8 +55,8 @@ static int check(const char *text, struct config *cfg)
 	int saved = dup(2);
 	dup2(efd, 2);
 	int ret = config_parse(cfg, ini_path);
-	if (ret == 0)
-		ret = config_validate(cfg, &plugins);
+	if (ret == 0 || ret == -EINVAL) /* parse errors do not hide the others */
+		ret = config_validate(cfg, &plugins) || ret;
 	fflush(stderr);
 	dup2(saved, 2);
 	close(saved);
@@ -64,6 +66,11 @@ static int check(const char *text, struct config *cfg)
 	unlink(errpath);
 	unlink(ini_path);
 	return ret;
+}
+
+static int check(const char *text, struct config *cfg)
+{
+	return check_n(text, strlen(text), cfg);
 }
 
 /* The message must appear with the INI file's name and this line number. */
@@ -157,7 +164,7 @@ static void bad_values(void **state)
 	             "output = printer: expected one of stdout|stderr|file|none");
 	expect_error(VM "[device com1]\nplugin = serial\nport = 0x10000\n", 5, "not an I/O port base");
 	expect_error(VM "hugepages = sometimes\n", 3, "not a boolean");
-	expect_error(VM "name = a/b\n", 3, "without '/'");
+	expect_error(VM "name = a/b\n", 3, "name = a/b: must be 1-64 letters, digits");
 	expect_error(VM "vcpu_affinity = 0-\n", 3, "vcpu_affinity = 0-: not a CPU list");
 }
 
@@ -178,6 +185,53 @@ static void relative_paths(void **state)
 	config_free(&cfg);
 }
 
+/* Lines longer than libinih's 200-byte default: read whole, or refused whole,
+ * and the lines after them keep their numbers. */
+static void long_lines(void **state)
+{
+	size_t n = 4200;
+	char *text = malloc(n + 256);
+	assert_non_null(text);
+	int off = snprintf(text, 256, VM "cmdline = ");
+	memset(text + off, 'x', n);
+	snprintf(text + off + n, 256, " hugepages=yes\nvcpus = 2\n");
+	struct config cfg;
+	int ret = check(text, &cfg);
+#if HAVE_INIH_MAX_LINE
+	if (ret)
+		fail_msg("%s", errors);
+	assert_int_equal(strlen(cfg.vm.cmdline), n + strlen(" hugepages=yes"));
+	assert_false(cfg.vm.hugepages);
+	assert_int_equal(cfg.vm.vcpus, 2);
+	config_free(&cfg);
+#else /* a libinih with a fixed 200-byte line: refused, not split */
+	assert_int_not_equal(ret, 0);
+	assert_non_null(strstr(errors, ":3: this line of 4217 characters is too long"));
+	config_free(&cfg);
+#endif
+	free(text);
+
+	n = CONFIG_MAX_LINE + 1;
+	text = malloc(n + 256);
+	assert_non_null(text);
+	off = snprintf(text, 256, VM "cmdline = ");
+	memset(text + off, 'y', n);
+	snprintf(text + off + n, 256, "\nbogus = 1\n");
+	char want[128];
+	snprintf(want, sizeof(want), "this line of %d characters is too long", CONFIG_MAX_LINE + 11);
+	expect_error(text, 3, want);
+	expect_error(text, 4, "unknown key 'bogus' in [vm]");
+	assert_null(strstr(errors, "yyy"));  /* nothing of it was read as a key */
+	free(text);
+
+	/* a NUL byte would cut the line for libinih: refused too */
+	static const char nul[] = VM "cmdline = a\0b\n";
+	struct config cfg2;
+	assert_int_not_equal(check_n(nul, sizeof(nul) - 1, &cfg2), 0);
+	assert_non_null(strstr(errors, ":3: this line contains a NUL byte; nothing of it was used"));
+	config_free(&cfg2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -192,6 +246,7 @@ int main(void)
 		cmocka_unit_test(bad_values),
 		cmocka_unit_test(syntax_and_duplicates),
 		cmocka_unit_test(relative_paths),
+		cmocka_unit_test(long_lines),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

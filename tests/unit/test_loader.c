@@ -30,7 +30,16 @@ static void newer_minor(void **state) { refuse("minor.so", "newer than this modv
 static void small_size(void **state) { refuse("small.so", "descriptor size 16 is smaller"); }
 static void missing_symbol(void **state) { refuse("nosym.so", "no 'modvmm_plugin' descriptor symbol"); }
 static void unknown_kind(void **state) { refuse("kind.so", "unknown plugin kind 42"); }
-static void not_a_library(void **state) { refuse("junk.so", "cannot open"); }
+static void not_a_library(void **state)
+{
+	refuse("junk.so", "junk.so: cannot load: invalid ELF header");
+	refuse("empty.so", "empty.so: cannot load: file too short");
+}
+/* bound at load time, not when create() first calls it */
+static void unresolved_symbol(void **state)
+{
+	refuse("unresolved.so", "unresolved.so: cannot load: undefined symbol: modvmm_test_no_such_symbol");
+}
 
 static void duplicate_name(void **state)
 {
@@ -56,8 +65,31 @@ static void scan_keeps_good_ones(void **state)
 	assert_non_null(plugins_find(&set, "good"));
 	assert_non_null(plugins_find(&set, "twin"));
 	assert_null(plugins_find(&set, "major"));
-	assert_int_equal(set.n, 2);
-	assert_int_equal(set.refused, 7); /* major minor small nosym kind dup2 junk */
+	assert_int_equal(set.n, 3);         /* good, twin and other-name (misnamed.so) */
+	assert_int_equal(set.refused, 9); /* major minor small nosym kind dup2 junk empty unresolved */
+	plugins_free(&set);
+}
+
+/* check and run open only the plugins the INI file names: NAME.so */
+static void load_by_name(void **state)
+{
+	struct plugin_set set;
+	char err[1024];
+	plugins_init(&set);
+	assert_int_equal(plugins_add_dir(&set, BAD_PLUGIN_DIR), 0);
+	assert_int_equal(plugins_load_named(&set, "good", err, sizeof(err)), 0);
+	assert_int_equal(set.n, 1); /* none of the broken files beside it was opened */
+	assert_int_equal(set.refused, 0);
+	assert_int_equal(plugins_load_named(&set, "good", err, sizeof(err)), 0); /* once */
+	assert_int_equal(set.n, 1);
+	assert_int_equal(plugins_load_named(&set, "absent", err, sizeof(err)), -ENOENT);
+	assert_string_equal(err, "");
+	assert_true(plugins_load_named(&set, "unresolved", err, sizeof(err)) < 0);
+	assert_non_null(strstr(err, "undefined symbol: modvmm_test_no_such_symbol"));
+	assert_int_equal(plugins_load_named(&set, "misnamed", err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "misnamed.so: declares plugin 'other-name'"));
+	assert_int_equal(plugins_load_named(&set, "../x", err, sizeof(err)), -EINVAL);
+	assert_int_equal(set.n, 1);
 	plugins_free(&set);
 }
 
@@ -84,6 +116,8 @@ int main(void)
 		cmocka_unit_test(missing_symbol),
 		cmocka_unit_test(unknown_kind),
 		cmocka_unit_test(not_a_library),
+		cmocka_unit_test(unresolved_symbol),
+		cmocka_unit_test(load_by_name),
 		cmocka_unit_test(duplicate_name),
 		cmocka_unit_test(scan_keeps_good_ones),
 		cmocka_unit_test(real_plugins),

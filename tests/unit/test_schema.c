@@ -34,6 +34,15 @@ static void integers_and_bools(void **state)
 	assert_int_equal(schema_parse_u64("0x3f8", &v), 0);
 	assert_int_equal(v, 0x3f8);
 	assert_int_not_equal(schema_parse_u64("3f8", &v), 0);
+	/* decimal or 0x-hex, never octal */
+	assert_int_equal(schema_parse_u64("010", &v), 0);
+	assert_int_equal(v, 10);
+	assert_int_equal(schema_parse_size("010K", &v), 0);
+	assert_int_equal(v, 10 << 10);
+	assert_int_not_equal(schema_parse_u64("0x", &v), 0);
+	assert_int_not_equal(schema_parse_u64("-1", &v), 0);
+	assert_int_not_equal(schema_parse_u64("+1", &v), 0);
+	assert_int_not_equal(schema_parse_u64("99999999999999999999", &v), 0);
 	assert_int_not_equal(schema_parse_u64("", &v), 0);
 	assert_int_equal(schema_parse_bool("Yes", &b), 0);
 	assert_true(b);
@@ -72,6 +81,24 @@ static void cpulists(void **state)
 	assert_int_equal(schema_parse_cpulist("1024", c, 8), -EINVAL);
 }
 
+static void ranges(void **state)
+{
+	char err[256];
+	const struct modvmm_key q = { .name = "queues", .type = MODVMM_KEY_U64, .range = "1-8" };
+	const struct modvmm_key z = { .name = "size", .type = MODVMM_KEY_SIZE, .range = "4K-1G" };
+	const struct modvmm_key bad = { .name = "b", .type = MODVMM_KEY_U64, .range = "8-1" };
+	assert_int_equal(schema_check(&q, "8", err, sizeof(err)), 0);
+	assert_int_equal(schema_check(&q, "0x1", err, sizeof(err)), 0);
+	assert_int_not_equal(schema_check(&q, "9", err, sizeof(err)), 0);
+	assert_string_equal(err, "queues = 9: must be between 1 and 8");
+	assert_int_not_equal(schema_check(&q, "0", err, sizeof(err)), 0);
+	assert_int_equal(schema_check(&z, "1G", err, sizeof(err)), 0);
+	assert_int_not_equal(schema_check(&z, "3K", err, sizeof(err)), 0);
+	assert_string_equal(err, "size = 3K: must be between 4K and 1G");
+	assert_int_not_equal(schema_check(&bad, "3", err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "bad range"));
+}
+
 static void checks(void **state)
 {
 	char err[256];
@@ -92,6 +119,7 @@ int main(void)
 		cmocka_unit_test(integers_and_bools),
 		cmocka_unit_test(slots),
 		cmocka_unit_test(cpulists),
+		cmocka_unit_test(ranges),
 		cmocka_unit_test(checks),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

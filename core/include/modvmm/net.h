@@ -304,6 +304,17 @@ struct modvmm_net_backend {
 #define MODVMM_NET_HAS(ops, field) \
 	((ops)->size >= offsetof(struct modvmm_net_backend_ops, field) + sizeof((ops)->field) && (ops)->field)
 
+/* The net-backend ops of a backend plugin's descriptor, or NULL when `p` is not a
+ * net backend of this ABI (usable from a validate() hook, before any instance). */
+static inline const struct modvmm_net_backend_ops *modvmm_net_plugin_ops(const struct modvmm_plugin *p)
+{
+	const struct modvmm_net_backend_ops *ops = p ? (const struct modvmm_net_backend_ops *)p->ops : NULL;
+	if (!p || p->kind != MODVMM_KIND_NET_BACKEND || !ops || ops->version < 1 ||
+	    ops->size < offsetof(struct modvmm_net_backend_ops, pt_info) || !ops->caps)
+		return NULL;
+	return ops;
+}
+
 /* Find the backend named by this device's `key` (a MODVMM_KEY_BACKEND).  Returns
  * 0, -ENOENT (no such instance), -EINVAL (not a net backend, or an ops table
  * too old or too small for this header). */
@@ -314,9 +325,8 @@ static inline int modvmm_net_backend_get(const struct modvmm_host *host, struct 
 	void *be = host->backend_get(dev, key, &p);
 	if (!be || !p)
 		return -ENOENT;
-	const struct modvmm_net_backend_ops *ops = (const struct modvmm_net_backend_ops *)p->ops;
-	if (p->kind != MODVMM_KIND_NET_BACKEND || !ops || ops->version < 1 ||
-	    ops->size < offsetof(struct modvmm_net_backend_ops, pt_info) || !ops->caps)
+	const struct modvmm_net_backend_ops *ops = modvmm_net_plugin_ops(p);
+	if (!ops)
 		return -EINVAL;
 	*out = (struct modvmm_net_backend){ .ops = ops, .be = be, .name = p->name };
 	return 0;

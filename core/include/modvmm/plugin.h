@@ -33,7 +33,7 @@ extern "C" {
 #endif
 
 #define MODVMM_ABI_MAJOR 1
-#define MODVMM_ABI_MINOR 0
+#define MODVMM_ABI_MINOR 1 /* 1: modvmm_key.range, modvmm_plugin.validate */
 
 /* Name of the one symbol a plugin exports. */
 #define MODVMM_PLUGIN_SYMBOL "modvmm_plugin"
@@ -58,12 +58,13 @@ enum modvmm_plugin_kind {
  * against the plugin's schema before anything starts. */
 enum modvmm_key_type {
 	MODVMM_KEY_STRING = 1, /* any text */
-	MODVMM_KEY_U64,        /* unsigned integer, decimal or 0x-prefixed hex */
+	MODVMM_KEY_U64,        /* unsigned integer, decimal or 0x-prefixed hex ("010" is ten) */
 	MODVMM_KEY_BOOL,       /* true/false, yes/no, on/off, 1/0 */
 	MODVMM_KEY_SIZE,       /* unsigned integer with optional K, M, G or T suffix */
 	MODVMM_KEY_IOPORT,     /* a port-I/O base claiming `span` ports; overlaps refused */
 	MODVMM_KEY_PATH,       /* a file name (relative names are relative to the INI file) */
-	MODVMM_KEY_BACKEND,    /* the section name of a [backend NAME] */
+	MODVMM_KEY_BACKEND,    /* the section name of a [backend NAME]; a backend serves
+	                          one device: two keys naming one backend are refused */
 	MODVMM_KEY_PCI_SLOT,   /* "S" or "S.F" on bus 0; two devices on one slot refused */
 	MODVMM_KEY_ENUM,       /* one of the '|'-separated words in `choices` */
 };
@@ -76,13 +77,18 @@ struct modvmm_key {
 	uint32_t span;       /* MODVMM_KEY_IOPORT: number of ports claimed */
 	uint32_t flags;      /* MODVMM_KEY_F_* */
 	const char *choices; /* MODVMM_KEY_ENUM: "a|b|c" */
-	void *reserved[2];
+	/* ABI 1.1.  MODVMM_KEY_U64 and MODVMM_KEY_SIZE: "MIN-MAX", the inclusive range
+	 * of values the core accepts (e.g. "1-8", "4K-1G"); NULL: any. */
+	const char *range;
+	void *reserved[1];
 };
 #define MODVMM_KEY_F_REQUIRED 1u /* the section must set this key */
 #define MODVMM_KEY_F_EXISTS   2u /* MODVMM_KEY_PATH: the file must exist */
 
 struct modvmm_dev;   /* a plugin instance, owned by the core (opaque) */
 struct modvmm_host;
+struct modvmm_check; /* a section being validated (opaque) */
+struct modvmm_check_ops;
 
 /* The descriptor.  Exported once per .so as MODVMM_PLUGIN_SYMBOL. */
 struct modvmm_plugin {
@@ -108,7 +114,35 @@ struct modvmm_plugin {
 	void (*destroy)(void *priv);
 	/* Kind-specific operations (e.g. struct modvmm_net_backend_ops), or NULL. */
 	const void *ops;
-	void *reserved[8];
+	/* Optional, ABI 1.1: the rules the schema cannot state (formats, values that
+	 * depend on each other, what a device needs of its backend).  Called by
+	 * `modvmm check` and `modvmm run` alike, before anything is created, once
+	 * per section of this plugin; a key the schema refused (already reported)
+	 * reads as unset through chk.  Reports every
+	 * refusal with chk->error() and returns 0 or -EINVAL.  Runs nothing else:
+	 * no files, threads or guest state. */
+	int (*validate)(const struct modvmm_check_ops *chk, struct modvmm_check *c);
+	void *reserved[7];
+};
+
+/* ---- configuration checks (ABI 1.1) ------------------------------------------ */
+
+/* Services for modvmm_plugin.validate. */
+struct modvmm_check_ops {
+	uint32_t size;       /* sizeof(struct modvmm_check_ops) in the core */
+	uint32_t reserved0;
+	/* The value of `key` in the section, or its schema default, or NULL. */
+	const char *(*config_str)(struct modvmm_check *c, const char *key);
+	/* The same parsed, for MODVMM_KEY_U64, SIZE and IOPORT keys: 0 or -errno. */
+	int (*config_u64)(struct modvmm_check *c, const char *key, uint64_t *out);
+	/* Refuse the configuration.  Printed as "FILE:LINE: KEY = VALUE: message" at
+	 * the line that sets `key` (the section's line, naming the section, when
+	 * the key is left at its default or `key` is NULL). */
+	void (*error)(struct modvmm_check *c, const char *key, const char *fmt, ...) MODVMM_PRINTF(3, 4);
+	/* The descriptor of the plugin serving the [backend NAME] that this
+	 * section's MODVMM_KEY_BACKEND key `key` names, or NULL. */
+	const struct modvmm_plugin *(*backend_plugin)(struct modvmm_check *c, const char *key);
+	void *reserved[4];
 };
 
 /* ---- I/O handlers -------------------------------------------------------- */

@@ -439,6 +439,16 @@ static int lb_create(const struct modvmm_host *host, struct modvmm_dev *dev, voi
 	return 0;
 }
 
+static int lb_validate(const struct modvmm_check_ops *chk, struct modvmm_check *c)
+{
+	uint64_t buffer = 0;
+	if (chk->config_u64(c, "buffer", &buffer) == 0 && (buffer < BUFFER_MIN || buffer > (1ull << 30))) {
+		chk->error(c, "buffer", "must be between %u bytes and 1G", BUFFER_MIN);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static const struct modvmm_key keys[] = {
 	{ .name = "buffer", .type = MODVMM_KEY_SIZE, .def = "1M",
 	  .help = "bytes of frames held per queue pair before send() pushes back" },
@@ -457,5 +467,6 @@ MODVMM_PLUGIN_DEFINE = {
 	.keys = keys,
 	.create = lb_create,
 	.destroy = lb_destroy,
+	.validate = lb_validate,
 	.ops = &loopback_ops,
 };

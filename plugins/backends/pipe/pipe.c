@@ -541,17 +541,43 @@ static void pipe_stop(void *priv)
 		(void)efd_signal(p->stop_fd);
 }
 
+_Static_assert(NMPORT_MAX_RINGS == 16 && NMPORT_MIN_SLOTS == 4 && NMPORT_MAX_SLOTS == 32768 &&
+	       NMPORT_MIN_BUF_SIZE == 64 && NMPORT_MAX_BUF_SIZE == 32768, "the ranges of the keys below");
+
+static int pipe_validate(const struct modvmm_check_ops *chk, struct modvmm_check *c)
+{
+	int ret = 0;
+	const char *name = chk->config_str(c, "name");
+	if (name && !nmport_name_ok(name)) {
+		chk->error(c, "name", "1-63 characters from [A-Za-z0-9_.-], not starting with '.'");
+		ret = -EINVAL;
+	}
+	uint64_t r = 0, s = 0, b = 0;
+	struct nmport_mem m;
+	if (chk->config_u64(c, "buf_size", &b) == 0 && b % NMPORT_CACHE_LINE) {
+		chk->error(c, "buf_size", "must be a multiple of %u", NMPORT_CACHE_LINE);
+		ret = -EINVAL;
+	} else if (!chk->config_u64(c, "rings", &r) && !chk->config_u64(c, "slots", &s) &&
+	           !nmport_layout(&(struct nmport_geom){ .nr_rings = (uint32_t)r, .num_slots = (uint32_t)s,
+	                                                 .buf_size = (uint32_t)b }, &m)) {
+		chk->error(c, "slots", "rings * slots * buf_size is too large for one region");
+		ret = -EINVAL;
+	}
+	return ret;
+}
+
 static const struct modvmm_key keys[] = {
 	{ .name = "name", .type = MODVMM_KEY_STRING,
 	  .help = "pipe name, met at RUNDIR/pipe/NAME.sock (default: the section name)" },
 	{ .name = "end", .type = MODVMM_KEY_ENUM, .def = "auto", .choices = "auto|0|1",
 	  .help = "which end to be: auto takes whichever is free; 0 or 1 refuse the other" },
 	{ .name = "rings", .type = MODVMM_KEY_U64, .def = "1",
-	  .help = "ring pairs per end when this end creates the pipe (a joiner must match)" },
+	  .help = "ring pairs per end when this end creates the pipe (a joiner must match)", .range = "1-16" },
 	{ .name = "slots", .type = MODVMM_KEY_U64, .def = "1024",
-	  .help = "slots per ring when this end creates the pipe" },
+	  .help = "slots per ring when this end creates the pipe", .range = "4-32768" },
 	{ .name = "buf_size", .type = MODVMM_KEY_U64, .def = "2048",
-	  .help = "bytes per packet buffer when this end creates the pipe" },
+	  .help = "bytes per packet buffer when this end creates the pipe, a multiple of 64",
+	  .range = "64-32768" },
 	{ .name = "busy_poll_us", .type = MODVMM_KEY_U64, .def = "50",
 	  .help = "microseconds the TX engine polls an idle ring before it sleeps" },
 	{ .name = "peer_pull", .type = MODVMM_KEY_BOOL, .def = "true",
@@ -571,5 +597,6 @@ MODVMM_PLUGIN_DEFINE = {
 	.start = pipe_start,
 	.stop = pipe_stop,
 	.destroy = pipe_destroy,
+	.validate = pipe_validate,
 	.ops = &pipe_ops,
 };

@@ -320,10 +320,25 @@ static int sink_create(const struct modvmm_host *host, struct modvmm_dev *dev, v
 	return 0;
 }
 
+/* The ranges below, written out for the schema */
+_Static_assert(RX_SIZE_MIN == 26 && MODVMM_NET_MAX_FRAME == 65553 && RATE_MAX == 1000000000, "sink key ranges");
+
+static int sink_validate(const struct modvmm_check_ops *chk, struct modvmm_check *c)
+{
+	uint64_t backlog = 1;
+	if (chk->config_u64(c, "rx_backlog", &backlog) == 0 && backlog < 1) {
+		chk->error(c, "rx_backlog", "must be at least 1");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static const struct modvmm_key keys[] = {
 	{ .name = "rx_rate", .type = MODVMM_KEY_U64, .def = "0",
-	  .help = "frames per second generated per queue pair (0: none; 1000000000: as fast as taken)" },
-	{ .name = "rx_size", .type = MODVMM_KEY_U64, .def = "64", .help = "bytes per generated frame (26-65553)" },
+	  .help = "frames per second generated per queue pair (0: none; 1000000000: as fast as taken)",
+	  .range = "0-1000000000" },
+	{ .name = "rx_size", .type = MODVMM_KEY_U64, .def = "64", .help = "bytes per generated frame",
+	  .range = "26-65553" },
 	{ .name = "rx_backlog", .type = MODVMM_KEY_U64, .def = "256",
 	  .help = "generated frames that may wait for the guest; the excess is dropped" },
 	{ 0 },
@@ -337,5 +352,6 @@ MODVMM_PLUGIN_DEFINE = {
 	.keys = keys,
 	.create = sink_create,
 	.destroy = sink_destroy,
+	.validate = sink_validate,
 	.ops = &sink_ops,
 };

@@ -421,6 +421,16 @@ static int tap_create(const struct modvmm_host *host, struct modvmm_dev *dev, vo
 	return 0;
 }
 
+static int tap_validate(const struct modvmm_check_ops *chk, struct modvmm_check *c)
+{
+	const char *name = chk->config_str(c, "ifname");
+	if (name && strlen(name) >= IFNAMSIZ) {
+		chk->error(c, "ifname", "at most %d characters", IFNAMSIZ - 1);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static const struct modvmm_key keys[] = {
 	{ .name = "ifname", .type = MODVMM_KEY_STRING, .def = "",
 	  .help = "interface to attach to or create (empty: the kernel picks tapN)" },
@@ -438,5 +448,6 @@ MODVMM_PLUGIN_DEFINE = {
 	.keys = keys,
 	.create = tap_create,
 	.destroy = tap_destroy,
+	.validate = tap_validate,
 	.ops = &tap_ops,
 };

@@ -663,17 +663,30 @@ static void vu_destroy(void *priv)
 	free(u);
 }
 
+_Static_assert(VU_MAX_PAIRS == 8, "the queues range below");
+
+static int vu_validate(const struct modvmm_check_ops *chk, struct modvmm_check *c)
+{
+	const char *path = chk->config_str(c, "socket");
+	size_t max = sizeof(((struct sockaddr_un *)0)->sun_path) - 1;
+	if (path && (!*path || strlen(path) > max)) {
+		chk->error(c, "socket", "a unix socket path of 1-%zu bytes", max);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static const struct modvmm_key keys[] = {
 	{ .name = "socket", .type = MODVMM_KEY_STRING, .flags = MODVMM_KEY_F_REQUIRED,
 	  .help = "path of the vhost-user unix socket" },
 	{ .name = "mode", .type = MODVMM_KEY_ENUM, .def = "client", .choices = "client|server",
 	  .help = "client: connect to the peer's socket; server: listen and wait for the peer" },
 	{ .name = "queues", .type = MODVMM_KEY_U64, .def = "8",
-	  .help = "most queue pairs offered (also limited by the peer's GET_QUEUE_NUM)" },
+	  .help = "most queue pairs offered (also limited by the peer's GET_QUEUE_NUM)", .range = "1-8" },
 	{ .name = "connect_timeout_ms", .type = MODVMM_KEY_U64, .def = "10000",
-	  .help = "how long startup waits for the first peer" },
+	  .help = "how long startup waits for the first peer", .range = "0-2147483647" },
 	{ .name = "reconnect_ms", .type = MODVMM_KEY_U64, .def = "200",
-	  .help = "client mode: retry interval after the peer went away" },
+	  .help = "client mode: retry interval after the peer went away", .range = "1-2147483647" },
 	{ 0 },
 };
 
@@ -687,5 +700,6 @@ MODVMM_PLUGIN_DEFINE = {
 	.start = vu_start,
 	.stop = vu_stop,
 	.destroy = vu_destroy,
+	.validate = vu_validate,
 	.ops = &vu_ops,
 };

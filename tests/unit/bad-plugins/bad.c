@@ -4,10 +4,19 @@
 
 #include <modvmm/plugin.h>
 
+#ifdef BAD_UNRESOLVED
+/* defined nowhere: the loader must refuse the file, naming this symbol */
+extern int modvmm_test_no_such_symbol(void);
+#endif
+
 static int create(const struct modvmm_host *host, struct modvmm_dev *dev, void **priv)
 {
 	*priv = NULL;
+#ifdef BAD_UNRESOLVED
+	return modvmm_test_no_such_symbol();
+#else
 	return 0;
+#endif
 }
 
 #ifndef BAD_NAME

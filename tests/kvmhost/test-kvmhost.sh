@@ -1,0 +1,75 @@
+#!/bin/bash
+# The KVM host tool itself: a command's stdout, stderr and exit status come
+# back; it runs in the caller's folder (kept visible under the host's fresh
+# /tmp) with the caller's environment and gets /dev/kvm (so with-kvm runs
+# tests natively there), /dev/fd, fifos in
+# /tmp, tun and network namespaces; a command that hangs is stopped at the
+# timeout, and SIGINT or SIGKILL of kvmhost leave no QEMU behind.
+# usage: test-kvmhost.sh KVMHOST
+. "$(dirname "$0")/../e2e/lib.sh"
+KVMHOST=$(realpath "$1")
+tag=kvmhost-test-$$   # in QEMU's -name: how this test finds its own QEMUs
+
+# qemus: the pids of this test's QEMU processes.
+qemus() {
+	pgrep -f -- "-name $tag" || true
+}
+
+# gone PID: PID exits within 30 s (scaled).
+gone() {
+	timeout 30 tail --pid="$1" -f /dev/null || fail "process $1 still runs"
+}
+
+# 1. Output, status, folder, environment, devices.
+mkdir "$T/work" && echo payload >"$T/work/in"
+cd "$T/work"
+st=0
+WITH_KVM=$(dirname "$KVMHOST")/with-kvm KH_TEST_VAR='a b' "$KVMHOST" -q -name -q "$tag" -- bash -c '
+	echo "out: $(cat in) ${KH_TEST_VAR}"; echo "err: $(pwd)" >&2
+	test -c /dev/kvm && echo kvm
+	echo "with-kvm: $("$WITH_KVM" --mode)"
+	mkfifo /tmp/f && echo fifo
+	read -r x < <(echo procsubst) && echo "$x"
+	ip netns add khtest && ip netns exec khtest ip link set lo up && echo netns
+	ip tuntap add dev khtap mode tap && echo tap
+	echo written >out.txt
+	exit 7' >"$T/stdout" 2>"$T/stderr" || st=$?
+cd - >/dev/null
+[ "$st" = 7 ] || fail "status $st, want 7; stderr: $(cat "$T/stderr")"
+printf 'out: payload a b\nkvm\nwith-kvm: native\nfifo\nprocsubst\nnetns\ntap\n' | cmp -s - "$T/stdout" ||
+	fail "stdout differs: $(cat "$T/stdout"); stderr: $(cat "$T/stderr")"
+expect_in "$T/stderr" "err: $T/work"
+[ "$(cat "$T/work/out.txt")" = written ] || fail "a file written inside is not seen outside"
+[ -z "$(qemus)" ] || fail "QEMU still runs after a normal exit"
+
+# 2. A hanging command is stopped at the timeout: status 124, no QEMU left.
+st=0
+"$KVMHOST" -t 40 -q -name -q "$tag" -- sleep 100000 >"$T/hang.out" 2>&1 || st=$?
+[ "$st" = 124 ] || fail "status $st after the timeout, want 124: $(cat "$T/hang.out")"
+expect_in "$T/hang.out" "timed out after 40 s"
+[ -z "$(qemus)" ] || fail "QEMU still runs after the timeout"
+
+# 3. SIGINT (Ctrl-C) and SIGKILL while the command runs: no QEMU left.
+set -m   # job control: a background job's SIGINT is not ignored
+for sig in INT KILL; do
+	rm -f "$T/fifo" && mkfifo "$T/fifo"
+	"$KVMHOST" -q -name -q "$tag" -- bash -c 'echo running; exec sleep 100000' >"$T/fifo" 2>"$T/$sig.err" &
+	kh=$!
+	exec 3<"$T/fifo"
+	IFS= read -r -t "$(scaled 60)" line <&3 || fail "the command did not start: $(cat "$T/$sig.err")"
+	[ "$line" = running ] || fail "read '$line'"
+	q=$(qemus)
+	[ -n "$q" ] || fail "no QEMU found while the command runs"
+	kill -$sig "$kh"
+	wait "$kh" 2>/dev/null
+	for p in $q; do gone "$p"; done
+	exec 3<&-
+	[ -z "$(qemus)" ] || fail "QEMU still runs after SIG$sig"
+done
+set +m
+
+# 4. Bad options are refused before anything boots.
+st=0
+"$KVMHOST" --cpus x -- true 2>"$T/bad" || st=$?
+[ "$st" = 125 ] && grep -q -- "--cpus wants a positive number" "$T/bad" || fail "bad --cpus: status $st, $(cat "$T/bad")"
+echo "ok: status, output, folder, environment and devices come back; timeout, SIGINT and SIGKILL leave no QEMU"
