@@ -380,6 +380,30 @@ static void ports_write(void *opaque, uint64_t offset, unsigned size, uint64_t v
 	}
 }
 
+/* 16-bit real-mode encodings (Intel SDM Vol. 2) */
+#define X86_MOV_DX_IMM16 0xba
+#define X86_MOV_AL_IMM8  0xb0
+#define X86_OUT_DX_AL    0xee
+#define X86_CLI          0xfa
+#define X86_HLT          0xf4
+#define X86_JMP_REL8     0xeb
+#define X86_NOP          0x90
+
+void acpi_reset_vector(uint8_t code[ACPI_RESET_VECTOR_LEN])
+{
+	const uint8_t stub[] = {
+		X86_MOV_DX_IMM16, ACPI_RESET_PORT & 0xff, ACPI_RESET_PORT >> 8,
+		X86_MOV_AL_IMM8, ACPI_RESET_VALUE,
+		X86_OUT_DX_AL,
+		X86_CLI,
+		X86_HLT,
+		X86_JMP_REL8, (uint8_t)-3, /* back to the hlt */
+	};
+	_Static_assert(sizeof(stub) <= ACPI_RESET_VECTOR_LEN, "the stub fits before 1 MiB");
+	memset(code, X86_NOP, ACPI_RESET_VECTOR_LEN);
+	memcpy(code, stub, sizeof(stub));
+}
+
 static const struct modvmm_io_ops acpi_port_ops = { .read = ports_read, .write = ports_write };
 
 /* A 16550 instance of the serial plugin: its port and IRQ (the plugin's defaults
@@ -416,11 +440,12 @@ int acpi_setup(struct vm *vm)
 		pr_err("guest RAM has no room for the ACPI tables at 0x%llx", (unsigned long long)ACPI_AREA_GPA);
 		return -ENOMEM;
 	}
-	long len = acpi_build(&cfg, area, ACPI_AREA_SIZE, ACPI_AREA_GPA);
+	long len = acpi_build(&cfg, area, ACPI_AREA_SIZE - ACPI_RESET_VECTOR_LEN, ACPI_AREA_GPA);
 	if (len < 0) {
-		pr_err("ACPI tables do not fit in 0x%llx bytes", (unsigned long long)ACPI_AREA_SIZE);
+		pr_err("ACPI tables do not fit in 0x%llx bytes", (unsigned long long)ACPI_AREA_SIZE - ACPI_RESET_VECTOR_LEN);
 		return (int)len;
 	}
+	acpi_reset_vector(area + (ACPI_RESET_VECTOR_GPA - ACPI_AREA_GPA));
 	struct io_range conflict;
 	int64_t id = iobus_add(&vm->pio, ACPI_SLEEP_CTL_PORT, ACPI_PORTS, &acpi_port_ops, vm, &conflict);
 	if (id < 0) {

@@ -41,6 +41,18 @@ _Static_assert(ACPI_AREA_GPA >= MEMMAP_BIOS_GPA && ACPI_AREA_GPA + ACPI_AREA_SIZ
 #define ACPI_S5_SLP_TYP     5       /* the value \_S5 hands to the OS */
 #define ACPI_RESET_VALUE    1
 
+/* The x86 reset vector (F000:FFF0, Intel SDM Vol. 3 §9.1.4), the end of the
+ * reserved BIOS area.  A hardware-reduced FADT makes Linux reboot through EFI
+ * and then, without EFI, through the BIOS: it returns to real mode and jumps
+ * there (arch/x86/kernel/reboot.c, BOOT_BIOS), never trying the ACPI reset
+ * register.  acpi_setup() puts a stub there that writes ACPI_RESET_VALUE to
+ * ACPI_RESET_PORT, so that such a reboot ends the VM as the reset register
+ * would, instead of running whatever the empty BIOS area holds. */
+#define ACPI_RESET_VECTOR_GPA 0xffff0ULL
+#define ACPI_RESET_VECTOR_LEN 16
+_Static_assert(ACPI_RESET_VECTOR_GPA + ACPI_RESET_VECTOR_LEN == ACPI_AREA_GPA + ACPI_AREA_SIZE,
+               "the reset vector is the last 16 bytes of the ACPI area");
+
 #define ACPI_MAX_SERIAL     4
 
 struct acpi_serial {
@@ -60,9 +72,15 @@ struct acpi_config {
  * at offset 0.  Returns the bytes used, or -ENOSPC. */
 long acpi_build(const struct acpi_config *cfg, uint8_t *buf, size_t size, uint64_t gpa);
 
+/* The real-mode code at the reset vector: out ACPI_RESET_VALUE to
+ * ACPI_RESET_PORT, then cli; hlt forever.  Fills all ACPI_RESET_VECTOR_LEN
+ * bytes. */
+void acpi_reset_vector(uint8_t code[ACPI_RESET_VECTOR_LEN]);
+
 struct vm;
 /* Build the tables into guest RAM at ACPI_AREA_GPA for the VM's vCPUs and serial
- * devices, and register the sleep/reset ports on the VM's port bus. */
+ * devices, the reset vector stub at ACPI_RESET_VECTOR_GPA, and register the
+ * sleep/reset ports on the VM's port bus. */
 int acpi_setup(struct vm *vm) __attribute__((warn_unused_result));
 
 #endif

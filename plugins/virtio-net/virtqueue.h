@@ -93,7 +93,10 @@ bool vq_need_notify(struct vq *vq);
 /* Ask the driver to stop kicking while the device polls the ring. */
 void vq_disable_notify(struct vq *vq);
 /* Ask for a kick on the next available buffer.  Returns true when buffers are
- * already available (process them instead of sleeping). */
+ * already available (process them instead of sleeping).  A device that waits
+ * for the driver's kick must call it after finding the ring empty and before
+ * it sleeps: with EVENT_IDX the driver kicks only when its avail index passes
+ * avail_event, which nothing else moves. */
 bool vq_enable_notify(struct vq *vq);
 
 /* EVENT_IDX test (§2.7.10): has the index crossed `event` going from old to new? */

@@ -183,15 +183,21 @@ void vnet_ctrl_kick(void *opaque, int fd, uint32_t events)
 		count = 0;
 	pthread_mutex_lock(&n->pci.lock);
 	int r;
-	while ((r = vq_pop(vq, &e)) > 0) {
-		uint8_t ack = VIRTIO_NET_ERR;
-		if (e.nout && e.out_len >= 2 && e.out_len <= VNET_CTRL_MAX) {
-			iov_to_buf(e.iov, e.nout, 0, cmd, e.out_len);
-			ack = command(n, cmd, e.out_len);
+	do {
+		while ((r = vq_pop(vq, &e)) > 0) {
+			uint8_t ack = VIRTIO_NET_ERR;
+			if (e.nout && e.out_len >= 2 && e.out_len <= VNET_CTRL_MAX) {
+				iov_to_buf(e.iov, e.nout, 0, cmd, e.out_len);
+				ack = command(n, cmd, e.out_len);
+			}
+			size_t w = e.nin ? iov_from_buf(e.iov + e.nout, e.nin, 0, &ack, sizeof(ack)) : 0;
+			vq_push(vq, e.head, (uint32_t)w);
 		}
-		size_t w = e.nin ? iov_from_buf(e.iov + e.nout, e.nin, 0, &ack, sizeof(ack)) : 0;
-		vq_push(vq, e.head, (uint32_t)w);
-	}
+		/* Ask for the next kick before sleeping: with EVENT_IDX the driver
+		 * kicks only when its avail index crosses avail_event (§2.7.10), so
+		 * an avail_event left at 0 would make it stop after the first command
+		 * and spin for the answer forever (Linux's virtnet_send_command). */
+	} while (r == 0 && vq_enable_notify(vq));
 	bool irq = vq_flush(vq) && vq_need_notify(vq);
 	pthread_mutex_unlock(&n->pci.lock);
 	if (r < 0)

@@ -1,0 +1,108 @@
+# Host side of the Linux-guest tests (sourced after tests/e2e/lib.sh and
+# initramfs.sh).  Every test boots the same kernel and initramfs under modvmm
+# and under QEMU -enable-kvm (the reference) and asserts that both pass; a
+# failure names the VMM and shows the guest's console.
+#
+# lt_setup [TOOL...]: fetch or build the inputs; $T/initrd carries the guest
+# scripts and the TOOLs (static binaries of this build).
+# lt_start VMM NAME VCPUS CMDLINE [EXTRA]: boot in the background, the
+# console in $T/NAME.VMM.log, modvmm's stderr in $T/NAME.VMM.err; VMM is
+# modvmm (EXTRA: INI sections) or qemu (EXTRA: QEMU arguments); $LT_PREFIX
+# goes before the command.
+# lt_wait_for VMM NAME STRING: wait for a line of the running guest.
+# lt_finish VMM NAME: the VMM exits 0 (the guest powered off) and the guest
+# printed "LINUXTEST: PASS" and no "LINUXTEST: FAIL".
+
+LT_MEMORY=512
+LT_CMDLINE="console=ttyS0 panic=-1 loglevel=4"
+LT_SECS=${LT_SECS:-90}    # per boot, scaled by MODVMM_TIME_FACTOR
+LT_PREFIX=                # runs the VMM, e.g. "ip netns exec NS"
+LT_KERNEL=                # another kernel than the bzImage (LG_VMLINUX: PVH)
+LT_INPUT=                 # a fifo the serial console reads (default none)
+
+lt_setup() {
+	linux_guest_inputs || fail "the guest kernel or initramfs is missing (tests/fetch.sh fetches them)"
+	lg_initrd "$T/initrd" "$@" || fail "cannot build $T/initrd"
+}
+
+# lt_ini FILE NAME VCPUS CMDLINE [EXTRA]
+lt_ini() {
+	cat >"$1" <<INI
+[vm]
+name = lt-$2
+memory = ${LT_MEMORY}M
+vcpus = $3
+kernel = ${LT_KERNEL:-$LG_KERNEL}
+initrd = $T/initrd
+cmdline = $LT_CMDLINE $4
+[device com1]
+plugin = serial
+input = $([ -n "$LT_INPUT" ] && echo stdin || echo none)
+${5:-}
+INI
+}
+
+lt_start() {
+	local vmm=$1 name=$2 log=$T/$2.$1.log
+	: >"$log"
+	local in=${LT_INPUT:-/dev/null} serial="file:$log" out=$T/$2.qemu.err
+	[ -n "$LT_INPUT" ] && serial=stdio out=$log
+	case $vmm in
+	modvmm)
+		lt_ini "$T/$name.ini" "$name" "$3" "$4" "${5:-}"
+		$LT_PREFIX env timeout -k 20 "$(scaled "$LT_SECS")" "$MODVMM" -v run "$T/$name.ini" >"$log" 2>"$T/$name.modvmm.err" <"$in" & ;;
+	qemu)
+		# shellcheck disable=SC2086
+		$LT_PREFIX env timeout -k 20 "$(scaled "$LT_SECS")" qemu-system-x86_64 -M q35 -enable-kvm -cpu host -smp "$3" -m "$LT_MEMORY" \
+			-nodefaults -no-user-config -display none -no-reboot -serial "$serial" \
+			-kernel "${LT_KERNEL:-$LG_KERNEL}" -initrd "$T/initrd" -append "$LT_CMDLINE $4" ${5:-} \
+			<"$in" >"$out" 2>>"$T/$name.qemu.err" & ;;
+	*) fail "lt_start: unknown VMM $vmm" ;;
+	esac
+	LT_PID=$!
+	LT_T0=$SECONDS
+}
+
+# lt_wait_for VMM NAME STRING: block until the console of the running guest
+# shows STRING; 1 when the VMM exits or the time limit passes first.
+lt_wait_for() {
+	local fd tpid st=0
+	exec {fd}< <(exec tail -F --pid="$LT_PID" -n +1 "$T/$2.$1.log" 2>/dev/null)
+	tpid=$!
+	timeout "$LT_SECS" grep -q -m1 -F -- "$3" <&"$fd" || st=1
+	kill "$tpid" 2>/dev/null
+	exec {fd}<&-
+	return $st
+}
+
+# lt_show VMM NAME: the console (and modvmm's stderr), for a failure report.
+lt_show() {
+	echo "--- guest console under $1 ($T/$2.$1.log):" >&2
+	tail -n 60 "$T/$2.$1.log" | tr -d '\r' >&2
+	echo "--- $1 stderr:" >&2
+	tail -n 20 "$T/$2.$1.err" >&2
+}
+
+lt_finish() {
+	local vmm=$1 name=$2 st=0
+	wait "$LT_PID" || st=$?
+	local took=$((SECONDS - LT_T0))
+	if [ "$st" = 124 ]; then
+		lt_show "$vmm" "$name"
+		fail "$name under $vmm: no power-off within $(scaled "$LT_SECS") s"
+	fi
+	if [ "$st" != 0 ] || ! grep -q "LINUXTEST: PASS" "$T/$name.$vmm.log" || grep -q "LINUXTEST: FAIL" "$T/$name.$vmm.log"; then
+		lt_show "$vmm" "$name"
+		fail "$name under $vmm: exit status $st, $(grep -a -m1 'LINUXTEST: FAIL' "$T/$name.$vmm.log" | tr -d '\r' || echo "no PASS line")"
+	fi
+	echo "ok: $name under $vmm in ${took} s"
+}
+
+# lt_both NAME VCPUS CMDLINE MODVMM-EXTRA QEMU-EXTRA: boot under modvmm, then
+# under QEMU; both must pass.
+lt_both() {
+	lt_start modvmm "$1" "$2" "$3" "$4"
+	lt_finish modvmm "$1"
+	lt_start qemu "$1" "$2" "$3" "$5"
+	lt_finish qemu "$1"
+}

@@ -1,0 +1,56 @@
+#!/bin/bash
+# The stock virtio-net driver on a tap whose host side lives in a network
+# namespace this test creates: link up, ping both ways and a checked TCP
+# transfer each way (tcpx) with the offloads Linux turns on by default, under
+# modvmm (backend `tap`) and under QEMU (-netdev tap) on the same tap.
+# usage: net-tap.sh MODVMM TCPX
+. "$(dirname "$0")/../e2e/lib.sh"
+. "$(dirname "$0")/initramfs.sh"
+. "$(dirname "$0")/lib.sh"
+MODVMM=$(realpath "$1") TCPX=$(realpath "$2")
+need_kvm
+need_root
+[ -c /dev/net/tun ] || { echo "SKIP: no /dev/net/tun" >&2; exit 77; }
+lt_setup "$TCPX"
+BYTES=${LT_BYTES:-$((64 << 20))}
+NS=ltnet$$ TAP=lttap0 HOST=10.98.0.1 GUEST=10.98.0.2
+ip netns add $NS || fail "ip netns add"
+trap 'ip netns del $NS 2>/dev/null; [ -n "${KEEP_T:-}" ] || rm -rf "$T"' EXIT
+nsx() { ip netns exec $NS "$@"; }
+nsx ip link set lo up
+nsx ip tuntap add dev $TAP mode tap vnet_hdr || fail "ip tuntap add"
+nsx ip addr add $HOST/24 dev $TAP
+nsx ip link set $TAP up
+LT_PREFIX="ip netns exec $NS"
+
+for vmm in modvmm qemu; do
+	rm -f "$T/rdy" && mkfifo "$T/rdy"
+	nsx timeout 300 "$TCPX" recv 5001 3>"$T/rdy" >"$T/hrecv.$vmm" 2>&1 &
+	rpid=$!
+	read -r line <"$T/rdy"
+	[ "$line" = listening ] || fail "the host's tcpx recv did not start: $(cat "$T/hrecv.$vmm")"
+	if [ $vmm = modvmm ]; then
+		lt_start modvmm net-tap 1 "lt.test=net-tap lt.bytes=$BYTES lt.host=$HOST lt.guest=$GUEST" "[backend n0]
+plugin = tap
+ifname = $TAP
+[device nic0]
+plugin = virtio-net
+backend = n0"
+	else
+		lt_start qemu net-tap 1 "lt.test=net-tap lt.bytes=$BYTES lt.host=$HOST lt.guest=$GUEST" \
+			"-netdev tap,id=n0,ifname=$TAP,script=no,downscript=no,vhost=off -device virtio-net-pci,netdev=n0"
+	fi
+	if ! lt_wait_for $vmm net-tap "LINUXTEST: READY tcp-rx"; then
+		kill "$rpid" 2>/dev/null
+		lt_finish $vmm net-tap   # reports the guest's failure
+		fail "net-tap under $vmm: the guest passed without the host's transfer"
+	fi
+	st=0
+	wait "$rpid" || st=$?
+	[ $st = 0 ] || { lt_show $vmm net-tap; fail "net-tap under $vmm: guest -> host TCP: $(cat "$T/hrecv.$vmm")"; }
+	nsx ping -c 3 -W 10 $GUEST >"$T/ping" 2>&1 || { cat "$T/ping" >&2; lt_show $vmm net-tap; fail "net-tap under $vmm: host -> guest ping"; }
+	nsx timeout 300 "$TCPX" send $GUEST 5002 "$BYTES" >"$T/hsend.$vmm" 2>&1 ||
+		{ cat "$T/hsend.$vmm" >&2; lt_show $vmm net-tap; fail "net-tap under $vmm: host -> guest TCP"; }
+	lt_finish $vmm net-tap
+	echo "$vmm: guest -> host $(cat "$T/hrecv.$vmm"); host -> guest $(cat "$T/hsend.$vmm")"
+done
