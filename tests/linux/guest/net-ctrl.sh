@@ -12,8 +12,6 @@ ip addr add 10.0.0.1/24 dev eth0
 ip route add 224.0.0.0/4 dev eth0
 old=$(cat /sys/class/net/eth0/address) new=02:00:00:00:00:99
 ip neigh add 10.0.0.77 lladdr 02:00:00:00:00:77 dev eth0 nud permanent
-ip neigh add 10.0.0.98 lladdr "$old" dev eth0 nud permanent
-ip neigh add 10.0.0.99 lladdr $new dev eth0 nud permanent
 
 # received IP: how many of 3 pings to IP came back into eth0 (one ping
 # each: every request is sent whatever the timing, and its frame is back
@@ -44,5 +42,9 @@ expect "multicast 224.1.2.3 joined" 224.1.2.3 3
 ip link set eth0 allmulticast on
 expect "multicast 224.1.2.4, all-multicast" 224.1.2.4 3
 ip link set eth0 address $new || fail "ip link set eth0 address $new"
+# after the change: a new address flushes the neighbour table, permanent
+# entries too (else the pings below would send ARP broadcasts)
+ip neigh replace 10.0.0.98 lladdr "$old" dev eth0 nud permanent
+ip neigh replace 10.0.0.99 lladdr $new dev eth0 nud permanent
 expect "own new address" 10.0.0.99 3
 expect "old address" 10.0.0.98 0
