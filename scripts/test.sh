@@ -6,7 +6,7 @@ set -eu
 cd "$(dirname "$0")/.."
 scripts/deps.sh --test
 # an existing build/ keeps its options: make sure warnings are errors there too
-[ -d build ] && meson configure build -Dwerror=true || meson setup build -Dwerror=true
+if [ -d build ]; then meson configure build -Dwerror=true; else meson setup build -Dwerror=true; fi
 meson compile -C build
 if [ "$(tests/kvmhost/with-kvm --mode)" = kvmhost ]; then
 	MODVMM_TIME_FACTOR=$(tests/kvmhost/with-kvm --time-factor)

@@ -4,7 +4,8 @@
 # /tmp) with the caller's environment and gets /dev/kvm (so with-kvm runs
 # tests natively there), /dev/fd, fifos in
 # /tmp, tun and network namespaces; a command that hangs is stopped at the
-# timeout, and SIGINT or SIGKILL of kvmhost leave no QEMU behind.
+# timeout, a host whose kernel panics is reported (or retried with
+# --retries), and SIGINT or SIGKILL of kvmhost leave no QEMU behind.
 # usage: test-kvmhost.sh KVMHOST
 . "$(dirname "$0")/../e2e/lib.sh"
 KVMHOST=$(realpath "$1")
@@ -49,7 +50,25 @@ st=0
 expect_in "$T/hang.out" "timed out after 40 s"
 [ -z "$(qemus)" ] || fail "QEMU still runs after the timeout"
 
-# 3. SIGINT (Ctrl-C) and SIGKILL while the command runs: no QEMU left.
+# 3. A host whose kernel panics (as it does on a lockup) is reported as the
+# host's failure (125), and with --retries the command runs again in a fresh
+# host: the first run crashes the host, the second finds its marker.
+cd "$T/work"
+crash='[ -e crashed ] && { echo second run; exit 3; }; touch crashed; sync; echo c >/proc/sysrq-trigger; sleep 100'
+st=0
+"$KVMHOST" -q -name -q "$tag" -- bash -c "$crash" >"$T/panic.out" 2>&1 || st=$?
+[ "$st" = 125 ] || fail "status $st after a host panic, want 125: $(cat "$T/panic.out")"
+expect_in "$T/panic.out" "Kernel panic"
+rm -f crashed
+st=0
+"$KVMHOST" -r 1 -q -name -q "$tag" -- bash -c "$crash" >"$T/retry.out" 2>&1 || st=$?
+cd - >/dev/null
+[ "$st" = 3 ] || fail "status $st with --retries 1, want 3: $(cat "$T/retry.out")"
+expect_in "$T/retry.out" "kernel panicked (attempt 1 of 2)"
+expect_in "$T/retry.out" "second run"
+[ -z "$(qemus)" ] || fail "QEMU still runs after a host panic"
+
+# 4. SIGINT (Ctrl-C) and SIGKILL while the command runs: no QEMU left.
 set -m   # job control: a background job's SIGINT is not ignored
 for sig in INT KILL; do
 	rm -f "$T/fifo" && mkfifo "$T/fifo"
@@ -68,8 +87,8 @@ for sig in INT KILL; do
 done
 set +m
 
-# 4. Bad options are refused before anything boots.
+# 5. Bad options are refused before anything boots.
 st=0
 "$KVMHOST" --cpus x -- true 2>"$T/bad" || st=$?
 [ "$st" = 125 ] && grep -q -- "--cpus wants a positive number" "$T/bad" || fail "bad --cpus: status $st, $(cat "$T/bad")"
-echo "ok: status, output, folder, environment and devices come back; timeout, SIGINT and SIGKILL leave no QEMU"
+echo "ok: status, output, folder, environment and devices come back; timeout, a host panic (retried), SIGINT and SIGKILL leave no QEMU"
