@@ -1,24 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * ACPI tables and the fixed-hardware ports behind them (acpi.h).  Layouts: ACPI
+ * ACPI tables (acpi.h): a pure builder, from an acpi_config to bytes.  Layouts: ACPI
  * 6.5 §5.2.5.3 (RSDP), §5.2.6 (header), §5.2.8 (XSDT), §5.2.9 (FADT), §5.2.12
  * (MADT), §5.2.3.2 (Generic Address Structure); all little endian.
  */
 #include "acpi.h"
 
 #include <errno.h>
-#include <stdatomic.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "aml.h"
-#include "dev.h"
 #include "irq.h"
-#include "loader.h"
-#include "log.h"
 #include "pci.h"
-#include "schema.h"
-#include "vm.h"
 
 #define ACPI_OEM_ID        "MODVMM"
 #define ACPI_OEM_TABLE_ID  "MODVMM  "
@@ -77,7 +70,6 @@ static const struct { uint8_t irq; uint32_t gsi; uint16_t flags; } isa_overrides
 #define PRT_ANY_FUNCTION   0xffff
 #define PRT_SLOT_SHIFT     16
 #define PRT_ENTRY_ELEMS    4
-#define SERIAL_PORTS       8    /* a 16550 decodes 8 ports */
 
 struct acpi_header {
 	char signature[4];
@@ -201,7 +193,7 @@ static size_t align(size_t v)
 	return (v + ACPI_TABLE_ALIGN - 1) & ~(size_t)(ACPI_TABLE_ALIGN - 1);
 }
 
-/* The DSDT body (after its header): \_SB.PCI0, \_SB.COMn, \_S5. */
+/* The DSDT body (after its header): \_SB.PCI0, the device nodes, \_S5. */
 static void dsdt_body(struct aml *a, const struct acpi_config *cfg)
 {
 	size_t sb = aml_scope_begin(a, "_SB");
@@ -233,15 +225,16 @@ static void dsdt_body(struct aml *a, const struct acpi_config *cfg)
 	aml_end(a, prt);
 	aml_end(a, pci);
 
-	for (unsigned i = 0; i < cfg->nserial && i < ACPI_MAX_SERIAL; i++) {
-		char name[5] = "COM0";
-		name[3] = (char)('1' + i);
-		size_t dev = aml_device_begin(a, name);
-		aml_name_eisaid(a, "_HID", "PNP0501");
-		aml_name_integer(a, "_UID", i + 1);
+	for (unsigned i = 0; i < cfg->nnodes; i++) {
+		const struct acpi_node *n = &cfg->nodes[i];
+		size_t dev = aml_device_begin(a, n->name);
+		aml_name_eisaid(a, "_HID", n->hid);
+		aml_name_integer(a, "_UID", n->uid);
 		crs = aml_name_crs_begin(a, "_CRS");
-		aml_res_io(a, cfg->serial[i].port, SERIAL_PORTS);
-		aml_res_irq(a, cfg->serial[i].irq);
+		for (unsigned r = 0; r < n->nio; r++)
+			aml_res_io(a, n->io_base[r], n->io_len[r]);
+		for (unsigned r = 0; r < n->nirq; r++)
+			aml_res_irq(a, n->irq[r]);
 		aml_crs_end(a, crs);
 		aml_end(a, dev);
 	}
@@ -349,37 +342,6 @@ long acpi_build(const struct acpi_config *cfg, uint8_t *buf, size_t size, uint64
 	return (long)(dsdt_off + hdr + a.len);
 }
 
-/* ---- the fixed-hardware ports ---------------------------------------------- */
-
-enum { SLEEP_CTL_OFFSET = 0, RESET_OFFSET = ACPI_RESET_PORT - ACPI_SLEEP_CTL_PORT };
-_Static_assert(ACPI_SLEEP_STS_PORT == ACPI_SLEEP_CTL_PORT + 1 &&
-               ACPI_RESET_PORT == ACPI_SLEEP_CTL_PORT + 2, "one range of ACPI_PORTS ports");
-
-static uint64_t ports_read(void *opaque, uint64_t offset, unsigned size)
-{
-	(void)opaque, (void)offset, (void)size;
-	return 0; /* no wake status, nothing pending */
-}
-
-static void ports_write(void *opaque, uint64_t offset, unsigned size, uint64_t value)
-{
-	static atomic_bool warned;
-	struct vm *vm = opaque;
-	(void)size;
-	if (offset == SLEEP_CTL_OFFSET && (value & ACPI_SLEEP_EN)) {
-		unsigned typ = (unsigned)(value & ACPI_SLEEP_TYP_MASK) >> ACPI_SLEEP_TYP_SHIFT;
-		if (typ == ACPI_S5_SLP_TYP) {
-			pr_info("guest powered off through ACPI (S5)");
-			vm_stop(vm, 0);
-		} else if (!atomic_exchange(&warned, true)) {
-			pr_warn("guest asked for ACPI sleep type %u; only S5 (power off) is supported", typ);
-		}
-	} else if (offset == RESET_OFFSET && value == ACPI_RESET_VALUE) {
-		pr_info("guest reset through ACPI (treated as power-off)");
-		vm_stop(vm, 0);
-	}
-}
-
 /* 16-bit real-mode encodings (Intel SDM Vol. 2) */
 #define X86_MOV_DX_IMM16 0xba
 #define X86_MOV_AL_IMM8  0xb0
@@ -402,60 +364,4 @@ void acpi_reset_vector(uint8_t code[ACPI_RESET_VECTOR_LEN])
 	_Static_assert(sizeof(stub) <= ACPI_RESET_VECTOR_LEN, "the stub fits before 1 MiB");
 	memset(code, X86_NOP, ACPI_RESET_VECTOR_LEN);
 	memcpy(code, stub, sizeof(stub));
-}
-
-static const struct modvmm_io_ops acpi_port_ops = { .read = ports_read, .write = ports_write };
-
-/* A 16550 instance of the serial plugin: its port and IRQ (the plugin's defaults
- * when the INI leaves them out). */
-static bool serial_of(const struct modvmm_dev *dev, struct acpi_serial *out)
-{
-	const struct modvmm_plugin *p = dev->plugin->desc;
-	uint64_t port, irq;
-	if (strcmp(p->name, "serial"))
-		return false;
-	const struct modvmm_key *kp = schema_find(p->keys, "port"), *ki = schema_find(p->keys, "irq");
-	const char *vp = config_value(dev->sec, "port"), *vi = config_value(dev->sec, "irq");
-	if (!vp && kp)
-		vp = kp->def;
-	if (!vi && ki)
-		vi = ki->def;
-	if (!vp || !vi || schema_parse_u64(vp, &port) || schema_parse_u64(vi, &irq) ||
-	    port > UINT16_MAX - SERIAL_PORTS || irq > 15)
-		return false;
-	*out = (struct acpi_serial){ .port = (uint16_t)port, .irq = (uint8_t)irq };
-	return true;
-}
-
-int acpi_setup(struct vm *vm)
-{
-	struct acpi_config cfg = { .ncpus = vm->nvcpus, .mmio64_base = vm->mem.mmio64_base,
-	                           .mmio64_size = PCI_MMIO64_SIZE };
-	for (size_t i = 0; i < vm->ndevs && cfg.nserial < ACPI_MAX_SERIAL; i++)
-		if (vm->devs[i]->sec->kind == SECTION_DEVICE && serial_of(vm->devs[i], &cfg.serial[cfg.nserial]))
-			cfg.nserial++;
-
-	uint8_t *area = mem_gpa_to_hva(&vm->mem, ACPI_AREA_GPA, ACPI_AREA_SIZE);
-	if (!area) {
-		pr_err("guest RAM has no room for the ACPI tables at 0x%llx", (unsigned long long)ACPI_AREA_GPA);
-		return -ENOMEM;
-	}
-	long len = acpi_build(&cfg, area, ACPI_AREA_SIZE - ACPI_RESET_VECTOR_LEN, ACPI_AREA_GPA);
-	if (len < 0) {
-		pr_err("ACPI tables do not fit in 0x%llx bytes", (unsigned long long)ACPI_AREA_SIZE - ACPI_RESET_VECTOR_LEN);
-		return (int)len;
-	}
-	acpi_reset_vector(area + (ACPI_RESET_VECTOR_GPA - ACPI_AREA_GPA));
-	struct io_range conflict;
-	int64_t id = iobus_add(&vm->pio, ACPI_SLEEP_CTL_PORT, ACPI_PORTS, &acpi_port_ops, vm, &conflict);
-	if (id < 0) {
-		pr_err("ACPI sleep/reset ports 0x%x-0x%x: %s", ACPI_SLEEP_CTL_PORT,
-		       ACPI_SLEEP_CTL_PORT + ACPI_PORTS - 1,
-		       id == -EEXIST ? "already used by a device" : strerror((int)-id));
-		return (int)id;
-	}
-	pr_info("ACPI tables at 0x%llx (%ld bytes): %u CPUs, %u serial port(s), sleep/reset ports 0x%x-0x%x",
-	        (unsigned long long)ACPI_AREA_GPA, len, cfg.ncpus, cfg.nserial, ACPI_SLEEP_CTL_PORT,
-	        ACPI_SLEEP_CTL_PORT + ACPI_PORTS - 1);
-	return 0;
 }

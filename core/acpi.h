@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * ACPI tables generated at start: RSDP, XSDT, FADT (hardware-reduced, with sleep
+ * ACPI tables (a pure builder; acpi_vm.h is the VM glue) generated at start: RSDP, XSDT, FADT (hardware-reduced, with sleep
  * control/status and reset registers in I/O space), MADT (a local APIC per vCPU,
  * the IOAPIC, interrupt source overrides), DSDT (the PCI root bridge with its
- * windows, the serial ports, \_S5).  No MCFG: PCI configuration access is
+ * windows, the device nodes that plugins describe, \_S5).  No MCFG: PCI configuration access is
  * type-1 ports 0xcf8/0xcfc only.
  * Spec: ACPI 6.5 §5.2 (tables), §4.8.3.7 (sleep registers), §5.2.12 (MADT),
  * §6.4 (resources); Linux finds the RSDP through boot_params.acpi_rsdp_addr,
@@ -45,7 +45,7 @@ _Static_assert(ACPI_AREA_GPA >= MEMMAP_BIOS_GPA && ACPI_AREA_GPA + ACPI_AREA_SIZ
  * reserved BIOS area.  A hardware-reduced FADT makes Linux reboot through EFI
  * and then, without EFI, through the BIOS: it returns to real mode and jumps
  * there (arch/x86/kernel/reboot.c, BOOT_BIOS), never trying the ACPI reset
- * register.  acpi_setup() puts a stub there that writes ACPI_RESET_VALUE to
+ * register.  acpi_vm_setup() puts a stub there that writes ACPI_RESET_VALUE to
  * ACPI_RESET_PORT, so that such a reboot ends the VM as the reset register
  * would, instead of running whatever the empty BIOS area holds. */
 #define ACPI_RESET_VECTOR_GPA 0xffff0ULL
@@ -53,19 +53,23 @@ _Static_assert(ACPI_AREA_GPA >= MEMMAP_BIOS_GPA && ACPI_AREA_GPA + ACPI_AREA_SIZ
 _Static_assert(ACPI_RESET_VECTOR_GPA + ACPI_RESET_VECTOR_LEN == ACPI_AREA_GPA + ACPI_AREA_SIZE,
                "the reset vector is the last 16 bytes of the ACPI area");
 
-#define ACPI_MAX_SERIAL     4
-
-struct acpi_serial {
-	uint16_t port;
-	uint8_t irq;
+/* A device node in \_SB, as a device described it (modvmm_acpi_node). */
+struct acpi_node {
+	char name[5];              /* AML NameSeg, e.g. "COM1" */
+	char hid[8];               /* EISA id, e.g. "PNP0501" */
+	uint32_t uid;
+	unsigned nio, nirq;
+	uint16_t io_base[4];
+	uint8_t io_len[4];
+	uint8_t irq[4];            /* ISA IRQs 0-15 */
 };
 
 struct acpi_config {
 	unsigned ncpus;            /* local APIC ids 0..ncpus-1 */
 	uint64_t mmio64_base;      /* 64-bit PCI window */
 	uint64_t mmio64_size;
-	unsigned nserial;          /* 16550 ports described as PNP0501 */
-	struct acpi_serial serial[ACPI_MAX_SERIAL];
+	unsigned nnodes;           /* device nodes, in the order given */
+	const struct acpi_node *nodes;
 };
 
 /* Write the tables for guest-physical address `gpa` into buf (`size` bytes), RSDP
@@ -76,11 +80,5 @@ long acpi_build(const struct acpi_config *cfg, uint8_t *buf, size_t size, uint64
  * ACPI_RESET_PORT, then cli; hlt forever.  Fills all ACPI_RESET_VECTOR_LEN
  * bytes. */
 void acpi_reset_vector(uint8_t code[ACPI_RESET_VECTOR_LEN]);
-
-struct vm;
-/* Build the tables into guest RAM at ACPI_AREA_GPA for the VM's vCPUs and serial
- * devices, the reset vector stub at ACPI_RESET_VECTOR_GPA, and register the
- * sleep/reset ports on the VM's port bus. */
-int acpi_setup(struct vm *vm) __attribute__((warn_unused_result));
 
 #endif

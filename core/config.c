@@ -493,32 +493,36 @@ static void check_plugin_section(struct config *cfg, struct cfg_section *s, stru
 	check_entries(cfg, s, p->desc->keys, true);
 }
 
-/* A claimed resource: an I/O port range or a PCI slot. */
+/* A claimed resource: an I/O port range, a PCI slot or an interrupt line. */
+enum claim_kind { CLAIM_PORTS, CLAIM_SLOT, CLAIM_IRQ, CLAIM_KINDS };
+
 struct claim {
 	uint64_t base, len;
 	const struct cfg_section *s;
 	int line;
 };
 
-static void claim_str(const struct claim *c, bool ports, char *buf, size_t len)
+static void claim_str(const struct claim *c, enum claim_kind kind, char *buf, size_t len)
 {
-	if (ports)
+	if (kind == CLAIM_PORTS)
 		snprintf(buf, len, "ports 0x%llx-0x%llx", (unsigned long long)c->base,
 		         (unsigned long long)(c->base + c->len - 1));
-	else
+	else if (kind == CLAIM_SLOT)
 		snprintf(buf, len, "PCI slot %llu.%llu", (unsigned long long)(c->base / 8),
 		         (unsigned long long)(c->base % 8));
+	else
+		snprintf(buf, len, "IRQ %llu", (unsigned long long)c->base);
 }
 
-static void check_claims(struct config *cfg, struct claim *c, size_t n, bool ports)
+static void check_claims(struct config *cfg, struct claim *c, size_t n, enum claim_kind kind)
 {
 	char a[128], b[128], ra[64], rb[64];
 	for (size_t i = 0; i < n; i++) {
 		for (size_t j = 0; j < i; j++) {
 			if (c[i].base >= c[j].base + c[j].len || c[j].base >= c[i].base + c[i].len)
 				continue;
-			claim_str(&c[i], ports, ra, sizeof(ra));
-			claim_str(&c[j], ports, rb, sizeof(rb));
+			claim_str(&c[i], kind, ra, sizeof(ra));
+			claim_str(&c[j], kind, rb, sizeof(rb));
 			cfg_error(cfg, c[i].line, "%s of %s overlaps %s of %s (line %d)", ra,
 			          section_label(c[i].s, a, sizeof(a)), rb, section_label(c[j].s, b, sizeof(b)), c[j].line);
 		}
@@ -527,7 +531,7 @@ static void check_claims(struct config *cfg, struct claim *c, size_t n, bool por
 
 static bool is_claim(const struct modvmm_key *k)
 {
-	return k->type == MODVMM_KEY_IOPORT || k->type == MODVMM_KEY_PCI_SLOT;
+	return k->type == MODVMM_KEY_IOPORT || k->type == MODVMM_KEY_PCI_SLOT || k->type == MODVMM_KEY_IRQ;
 }
 
 static bool core_port_conflict(struct config *cfg, const struct claim *c, const char *key, const char *v)
@@ -543,42 +547,67 @@ static bool core_port_conflict(struct config *cfg, const struct claim *c, const 
 	return false;
 }
 
-/* Two devices must not claim the same ports or PCI slot (defaults included). */
+/* The claim a key's value makes, into the list of its kind; false when it makes
+ * none (a value the schema refused, or one refused here). */
+static bool claim_of(struct config *cfg, const struct modvmm_key *k, const char *v, struct claim *c,
+                     enum claim_kind *kind)
+{
+	unsigned slot, fn;
+	if (!v)
+		return false;
+	switch (k->type) {
+	case MODVMM_KEY_IOPORT:
+		*kind = CLAIM_PORTS;
+		return schema_parse_u64(v, &c->base) == 0 && !core_port_conflict(cfg, c, k->name, v);
+	case MODVMM_KEY_IRQ:
+		*kind = CLAIM_IRQ;
+		c->len = 1;
+		return schema_parse_u64(v, &c->base) == 0 && c->base < SCHEMA_IRQ_LINES;
+	case MODVMM_KEY_PCI_SLOT:
+		*kind = CLAIM_SLOT;
+		if (schema_parse_pci_slot(v, &slot, &fn))
+			return false;
+		c->base = slot * 8 + fn;
+		c->len = 1;
+		if (slot == 0)
+			cfg_error(cfg, c->line, "%s = %s: slot 0 is the host bridge", k->name, v);
+		return slot != 0;
+	default:
+		return false;
+	}
+}
+
+/* Two devices must not claim the same ports, PCI slot or interrupt line
+ * (defaults included). */
 static void check_resources(struct config *cfg)
 {
-	size_t n = 0, nports = 0, nslots = 0;
+	size_t n = 0, nclaims[CLAIM_KINDS] = { 0 };
 	for (size_t i = 0; i < cfg->nsections; i++) {
 		const struct cfg_section *s = &cfg->sections[i];
 		for (const struct modvmm_key *k = s->plugin ? s->plugin->desc->keys : NULL; k && k->name; k++)
 			n += is_claim(k);
 	}
-	struct claim *ports = calloc(n + 1, sizeof(*ports)), *slots = calloc(n + 1, sizeof(*slots));
-	for (size_t i = 0; ports && slots && i < cfg->nsections; i++) {
+	struct claim *claims[CLAIM_KINDS];
+	bool ok = true;
+	for (int kind = 0; kind < CLAIM_KINDS; kind++)
+		ok &= (claims[kind] = calloc(n + 1, sizeof(struct claim))) != NULL;
+	for (size_t i = 0; ok && i < cfg->nsections; i++) {
 		const struct cfg_section *s = &cfg->sections[i];
 		for (const struct modvmm_key *k = s->plugin ? s->plugin->desc->keys : NULL; k && k->name; k++) {
 			if (!is_claim(k))
 				continue;
 			const struct cfg_entry *e = config_get(s, k->name);
-			const char *v = e ? e->value : k->def;
 			struct claim c = { .s = s, .line = e ? e->line : s->line, .len = k->span ? k->span : 1 };
-			unsigned slot, fn;
-			if (k->type == MODVMM_KEY_IOPORT && v && schema_parse_u64(v, &c.base) == 0) {
-				if (!core_port_conflict(cfg, &c, k->name, v))
-					ports[nports++] = c;
-			} else if (k->type == MODVMM_KEY_PCI_SLOT && v && schema_parse_pci_slot(v, &slot, &fn) == 0) {
-				c.base = slot * 8 + fn;
-				c.len = 1;
-				if (slot == 0)
-					cfg_error(cfg, c.line, "%s = %s: slot 0 is the host bridge", k->name, v);
-				else
-					slots[nslots++] = c;
-			}
+			enum claim_kind kind;
+			if (claim_of(cfg, k, e ? e->value : k->def, &c, &kind))
+				claims[kind][nclaims[kind]++] = c;
 		}
 	}
-	check_claims(cfg, ports, nports, true);
-	check_claims(cfg, slots, nslots, false);
-	free(ports);
-	free(slots);
+	for (int kind = 0; kind < CLAIM_KINDS; kind++) {
+		if (ok)
+			check_claims(cfg, claims[kind], nclaims[kind], kind);
+		free(claims[kind]);
+	}
 }
 
 /* ---- the plugins' validate() hooks ---- */

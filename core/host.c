@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
+#include "acpi_vm.h"
 #include "config.h"
 #include "loader.h"
 #include "log.h"
@@ -213,6 +214,7 @@ const struct modvmm_host host_services = {
 	.thread_start = host_thread_start,
 	.backend_get = host_backend_get,
 	HOST_PCI_SERVICES
+	.acpi_node = acpi_vm_node,
 };
 
 int dev_create(struct vm *vm, const struct cfg_section *sec, struct modvmm_dev **out)

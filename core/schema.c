@@ -66,7 +66,7 @@ int schema_parse_size(const char *s, uint64_t *out)
 
 int schema_parse_range(const struct modvmm_key *k, uint64_t *min, uint64_t *max)
 {
-	if (!k->range || (k->type != MODVMM_KEY_U64 && k->type != MODVMM_KEY_SIZE))
+	if (!k->range || (k->type != MODVMM_KEY_U64 && k->type != MODVMM_KEY_SIZE && k->type != MODVMM_KEY_IRQ))
 		return -ENOENT;
 	char lo[32], hi[32];
 	const char *dash = strchr(k->range, '-');
@@ -208,6 +208,17 @@ int schema_check(const struct modvmm_key *k, const char *v, char *err, size_t er
 		         (unsigned long long)(0x10000 - span));
 		return -EINVAL;
 	}
+	case MODVMM_KEY_IRQ:
+		if (schema_parse_u64(v, &u)) {
+			snprintf(err, errlen, "%s = %s: not an unsigned integer (decimal, or hexadecimal after 0x)",
+			         k->name, v);
+			return -EINVAL;
+		}
+		if (u >= SCHEMA_IRQ_LINES) {
+			snprintf(err, errlen, "%s = %s: must be between 0 and %d", k->name, v, SCHEMA_IRQ_LINES - 1);
+			return -ERANGE;
+		}
+		return check_range(k, v, u, err, errlen);
 	case MODVMM_KEY_PCI_SLOT:
 		if (schema_parse_pci_slot(v, &s, &f) == 0)
 			return 0;
@@ -242,6 +253,7 @@ const char *schema_type_name(enum modvmm_key_type t)
 	case MODVMM_KEY_PATH: return "path";
 	case MODVMM_KEY_BACKEND: return "backend";
 	case MODVMM_KEY_PCI_SLOT: return "pci-slot";
+	case MODVMM_KEY_IRQ: return "irq";
 	case MODVMM_KEY_ENUM: return "enum";
 	}
 	return "?";

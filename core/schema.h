@@ -13,11 +13,14 @@
 int schema_parse_u64(const char *s, uint64_t *out);
 /* "256M", "1G", "4096", "64k": K/M/G/T multiply by 1024^n. */
 int schema_parse_size(const char *s, uint64_t *out);
-/* The key's declared range (U64, SIZE): 0, -ENOENT without one, -EINVAL if malformed. */
+/* The key's declared range (U64, SIZE, IRQ): 0, -ENOENT without one, -EINVAL if malformed. */
 int schema_parse_range(const struct modvmm_key *k, uint64_t *min, uint64_t *max);
 int schema_parse_bool(const char *s, bool *out);
 /* "3" or "3.1": slot < 32, function < 8. */
 int schema_parse_pci_slot(const char *s, unsigned *slot, unsigned *func);
+
+/* MODVMM_KEY_IRQ: the IOAPIC has 24 inputs (KVM_IOAPIC_NUM_PINS). */
+#define SCHEMA_IRQ_LINES 24
 
 #define SCHEMA_MAX_CPU 1024
 /* A CPU list "1,0" or "2-3,0": stores up to `max` CPU numbers in the order

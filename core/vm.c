@@ -10,7 +10,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include "acpi.h"
+#include "acpi_vm.h"
 #include "dev.h"
 #include "kvm_help.h"
 #include "log.h"
@@ -190,7 +190,7 @@ int vm_create(struct vm *vm, struct config *cfg, struct plugin_set *plugins)
 		return vm_err("setting boot registers", ret);
 	if ((ret = create_devices(vm)))
 		return ret;
-	if ((ret = acpi_setup(vm)))   /* after the devices: the DSDT describes the serial ports */
+	if ((ret = acpi_vm_setup(vm)))   /* after the devices: they describe their ACPI nodes */
 		return ret;
 	pci_vm_print(vm);
 	return 0;
@@ -240,6 +240,7 @@ void vm_destroy(struct vm *vm)
 		dev_destroy(vm->devs[i]);
 	free(vm->devs);
 	pci_vm_destroy(vm);     /* BAR memslots, irqfds, doorbells, devmem files */
+	acpi_vm_destroy(vm);
 	for (unsigned i = 0; vm->vcpus && i < vm->nvcpus; i++)
 		vcpu_destroy(&vm->vcpus[i]);
 	free(vm->vcpus);

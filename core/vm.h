@@ -10,6 +10,7 @@
 
 #include <modvmm/plugin.h>
 
+#include "acpi_vm.h"
 #include "boot.h"
 #include "config.h"
 #include "evloop.h"
@@ -47,6 +48,7 @@ struct vm {
 	size_t ndevs;
 	struct pci_bus *pci;             /* NULL until the PCI bus is created */
 	struct devmem_dir *devmem;       /* devmem segments exported under rundir */
+	struct acpi_nodes acpi;          /* device nodes for the DSDT */
 	pthread_mutex_t slot_lock;
 	uint8_t slot_used[VM_MAX_MEMSLOTS];
 	atomic_bool stopping;

@@ -33,7 +33,8 @@ extern "C" {
 #endif
 
 #define MODVMM_ABI_MAJOR 1
-#define MODVMM_ABI_MINOR 1 /* 1: modvmm_key.range, modvmm_plugin.validate */
+#define MODVMM_ABI_MINOR 2 /* 1: modvmm_key.range, modvmm_plugin.validate;
+                            2: MODVMM_KEY_IRQ, modvmm_host.acpi_node */
 
 /* Name of the one symbol a plugin exports. */
 #define MODVMM_PLUGIN_SYMBOL "modvmm_plugin"
@@ -67,6 +68,9 @@ enum modvmm_key_type {
 	                          one device: two keys naming one backend are refused */
 	MODVMM_KEY_PCI_SLOT,   /* "S" or "S.F" on bus 0; two devices on one slot refused */
 	MODVMM_KEY_ENUM,       /* one of the '|'-separated words in `choices` */
+	MODVMM_KEY_IRQ,        /* ABI 1.2: an ISA interrupt line the device drives alone,
+	                          IOAPIC input 0-23 (`range` may narrow it); two
+	                          devices on one line refused */
 };
 
 struct modvmm_key {
@@ -242,6 +246,31 @@ struct modvmm_mem_region {
 	uint64_t fd_offset;  /* offset of the region in fd */
 };
 
+/* ---- ACPI --------------------------------------------------------------------- */
+
+#define MODVMM_ACPI_MAX_IO  4
+#define MODVMM_ACPI_MAX_IRQ 4
+
+/* A device's node in the DSDT under \_SB (ACPI 6.5 §6.1 device identification,
+ * §6.4 resources), passed to host->acpi_node() (ABI 1.2).  The core names the
+ * node `prefix` followed by its number among the nodes with that prefix (1, 2,
+ * ...), which is also its _UID: serial ports become COM1, COM2, ... */
+struct modvmm_acpi_node {
+	uint32_t size;        /* sizeof(struct modvmm_acpi_node) as built */
+	uint32_t reserved0;
+	const char *prefix;   /* 1-3 characters A-Z, 0-9, '_', not starting with a digit */
+	const char *hid;      /* _HID, a 7-character EISA id such as "PNP0501" */
+	uint32_t nio;         /* entries used in io[] */
+	uint32_t nirq;        /* entries used in irq[] */
+	struct {
+		uint16_t base;    /* IO (Decode16, base, base, 1, len) */
+		uint16_t len;     /* 1-255 ports */
+	} io[MODVMM_ACPI_MAX_IO];
+	uint8_t irq[MODVMM_ACPI_MAX_IRQ]; /* IRQNoFlags: ISA IRQs 0-15, edge, active high */
+	uint32_t reserved1;
+	void *reserved[6];
+};
+
 struct modvmm_host {
 	uint32_t size;       /* sizeof(struct modvmm_host) in the core */
 	uint32_t abi_minor;  /* MODVMM_ABI_MINOR of the core */
@@ -251,7 +280,7 @@ struct modvmm_host {
 	/* The value of `key` in this instance's section, or its schema default, or NULL.
 	 * Values were validated against the schema before create(). */
 	const char *(*config_str)(struct modvmm_dev *dev, const char *key);
-	int (*config_u64)(struct modvmm_dev *dev, const char *key, uint64_t *out);   /* U64, SIZE, IOPORT */
+	int (*config_u64)(struct modvmm_dev *dev, const char *key, uint64_t *out);   /* U64, SIZE, IOPORT, IRQ */
 	int (*config_bool)(struct modvmm_dev *dev, const char *key, bool *out);
 	const char *(*instance_name)(struct modvmm_dev *dev); /* "com1" for [device com1] */
 	const char *(*vm_name)(struct modvmm_dev *dev);
@@ -370,7 +399,14 @@ struct modvmm_host {
 	                                       uint64_t size, struct modvmm_devmem **out,
 	                                       void **hva);
 
-	void *reserved[16];
+	/* -- ACPI (ABI 1.2) --
+	 * Describe this instance's node in the DSDT (a copy of *node is kept).  Only
+	 * from create(): the tables are built once every instance is created.  May be
+	 * called more than once for several nodes.  -EINVAL for a malformed node,
+	 * -ENOSPC past 9 nodes of one prefix, -EBUSY after create(). */
+	MODVMM_MUST_CHECK int (*acpi_node)(struct modvmm_dev *dev, const struct modvmm_acpi_node *node);
+
+	void *reserved[15];
 };
 
 /* Convenience: a typed host log call. */
