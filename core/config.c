@@ -678,8 +678,7 @@ static const struct modvmm_check_ops check_ops = {
 static void run_validate(struct config *cfg, const struct cfg_section *s)
 {
 	const struct modvmm_plugin *d = s->plugin->desc;
-	if (d->abi_minor < 1 || d->size < offsetof(struct modvmm_plugin, validate) + sizeof(d->validate) ||
-	    !d->validate)
+	if (!d->validate)
 		return;
 	struct modvmm_check c = { .cfg = cfg, .s = s };
 	unsigned before = cfg->errors;

@@ -57,7 +57,7 @@ void devmem_dir_destroy(struct devmem_dir *d);
 int devmem_segment_create(struct devmem_dir *d, const char *name, uint64_t size,
                           struct modvmm_devmem **out) __attribute__((warn_unused_result));
 
-/* Host service (plugin ABI v1). */
+/* Host service (plugin ABI 2). */
 int devmem_create(struct modvmm_dev *dev, const char *name, uint64_t size, struct modvmm_devmem **out,
                   void **hva);
 

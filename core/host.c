@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The host services of plugin ABI v1 and the plugin-instance life cycle. */
+/* The host services of plugin ABI 2 and the plugin-instance life cycle. */
 #include "dev.h"
 
 #include <errno.h>

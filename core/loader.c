@@ -15,9 +15,8 @@
 #include "log.h"
 #include "modvmm-config.h"
 
-/* Size of the first ABI v1 descriptor: everything up to and including `ops`.
- * A descriptor smaller than this cannot be a v1 descriptor. */
-#define DESC_MIN_SIZE (offsetof(struct modvmm_plugin, ops) + sizeof(void *))
+/* Size of an ABI 2.0 descriptor: a smaller one cannot be of this major. */
+#define DESC_MIN_SIZE sizeof(struct modvmm_plugin)
 #define SCAN_DEPTH 3
 
 static int ltdl_refs;
@@ -106,7 +105,8 @@ const char *plugins_kind_name(unsigned kind)
 int plugins_check_desc(const struct modvmm_plugin *d, char *err, size_t errlen)
 {
 	if (d->abi_major != MODVMM_ABI_MAJOR) {
-		snprintf(err, errlen, "built for plugin ABI %u.%u, this modvmm has ABI %u.%u (major differs)",
+		snprintf(err, errlen, "built for plugin ABI %u.%u, this modvmm has ABI %u.%u (major differs: rebuild "
+		         "the plugin against this modvmm's headers)",
 		         d->abi_major, d->abi_minor, MODVMM_ABI_MAJOR, MODVMM_ABI_MINOR);
 		return -EPROTO;
 	}

@@ -186,7 +186,7 @@ void pci_log(const struct modvmm_pci *pci, int level, const char *fmt, ...) __at
 #define PCI_WARN_LIMIT 16
 void pci_guest_warn(struct modvmm_pci *pci, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* ---- host services (plugin ABI v1) ---- */
+/* ---- host services (plugin ABI 2) ---- */
 uint32_t pci_config_read(struct modvmm_pci *pci, unsigned offset, unsigned size);
 void pci_config_write(struct modvmm_pci *pci, unsigned offset, unsigned size, uint32_t v);
 int pci_cap_add(struct modvmm_pci *pci, uint8_t cap_id, const void *body, unsigned len, unsigned *offset);

@@ -28,7 +28,7 @@ static const struct modvmm_io_ops ops = { .read = magic_read };
 
 static int sdk_create(const struct modvmm_host *host, struct modvmm_dev *dev, void **priv)
 {
-	/* every service used here exists since ABI 1.0: no minor check needed */
+	/* every service used here exists since ABI 2.0: no MODVMM_HOST_HAS needed */
 	struct sdk_hello *h = calloc(1, sizeof(*h));
 	if (!h)
 		return -ENOMEM;

@@ -26,6 +26,11 @@ static void refuse(const char *file, const char *reason)
 }
 
 static void wrong_major(void **state) { refuse("major.so", "major differs"); }
+/* ABI 2.0 changed layouts (reserved tails): a 1.x plugin must be rebuilt */
+static void old_major(void **state)
+{
+	refuse("abi1.so", "built for plugin ABI 1.2, this modvmm has ABI 2.0 (major differs: rebuild the plugin");
+}
 static void newer_minor(void **state) { refuse("minor.so", "newer than this modvmm"); }
 static void small_size(void **state) { refuse("small.so", "descriptor size 16 is smaller"); }
 static void missing_symbol(void **state) { refuse("nosym.so", "no 'modvmm_plugin' descriptor symbol"); }
@@ -66,7 +71,7 @@ static void scan_keeps_good_ones(void **state)
 	assert_non_null(plugins_find(&set, "twin"));
 	assert_null(plugins_find(&set, "major"));
 	assert_int_equal(set.n, 3);         /* good, twin and other-name (misnamed.so) */
-	assert_int_equal(set.refused, 9); /* major minor small nosym kind dup2 junk empty unresolved */
+	assert_int_equal(set.refused, 10); /* major abi1 minor small nosym kind dup2 junk empty unresolved */
 	plugins_free(&set);
 }
 
@@ -111,6 +116,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(wrong_major),
+		cmocka_unit_test(old_major),
 		cmocka_unit_test(newer_minor),
 		cmocka_unit_test(small_size),
 		cmocka_unit_test(missing_symbol),

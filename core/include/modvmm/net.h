@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * modvmm net-backend ABI, version 1 (plugins of kind MODVMM_KIND_NET_BACKEND).
+ * modvmm net-backend ABI, part of plugin ABI 2 (plugins of kind MODVMM_KIND_NET_BACKEND).
  *
  * A network backend is a plugin instance named by its INI section:
  *
@@ -11,8 +11,9 @@
  * The backend's descriptor `.ops` points to a struct modvmm_net_backend_ops.  A
  * device (the "frontend") declares a key of type MODVMM_KEY_BACKEND and finds the
  * instance with modvmm_net_backend_get() below; it then sees only an opaque
- * backend pointer and the ops table, and calls the ops through the thin wrappers
- * at the end of this file, which check the table's size and the optional entries.
+ * backend pointer and the ops table, and calls every op through the thin wrappers
+ * at the end of this file (one per op), which check the table's size and the
+ * optional entries.
  *
  * A backend offers one or more of three modes, announced by capability bits:
  *
@@ -121,7 +122,8 @@ struct modvmm_net_hdr {
 
 /* ---- argument structs (each with a size field and a reserved tail) ------------ */
 
-/* A frame in iovecs, vnet header first when the header length is not 0. */
+/* A frame in iovecs, vnet header first when the header length is not 0.  Frozen
+ * for ABI major 2 (no size, no tail): send() takes an array of these. */
 struct modvmm_net_pkt {
 	const struct iovec *iov;
 	uint32_t iovcnt;
@@ -294,6 +296,7 @@ struct modvmm_net_backend_ops {
 
 /* ---- frontend side: an opaque handle and thin wrappers ---------------------------- */
 
+/* Lives in the frontend only (never crosses the ABI). */
 struct modvmm_net_backend {
 	const struct modvmm_net_backend_ops *ops;
 	void *be;
@@ -428,6 +431,51 @@ static inline void modvmm_net_stats(const struct modvmm_net_backend *b, int q, s
 		b->ops->stats(b->be, q, out);
 }
 
+/* Ring passthrough: -ENOTSUP (pt_stop: nothing) when the backend lacks the op. */
+static inline int modvmm_net_pt_info(const struct modvmm_net_backend *b, struct modvmm_net_pt_info *out)
+{
+	return MODVMM_NET_HAS(b->ops, pt_info) ? b->ops->pt_info(b->be, out) : -ENOTSUP;
+}
+
+static inline int modvmm_net_pt_start(const struct modvmm_net_backend *b, const struct modvmm_net_pt_cfg *cfg)
+{
+	return MODVMM_NET_HAS(b->ops, pt_start) ? b->ops->pt_start(b->be, cfg) : -ENOTSUP;
+}
+
+static inline void modvmm_net_pt_stop(const struct modvmm_net_backend *b)
+{
+	if (MODVMM_NET_HAS(b->ops, pt_stop))
+		b->ops->pt_stop(b->be);
+}
+
+/* Virtqueue offload: -ENOTSUP (vq_features: 0) when the backend lacks the op. */
+static inline uint64_t modvmm_net_vq_features(const struct modvmm_net_backend *b)
+{
+	return MODVMM_NET_HAS(b->ops, vq_features) ? b->ops->vq_features(b->be) : 0;
+}
+
+static inline int modvmm_net_vq_set_features(const struct modvmm_net_backend *b, uint64_t features)
+{
+	return MODVMM_NET_HAS(b->ops, vq_set_features) ? b->ops->vq_set_features(b->be, features) : -ENOTSUP;
+}
+
+static inline int modvmm_net_vq_set_mem(const struct modvmm_net_backend *b, const struct modvmm_mem_region *r,
+                                        unsigned n)
+{
+	return MODVMM_NET_HAS(b->ops, vq_set_mem) ? b->ops->vq_set_mem(b->be, r, n) : -ENOTSUP;
+}
+
+static inline int modvmm_net_vq_start(const struct modvmm_net_backend *b, unsigned vq,
+                                      const struct modvmm_net_vring *vr)
+{
+	return MODVMM_NET_HAS(b->ops, vq_start) ? b->ops->vq_start(b->be, vq, vr) : -ENOTSUP;
+}
+
+static inline int modvmm_net_vq_stop(const struct modvmm_net_backend *b, unsigned vq, uint16_t *next_avail)
+{
+	return MODVMM_NET_HAS(b->ops, vq_stop) ? b->ops->vq_stop(b->be, vq, next_avail) : -ENOTSUP;
+}
+
 /* True when a backend offering PACKET_IO fills every entry packet I/O needs. */
 static inline bool modvmm_net_packet_io_ok(const struct modvmm_net_backend *b)
 {
@@ -435,6 +483,22 @@ static inline bool modvmm_net_packet_io_ok(const struct modvmm_net_backend *b)
 	return (modvmm_net_caps(b) & MODVMM_NET_CAP_PACKET_IO) && MODVMM_NET_HAS(o, attach) &&
 	       MODVMM_NET_HAS(o, queue) && MODVMM_NET_HAS(o, send) && MODVMM_NET_HAS(o, peek_len) &&
 	       MODVMM_NET_HAS(o, recv) && MODVMM_NET_HAS(o, rx_fd);
+}
+
+/* True when a backend offering RING_PASSTHROUGH fills every entry it needs. */
+static inline bool modvmm_net_ring_passthrough_ok(const struct modvmm_net_backend *b)
+{
+	return (modvmm_net_caps(b) & MODVMM_NET_CAP_RING_PASSTHROUGH) && MODVMM_NET_HAS(b->ops, pt_info) &&
+	       MODVMM_NET_HAS(b->ops, pt_start);
+}
+
+/* True when a backend offering VQ_OFFLOAD fills every entry it needs. */
+static inline bool modvmm_net_vq_offload_ok(const struct modvmm_net_backend *b)
+{
+	const struct modvmm_net_backend_ops *o = b->ops;
+	return (modvmm_net_caps(b) & MODVMM_NET_CAP_VQ_OFFLOAD) && MODVMM_NET_HAS(o, attach) &&
+	       MODVMM_NET_HAS(o, queue) && MODVMM_NET_HAS(o, vq_features) && MODVMM_NET_HAS(o, vq_set_features) &&
+	       MODVMM_NET_HAS(o, vq_set_mem) && MODVMM_NET_HAS(o, vq_start) && MODVMM_NET_HAS(o, vq_stop);
 }
 
 #ifdef __cplusplus

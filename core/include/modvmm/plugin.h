@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * modvmm plugin ABI, version 1.
+ * modvmm plugin ABI, version 2.
  *
  * A plugin is a shared object exporting exactly one symbol, MODVMM_PLUGIN_SYMBOL,
  * of type `const struct modvmm_plugin`.  Everything else in the object should be
@@ -12,8 +12,19 @@
  *  - abi_major must equal the core's MODVMM_ABI_MAJOR;
  *  - abi_minor must not be newer than the core's MODVMM_ABI_MINOR;
  *  - new host services are appended to struct modvmm_host and bump the minor: a
- *    plugin checks host->abi_minor (or host->size) before calling a newer entry;
- *  - every public struct has a size or version field and a reserved tail.
+ *    plugin tests MODVMM_HOST_HAS(host, service) before calling one newer than
+ *    2.0 (every service of 2.0 is always there: no test needed);
+ *  - every public struct has a reserved tail that new members take (bumping the
+ *    minor).  Structs the core fills or reads from the core carry a `size`;
+ *    tables a plugin hands to the core (modvmm_io_ops, modvmm_pci_cfg_ops, keys,
+ *    the descriptor) are versioned by the descriptor's abi_minor, and their
+ *    reserved tails read as NULL (designated initializers leave them zero);
+ *  - frozen for the major, with no tail: struct modvmm_net_pkt (an array element
+ *    on the data path) and struct modvmm_net_hdr (virtio's wire format);
+ *  - a layout change bumps the major: the loader refuses older plugins.
+ *    ABI 2.0 (2026-12) added the tails of modvmm_io_ops, modvmm_pci_cfg_ops and
+ *    modvmm_mem_region, MODVMM_KEY_IRQ and host->acpi_node; 1.x plugins are
+ *    refused and need a rebuild (sources need no change).
  *
  * Errors are negative errno values.  A plugin never calls exit() or abort() on bad
  * input: it returns an error, and the core unwinds a failed start in reverse order.
@@ -32,9 +43,8 @@
 extern "C" {
 #endif
 
-#define MODVMM_ABI_MAJOR 1
-#define MODVMM_ABI_MINOR 2 /* 1: modvmm_key.range, modvmm_plugin.validate;
-                            2: MODVMM_KEY_IRQ, modvmm_host.acpi_node */
+#define MODVMM_ABI_MAJOR 2
+#define MODVMM_ABI_MINOR 0
 
 /* Name of the one symbol a plugin exports. */
 #define MODVMM_PLUGIN_SYMBOL "modvmm_plugin"
@@ -68,7 +78,7 @@ enum modvmm_key_type {
 	                          one device: two keys naming one backend are refused */
 	MODVMM_KEY_PCI_SLOT,   /* "S" or "S.F" on bus 0; two devices on one slot refused */
 	MODVMM_KEY_ENUM,       /* one of the '|'-separated words in `choices` */
-	MODVMM_KEY_IRQ,        /* ABI 1.2: an ISA interrupt line the device drives alone,
+	MODVMM_KEY_IRQ,        /* an ISA interrupt line the device drives alone,
 	                          IOAPIC input 0-23 (`range` may narrow it); two
 	                          devices on one line refused */
 };
@@ -81,7 +91,7 @@ struct modvmm_key {
 	uint32_t span;       /* MODVMM_KEY_IOPORT: number of ports claimed */
 	uint32_t flags;      /* MODVMM_KEY_F_* */
 	const char *choices; /* MODVMM_KEY_ENUM: "a|b|c" */
-	/* ABI 1.1.  MODVMM_KEY_U64 and MODVMM_KEY_SIZE: "MIN-MAX", the inclusive range
+	/* MODVMM_KEY_U64, MODVMM_KEY_SIZE and MODVMM_KEY_IRQ: "MIN-MAX", the inclusive range
 	 * of values the core accepts (e.g. "1-8", "4K-1G"); NULL: any. */
 	const char *range;
 	void *reserved[1];
@@ -118,7 +128,7 @@ struct modvmm_plugin {
 	void (*destroy)(void *priv);
 	/* Kind-specific operations (e.g. struct modvmm_net_backend_ops), or NULL. */
 	const void *ops;
-	/* Optional, ABI 1.1: the rules the schema cannot state (formats, values that
+	/* Optional: the rules the schema cannot state (formats, values that
 	 * depend on each other, what a device needs of its backend).  Called by
 	 * `modvmm check` and `modvmm run` alike, before anything is created, once
 	 * per section of this plugin; a key the schema refused (already reported)
@@ -129,7 +139,7 @@ struct modvmm_plugin {
 	void *reserved[7];
 };
 
-/* ---- configuration checks (ABI 1.1) ------------------------------------------ */
+/* ---- configuration checks ------------------------------------------------------ */
 
 /* Services for modvmm_plugin.validate. */
 struct modvmm_check_ops {
@@ -161,6 +171,7 @@ enum modvmm_io_space {
 struct modvmm_io_ops {
 	uint64_t (*read)(void *opaque, uint64_t offset, unsigned size);
 	void (*write)(void *opaque, uint64_t offset, unsigned size, uint64_t value);
+	void *reserved[2];
 };
 
 struct modvmm_io; /* a registration (opaque) */
@@ -185,6 +196,7 @@ struct modvmm_pci_id {
 struct modvmm_pci_cfg_ops {
 	int (*read)(void *opaque, unsigned offset, unsigned size, uint32_t *value);
 	int (*write)(void *opaque, unsigned offset, unsigned size, uint32_t value);
+	void *reserved[2];
 };
 
 enum modvmm_bar_type {
@@ -244,6 +256,7 @@ struct modvmm_mem_region {
 	int fd;              /* memfd backing the region (for sharing with a peer) */
 	int reserved0;
 	uint64_t fd_offset;  /* offset of the region in fd */
+	uint64_t reserved[2];
 };
 
 /* ---- ACPI --------------------------------------------------------------------- */
@@ -252,7 +265,7 @@ struct modvmm_mem_region {
 #define MODVMM_ACPI_MAX_IRQ 4
 
 /* A device's node in the DSDT under \_SB (ACPI 6.5 §6.1 device identification,
- * §6.4 resources), passed to host->acpi_node() (ABI 1.2).  The core names the
+ * §6.4 resources), passed to host->acpi_node().  The core names the
  * node `prefix` followed by its number among the nodes with that prefix (1, 2,
  * ...), which is also its _UID: serial ports become COM1, COM2, ... */
 struct modvmm_acpi_node {
@@ -271,6 +284,38 @@ struct modvmm_acpi_node {
 	void *reserved[6];
 };
 
+/*
+ * When, and from which threads, each host service may be called.
+ *
+ *   main     the main thread, where the core calls create(), start(), stop(),
+ *            destroy(), validate() and the fd_watch callbacks;
+ *   any      any thread: main, vCPU threads running I/O and config-space
+ *            handlers, and the plugin's own threads.
+ *
+ * The core creates backends before devices (a device finds its backend in
+ * create()), starts them in the same order, and stops and destroys devices
+ * before backends: a backend outlives every device that uses it.
+ *
+ *   service                           may be called              threads
+ *   log                               always                     any
+ *   config_str, config_u64,           create() .. destroy()      any
+ *     config_bool, instance_name,
+ *     vm_name
+ *   gpa_to_hva, mem_regions           create() .. destroy()      any
+ *   io_register, io_unregister        create() .. destroy()      any
+ *   irq_line, vm_exit                 create() .. stop()         any
+ *   fd_watch, fd_unwatch              create() .. stop()         any
+ *   thread_start                      create(), start()          main
+ *   backend_get                       create()                   main
+ *   pci_register, pci_bar,            create()                   main
+ *     pci_cap_add, pci_msix_init,
+ *     pci_doorbell, devmem_create
+ *   pci_config_read, pci_config_write create() .. destroy()      any
+ *   pci_bar_addr                      create() .. destroy()      any
+ *   pci_msix_fd, pci_intx_fds         create() .. destroy()      any
+ *   pci_msix_notify, pci_intx         create() .. stop()         any
+ *   acpi_node                         create()                   main
+ */
 struct modvmm_host {
 	uint32_t size;       /* sizeof(struct modvmm_host) in the core */
 	uint32_t abi_minor;  /* MODVMM_ABI_MINOR of the core */
@@ -399,7 +444,7 @@ struct modvmm_host {
 	                                       uint64_t size, struct modvmm_devmem **out,
 	                                       void **hva);
 
-	/* -- ACPI (ABI 1.2) --
+	/* -- ACPI --
 	 * Describe this instance's node in the DSDT (a copy of *node is kept).  Only
 	 * from create(): the tables are built once every instance is created.  May be
 	 * called more than once for several nodes.  -EINVAL for a malformed node,
@@ -409,8 +454,10 @@ struct modvmm_host {
 	void *reserved[15];
 };
 
-/* Convenience: a typed host log call. */
-#define modvmm_log(host, dev, level, ...) ((host)->log((dev), (level), __VA_ARGS__))
+/* True when the core's host table has `member` (a service added after 2.0). */
+#define MODVMM_HOST_HAS(host, member)                                                          \
+	((host)->size >= offsetof(struct modvmm_host, member) + sizeof((host)->member) && \
+	 (host)->member != NULL)
 
 #ifdef __cplusplus
 }
