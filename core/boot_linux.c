@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "memmap.h"
+#include "range.h"
 
 /* x86 SDM vol. 3 §4.5 (4-level paging) and §3.4.5 (segment descriptors). */
 #define PTE_P    0x001ULL
@@ -66,12 +67,6 @@ static void wr64(uint8_t *p, size_t off, uint64_t v)
 static bool is_pow2(uint64_t v)
 {
 	return v && !(v & (v - 1));
-}
-
-/* [a, a + alen) and [b, b + blen) intersect; both ranges are known not to wrap. */
-static bool overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
-{
-	return a < b + blen && b < a + alen;
 }
 
 bool boot_linux_is_bzimage(const struct boot_image *img)
@@ -175,16 +170,6 @@ static int place_kernel(const struct guest_mem *mem, const struct boot_image *k,
 	                 (unsigned long long)(mem->total >> 20));
 }
 
-/* Page-aligned start for `size` bytes ending at or below `top`, or 0 if none at or
- * above `floor`. */
-static uint64_t fit_below(uint64_t top, uint64_t size, uint64_t floor)
-{
-	if (size > top)
-		return 0;
-	uint64_t at = (top - size) & ~(LINUX_INITRD_ALIGN - 1);
-	return at >= floor ? at : 0;
-}
-
 /* The initrd goes as high as possible below min(initrd_addr_max + 1, end of low
  * RAM) and above 1 MiB, outside [klo, klo + ksize): first at the top, else just
  * below the kernel. */
@@ -198,8 +183,8 @@ static int place_initrd(const struct guest_mem *mem, const struct bz_header *h,
 		top = low_end;
 	uint64_t tops[2] = { top, klo < top ? klo : top };
 	for (int i = 0; i < 2; i++) {
-		uint64_t at = fit_below(tops[i], initrd->size, LINUX_KERNEL_MIN_GPA);
-		if (at && !overlaps(at, initrd->size, klo, h->init_size) &&
+		uint64_t at = range_fit_below(tops[i], initrd->size, LINUX_KERNEL_MIN_GPA, LINUX_INITRD_ALIGN);
+		if (at && !range_overlaps(at, initrd->size, klo, h->init_size) &&
 		    mem_gpa_to_hva(mem, at, initrd->size)) {
 			*gpa = at;
 			return 0;

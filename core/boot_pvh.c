@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "memmap.h"
+#include "range.h"
 
 /* xen/include/public/elfnote.h: the 32-bit physical entry point of a PVH kernel. */
 #define XEN_ELFNOTE_PHYS32_ENTRY 18
@@ -47,12 +48,6 @@ struct elf_seg {
 static bool in_file(uint64_t off, uint64_t len, size_t size)
 {
 	return off <= size && len <= size - off;
-}
-
-/* [a, a + alen) and [b, b + blen) intersect; both ranges are known not to wrap. */
-static bool overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
-{
-	return a < b + blen && b < a + alen;
 }
 
 bool boot_pvh_is_elf(const struct boot_image *img)
@@ -275,7 +270,7 @@ static int check_reserved(const char *path, const char *what, uint64_t gpa, uint
 		{ MEMMAP_BIOS_GPA, MEMMAP_BIOS_END - MEMMAP_BIOS_GPA, "BIOS/ACPI area" },
 	};
 	for (size_t i = 0; i < sizeof(areas) / sizeof(areas[0]); i++)
-		if (overlaps(gpa, len, areas[i].gpa, areas[i].len))
+		if (range_overlaps(gpa, len, areas[i].gpa, areas[i].len))
 			return boot_fail(err, errlen, -EINVAL,
 			            "%s: %s (0x%llx-0x%llx) overlaps modvmm's PVH %s 0x%llx-0x%llx",
 			            path, what, (unsigned long long)gpa,
@@ -283,15 +278,6 @@ static int check_reserved(const char *path, const char *what, uint64_t gpa, uint
 			            (unsigned long long)areas[i].gpa,
 			            (unsigned long long)(areas[i].gpa + areas[i].len - 1));
 	return 0;
-}
-
-/* Page-aligned start for `size` bytes at or below `top`, or 0 if none above `floor`. */
-static uint64_t fit_below(uint64_t top, uint64_t size, uint64_t floor)
-{
-	if (size > top)
-		return 0;
-	uint64_t at = (top - size) & ~(PVH_INITRD_ALIGN - 1);
-	return at >= floor ? at : 0;
 }
 
 /* Pick a home for the initrd as high as possible in low RAM, above the boot
@@ -308,9 +294,9 @@ static int place_initrd(const struct guest_mem *mem, const struct boot_image *in
 
 	uint64_t tops[3] = { low_end, klo < low_end ? klo : low_end, MEMMAP_CONV_END };
 	for (int i = 0; i < 3; i++) {
-		uint64_t at = fit_below(tops[i], size, floor);
-		if (at && !overlaps(at, size, klo, khi - klo) &&
-		    !overlaps(at, size, MEMMAP_BIOS_GPA, MEMMAP_BIOS_END - MEMMAP_BIOS_GPA) &&
+		uint64_t at = range_fit_below(tops[i], size, floor, PVH_INITRD_ALIGN);
+		if (at && !range_overlaps(at, size, klo, khi - klo) &&
+		    !range_overlaps(at, size, MEMMAP_BIOS_GPA, MEMMAP_BIOS_END - MEMMAP_BIOS_GPA) &&
 		    mem_gpa_to_hva(mem, at, size)) {
 			*gpa = at;
 			return 0;

@@ -6,7 +6,7 @@
  *   BAR0  registers, 4 KiB trapped MMIO: the read-only geometry from
  *         nmport_memdev_reg(), LINK, and one doorbell per ring at KICK(r)
  *         served by a KVM ioeventfd (a guest kick never exits to modvmm);
- *   BAR1  the end's window of the pipe region (<modvmm/netmap_port.h>) as a
+ *   BAR1  the end's window of the pipe region (<modvmm-netmap/netmap_port.h>) as a
  *         host buffer: a KVM memslot that follows BAR moves, no exits at all;
  *         the BAR is the next power of two, the tail past the window is
  *         private zero pages;
@@ -27,7 +27,7 @@
 #include <modvmm/net.h>
 #include <modvmm/plugin.h>
 
-#include "nmport.h"
+#include <modvmm-netmap/nmport.h>
 
 #define MEMDEV_RINGS       PTNET_MDEV_MSIX_MAX /* doorbells and vectors */
 #define MEMDEV_MSIX_SIZE   4096u  /* BAR2: table at 0, PBA at MEMDEV_PBA_OFF */

@@ -2,7 +2,7 @@
 /*
  * nmguest-pktgen: a tiny packet generator for a Linux guest, over a
  * ptnetmap-memdev port bound to ptnetmap_memdev_uio.  The packets are
- * modvmm-pktgen's (<modvmm/pktgen.h>), so either end can be the host tool:
+ * modvmm-pktgen's (<modvmm-netmap/pktgen.h>), so either end can be the host tool:
  *
  *   host:  modvmm-pktgen -p PIPE -m rx -c
  *   guest: nmguest-pktgen -d 0000:00:05.0 -m tx -n 1000000
@@ -20,7 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <modvmm/pktgen.h>
+#include <modvmm-netmap/pktgen.h>
 
 #include "nmguest.h"
 

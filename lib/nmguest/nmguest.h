@@ -2,7 +2,7 @@
 /*
  * nmguest: drive a ptnetmap-memdev port from Linux userspace in a guest,
  * through the UIO device of kmod/ptnetmap_memdev_uio (map 0 = BAR0 registers,
- * map 1 = BAR1 port memory), with the ring protocol of <modvmm/netmap_ring.h>.
+ * map 1 = BAR1 port memory), with the ring protocol of <modvmm-netmap/netmap_ring.h>.
  *
  * The guest is the USER of its end's rings: it fills TX slots and consumes
  * RX slots; modvmm (or the peer process) runs the kernel side.  A kick is a
@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <modvmm/netmap_ring.h>
+#include <modvmm-netmap/netmap_ring.h>
 
 struct nmguest {
 	int fd;                 /* /dev/uioN, -1 when attached to plain memory */

@@ -152,7 +152,7 @@ struct modvmm_net_stats {
 struct modvmm_net_queue; /* a queue pair of an attached backend (opaque) */
 
 /* Ring passthrough (ptnetmap): the shared memory holding the netmap-style port
- * (interface header, CSB, rings and buffers; layout in <modvmm/netmap_port.h>).
+ * (interface header, CSB, rings and buffers; layout in <modvmm-netmap/netmap_port.h>).
  * mem_offset/mem_size describe the window of the region this end's user maps. */
 struct modvmm_net_pt_info {
 	uint32_t size;            /* set by the caller */

@@ -2,7 +2,7 @@
 /*
  * The ring protocol of modvmm netmap-style ports, as static inline functions:
  * the one copy used by the pipe backend, the host library (modvmm-pktgen),
- * the freestanding test guests and the Linux guest library (kmod/lib).
+ * the freestanding test guests and the Linux guest library (lib/nmguest).
  *
  * Roles, per ring (netmap's "appl" and "kern"):
  *  - the USER owns slots [head, tail): it fills TX slots or consumes RX

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The test packet of modvmm-pktgen, shared by the host tool, the guest
- * example (kmod/lib) and the test guests: an Ethernet frame with the local
+ * example (lib/nmguest) and the test guests: an Ethernet frame with the local
  * experimental EtherType, carrying a session id and a sequence number so a
  * receiver can prove that nothing was lost or reordered.
  * Multi-byte fields after the EtherType are little endian (both ends are x86).

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * libmodvmm-nmport: host-side netmap-style ports (see <modvmm/netmap_port.h>
- * for the memory format and <modvmm/netmap_ring.h> for the ring protocol).
+ * libmodvmm-nmport: host-side netmap-style ports (see <modvmm-netmap/netmap_port.h>
+ * for the memory format and <modvmm-netmap/netmap_ring.h> for the ring protocol).
  *
  * Three layers, each usable alone:
  *  - regions: create a pipe's shared region in a sealed memfd, or check and
@@ -28,7 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <modvmm/netmap_ring.h>
+#include <modvmm-netmap/netmap_ring.h>
 
 #ifdef __cplusplus
 extern "C" {

@@ -26,7 +26,7 @@
  * bytes work through any mapping of the window.
  *
  * Pipe end E, ring pair i: E's TX ring i feeds the other end's RX ring i by
- * swapping buffer indices (see <modvmm/netmap_ring.h>); payload never moves.
+ * swapping buffer indices (see <modvmm-netmap/netmap_ring.h>); payload never moves.
  *
  * Trust: every field of the region can be written by every party that maps
  * it (a guest writes its whole window).  Readers keep private copies of the
@@ -40,7 +40,7 @@
 #define MODVMM_NETMAP_PORT_H
 
 #ifdef NETMAP_API
-#error "<modvmm/netmap_port.h> reuses netmap's names: do not include it with <net/netmap.h>"
+#error "<modvmm-netmap/netmap_port.h> reuses netmap's names: do not include it with <net/netmap.h>"
 #endif
 
 #ifdef __KERNEL__
@@ -103,7 +103,7 @@ struct netmap_slot {
 /*
  * A ring (netmap.h struct netmap_ring).  head/cur belong to the ring's user,
  * tail to the kernel side (here: whoever moves packets in or out, see
- * <modvmm/netmap_ring.h>).  The user owns slots [head, tail); one slot always
+ * <modvmm-netmap/netmap_ring.h>).  The user owns slots [head, tail); one slot always
  * stays with the kernel side so that head == tail means "nothing for the user".
  * TX: [head, tail) are free for new packets.  RX: [head, tail) hold packets.
  * The authoritative copies of head/cur (user) and hwcur/hwtail (kernel side)
