@@ -23,14 +23,7 @@
 #include <modvmm-netmap/pktgen.h>
 
 #include "nmguest.h"
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
+#include "wakeup.h"
 
 static void report(const char *what, uint64_t pkts, uint64_t t0, uint64_t t1, unsigned int size,
 		   const struct nmguest *g)
