@@ -7,12 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
-#include "loader.h"
+#include "config/config.h"
+#include "plugin/loader.h"
 #include "log.h"
 #include "modvmm-config.h"
-#include "schema.h"
-#include "vm.h"
+#include "config/schema.h"
+#include "vm/vm.h"
 
 static void usage(FILE *out)
 {

@@ -19,12 +19,12 @@
 
 #include "test_files.h"
 
-#include "acpi.h"
-#include "acpi_vm.h"
-#include "dev.h"
-#include "mem.h"
-#include "memmap.h"
-#include "vm.h"
+#include "acpi/acpi.h"
+#include "acpi/acpi_vm.h"
+#include "plugin/dev.h"
+#include "mem/mem.h"
+#include "mem/memmap.h"
+#include "vm/vm.h"
 
 #define AREA_GPA  0xe0000ULL
 #define AREA_SIZE 0x20000

@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "loader.h"
+#include "plugin/loader.h"
 
 static void refuse(const char *file, const char *reason)
 {
