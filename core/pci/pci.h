@@ -6,7 +6,7 @@
  *
  * Files: pci.c (bus, configuration access, functions, INTx), pci_cfg.c (the
  * configuration-space store), pci_bar.c (BAR registers, windows, mapping),
- * ioeventfd.c (doorbells), msix.c (MSI-X table and PBA), irq.c (GSI routing),
+ * pci_doorbell.c (doorbells), msix.c (MSI-X table and PBA), irq.c (GSI routing),
  * pci_vm.c (the VM glue, pci_register, topology printing).
  *
  * Locking: each function has a recursive mutex serializing its configuration
@@ -219,7 +219,7 @@ void pci_bar_release(struct modvmm_pci *pci);
 const char *pci_bar_type_name(const struct pci_bar_state *b);
 const char *pci_bar_backing_name(const struct pci_bar_state *b);
 
-/* ---- ioeventfd.c (called with bus->map_lock held) ---- */
+/* ---- pci_doorbell.c (called with bus->map_lock held) ---- */
 void pci_doorbells_attach(struct pci_bar_state *b);
 void pci_doorbells_detach(struct pci_bar_state *b);
 void pci_doorbells_free(struct pci_bar_state *b);
