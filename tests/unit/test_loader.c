@@ -9,6 +9,7 @@
 
 #include <cmocka.h>
 
+#include "plugin/host.h"
 #include "plugin/loader.h"
 
 static void refuse(const char *file, const char *reason)
@@ -44,6 +45,20 @@ static void not_a_library(void **state)
 static void unresolved_symbol(void **state)
 {
 	refuse("unresolved.so", "unresolved.so: cannot load: undefined symbol: modvmm_test_no_such_symbol");
+}
+
+/* MODVMM_HOST_HAS: a service past the table's size, or NULL, is absent. */
+static void host_has(void **state)
+{
+	struct modvmm_host h = host_services;
+	assert_true(MODVMM_HOST_HAS(&h, acpi_node));
+	assert_true(MODVMM_HOST_HAS(&h, log));
+	h.size = (uint32_t)offsetof(struct modvmm_host, acpi_node); /* an older core */
+	assert_false(MODVMM_HOST_HAS(&h, acpi_node));
+	assert_true(MODVMM_HOST_HAS(&h, devmem_create));
+	h.size = sizeof(h);
+	h.acpi_node = NULL;
+	assert_false(MODVMM_HOST_HAS(&h, acpi_node));
 }
 
 static void duplicate_name(void **state)
@@ -117,6 +132,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(wrong_major),
 		cmocka_unit_test(old_major),
+		cmocka_unit_test(host_has),
 		cmocka_unit_test(newer_minor),
 		cmocka_unit_test(small_size),
 		cmocka_unit_test(missing_symbol),
