@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * modvmm's own exit statuses: a range of their own, 240-243, so that a script
- * can tell them from a guest's debug-exit status (passed through, & 0xff; a
+ * can tell them from the status a device reports for the guest (host->vm_exit, passed through, & 0xff; a
  * guest that writes 240-255 is warned about).  Documented in modvmm(1) and
  * `modvmm --help`.
  */

@@ -7,12 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
-#include "loader.h"
+#include "config/config.h"
+#include "plugin/loader.h"
 #include "log.h"
 #include "modvmm-config.h"
-#include "schema.h"
-#include "vm.h"
+#include "config/schema.h"
+#include "vm/vm.h"
 
 static void usage(FILE *out)
 {
@@ -38,8 +38,9 @@ static void usage(FILE *out)
 	        "Plugin search order: [vm] plugin_path of the INI file, -P, $MODVMM_PLUGIN_PATH,\n"
 	        "then %s (or the build tree's plugins/ when run uninstalled).\n"
 	        "\n"
-	        "Exit status: 'run' passes on the guest's debug-exit status, and exits 0 on guest\n"
-	        "power-off or SIGINT/SIGTERM.  modvmm's own failures have their own range:\n"
+	        "Exit status: 'run' passes on the status the guest exits with (through a device),\n"
+	        "and exits 0 on guest power-off or SIGINT/SIGTERM.  modvmm's own failures have\n"
+	        "their own range:\n"
 	        "  %d  bad command line\n"
 	        "  %d  the INI file is refused (FILE:LINE: errors; also 'check'), or 'plugins'\n"
 	        "       did not find NAME or refused a plugin file\n"
@@ -66,7 +67,7 @@ static void print_plugin(const struct plugin *p, bool keys)
 		printf("    %-16s %-9s %-12s %s", k->name, schema_type_name(k->type), def, k->help ? k->help : "");
 		if (k->type == MODVMM_KEY_ENUM && k->choices)
 			printf(" [%s]", k->choices);
-		if (k->range && (k->type == MODVMM_KEY_U64 || k->type == MODVMM_KEY_SIZE))
+		if (k->range && (k->type == MODVMM_KEY_U64 || k->type == MODVMM_KEY_SIZE || k->type == MODVMM_KEY_IRQ))
 			printf(" (%s)", k->range);
 		if (k->type == MODVMM_KEY_IOPORT)
 			printf(" (%u port%s)", k->span ? k->span : 1, k->span > 1 ? "s" : "");

@@ -3,13 +3,13 @@
  * UIO driver for modvmm's ptnetmap-memdev PCI device (1b36:000c, class 0xff).
  *
  * The device exposes one end of a netmap-style pipe: BAR0 holds registers
- * (layout in <modvmm/netmap_port.h>, following netmap_virt.h's
+ * (layout in <modvmm-netmap/netmap_port.h>, following netmap_virt.h's
  * PTNET_MDEV_IO_*), BAR1 the end's shared memory window (netmap_if, CSB,
  * rings, buffers), BAR2 the MSI-X table with one vector per ring.  This
  * driver hands both BARs to userspace through UIO (map 0 = BAR0 registers,
  * map 1 = BAR1 port memory) and turns every MSI-X interrupt into a UIO event;
  * writing 0 or 1 to /dev/uioN masks or unmasks all vectors.  The ring
- * protocol itself runs in userspace (kmod/lib, <modvmm/netmap_ring.h>).
+ * protocol itself runs in userspace (lib/nmguest, <modvmm-netmap/netmap_ring.h>).
  */
 #include <linux/device.h>
 #include <linux/interrupt.h>
@@ -20,7 +20,7 @@
 #include <linux/spinlock.h>
 #include <linux/uio_driver.h>
 
-#include <modvmm/netmap_ring.h>
+#include <modvmm-netmap/netmap_ring.h>
 
 #define DRV_NAME	"ptnetmap_memdev_uio"
 #define DRV_VERSION	"0.1"

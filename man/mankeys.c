@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
-#include "loader.h"
-#include "schema.h"
+#include "config/config.h"
+#include "plugin/loader.h"
+#include "config/schema.h"
 
 /* roff-escape: backslashes, and a leading '.' or '\'' */
 static void put(const char *s)

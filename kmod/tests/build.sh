@@ -1,9 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# Build the module out of the source tree (kmod/ and core/include copied to a
+# Build the module out of the source tree (kmod/ and include/ copied to a
 # scratch folder) against Debian's cloud kernel headers with W=1: any warning
 # or error fails.  Skips (77) without linux-headers-*-cloud-amd64.
-# usage: build.sh KMOD_DIR CORE_INCLUDE_DIR
+# usage: build.sh KMOD_DIR INCLUDE_DIR
 set -u
 SRC=$1 INC=$2
 hdr=$(ls -d /usr/src/linux-headers-*-cloud-amd64 2>/dev/null | sort -V | tail -1)
@@ -13,9 +13,9 @@ if [ -z "$hdr" ]; then
 fi
 T=$(mktemp -d /tmp/modvmm-kmod.XXXXXX)
 trap 'rm -rf "$T"' EXIT
-mkdir -p "$T/kmod" "$T/core"
+mkdir -p "$T/kmod"
 cp "$SRC/Kbuild" "$SRC/Makefile" "$SRC"/*.c "$T/kmod/"
-cp -r "$INC" "$T/core/include"
+cp -r "$INC" "$T/include"
 
 echo "building against $hdr"
 make -C "$hdr" M="$T/kmod" W=1 >"$T/log" 2>&1
@@ -40,7 +40,7 @@ echo "$info" | grep -qx "depends=uio" || { echo "FAIL: expected to depend on uio
 
 # the same module from the installed-SDK layout (MODVMM_INCLUDE)
 mkdir -p "$T/sdk" "$T/alone"
-cp -r "$INC/modvmm" "$T/sdk/"
+cp -r "$INC/modvmm-netmap" "$T/sdk/"
 cp "$SRC/Kbuild" "$SRC/Makefile" "$SRC"/*.c "$T/alone/"
 make -C "$hdr" M="$T/alone" W=1 MODVMM_INCLUDE="$T/sdk" >"$T/log2" 2>&1 ||
 	{ cat "$T/log2"; echo "FAIL: build with MODVMM_INCLUDE"; exit 1; }

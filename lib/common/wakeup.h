@@ -2,7 +2,8 @@
 /*
  * Internal (not installed): the pieces of a loop that polls while busy and
  * sleeps on eventfds otherwise (the host library's ports, the pipe and
- * loopback backends, modvmm-pktgen): signal and drain an eventfd, watch an fd
+ * loopback backends, virtio-net's workers, the sink backend, modvmm-pktgen,
+ * the guest library): signal and drain an eventfd, watch an fd
  * with epoll, read the monotonic clock.
  */
 #ifndef MODVMM_WAKEUP_H
@@ -25,12 +26,13 @@ static inline bool efd_signal(int fd)
 	return fd >= 0 && write(fd, &one, sizeof(one)) == (ssize_t)sizeof(one);
 }
 
-/* Read an eventfd's counter back to zero (at once if it is non-blocking). */
-static inline void efd_drain(int fd)
+/* Read an eventfd's counter back to zero (at once if it is non-blocking);
+ * returns the count read, 0 when there was none. */
+static inline uint64_t efd_drain(int fd)
 {
-	uint64_t v;
+	uint64_t v = 0;
 
-	(void)!read(fd, &v, sizeof(v));
+	return read(fd, &v, sizeof(v)) == (ssize_t)sizeof(v) ? v : 0;
 }
 
 /* Watch fd for input in epfd, reported with `tag`.  0 or -errno. */

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Build check: <modvmm/netmap_ring.h> and <modvmm/pktgen.h> compile for the
+ * Build check: <modvmm-netmap/netmap_ring.h> and <modvmm-netmap/pktgen.h> compile for the
  * freestanding test guests (their flags, see lib/nmport/meson.build) and
  * instantiate every helper a guest uses.  Never linked.
  */
-#include <modvmm/netmap_ring.h>
-#include <modvmm/pktgen.h>
+#include <modvmm-netmap/netmap_ring.h>
+#include <modvmm-netmap/pktgen.h>
 
 static uint32_t rd(const void *ctx, unsigned int off)
 {

@@ -31,7 +31,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "nmport.h"
+#include <modvmm-netmap/nmport.h>
 #include "sendfds.h"
 
 #define MSG_MAGIC   0x6e6d7264u /* "nmrd" */

@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #include "wakeup.h"
-#include "nmport.h"
+#include <modvmm-netmap/nmport.h>
 
 #define TAG_CTL       0u
 #define TAG_IRQ       1u

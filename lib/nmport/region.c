@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "nmport.h"
+#include <modvmm-netmap/nmport.h>
 
 #define SEALS_REQUIRED (F_SEAL_SHRINK | F_SEAL_GROW)
 

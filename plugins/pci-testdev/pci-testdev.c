@@ -282,8 +282,6 @@ static int testdev_create(const struct modvmm_host *host, struct modvmm_dev *dev
 	t->stop_fd = -1;
 	pthread_mutex_init(&t->kick_lock, NULL);
 	*priv = t;
-	if (!host->pci_register || !host->devmem_create || !host->pci_doorbell || !host->pci_msix_init)
-		return fail(t, "this modvmm has no PCI bus", -ENOTSUP);
 
 	int ret = host->config_u64(dev, "devmem_size", &t->devmem_size);
 	if (ret)

@@ -6,7 +6,7 @@
  *   BAR0  registers, 4 KiB trapped MMIO: the read-only geometry from
  *         nmport_memdev_reg(), LINK, and one doorbell per ring at KICK(r)
  *         served by a KVM ioeventfd (a guest kick never exits to modvmm);
- *   BAR1  the end's window of the pipe region (<modvmm/netmap_port.h>) as a
+ *   BAR1  the end's window of the pipe region (<modvmm-netmap/netmap_port.h>) as a
  *         host buffer: a KVM memslot that follows BAR moves, no exits at all;
  *         the BAR is the next power of two, the tail past the window is
  *         private zero pages;
@@ -27,7 +27,7 @@
 #include <modvmm/net.h>
 #include <modvmm/plugin.h>
 
-#include "nmport.h"
+#include <modvmm-netmap/nmport.h>
 
 #define MEMDEV_RINGS       PTNET_MDEV_MSIX_MAX /* doorbells and vectors */
 #define MEMDEV_MSIX_SIZE   4096u  /* BAR2: table at 0, PBA at MEMDEV_PBA_OFF */
@@ -195,11 +195,11 @@ static int setup(struct memdev *m)
 	}
 	struct modvmm_net_pt_cfg cfg = { .size = sizeof(cfg), .nrings = MEMDEV_RINGS,
 					 .kick_fds = m->kick_fds, .irq_fds = m->irq_fds };
-	if ((ret = m->be.ops->pt_start(m->be.be, &cfg)))
+	if ((ret = modvmm_net_pt_start(&m->be, &cfg)))
 		return fail(m, "the backend cannot start its rings", ret);
 	m->pt_started = true;
 	struct modvmm_net_pt_info pi = { .size = sizeof(pi) };
-	if ((ret = m->be.ops->pt_info(m->be.be, &pi)))
+	if ((ret = modvmm_net_pt_info(&m->be, &pi)))
 		return fail(m, "the backend describes no port memory", ret);
 	if (pi.mem_size == 0 || pi.mem_size % NMPORT_PAGE_SIZE || pi.mem_offset % NMPORT_PAGE_SIZE)
 		return fail(m, "port memory not page aligned", -EPROTO);
@@ -223,8 +223,8 @@ static void memdev_destroy(void *priv)
 
 	if (!m)
 		return;
-	if (m->pt_started && MODVMM_NET_HAS(m->be.ops, pt_stop))
-		m->be.ops->pt_stop(m->be.be);
+	if (m->pt_started)
+		modvmm_net_pt_stop(&m->be);
 	if (m->be.ops)
 		modvmm_net_detach(&m->be);
 	if (m->bar1)
@@ -246,15 +246,12 @@ static int memdev_create(const struct modvmm_host *host, struct modvmm_dev *dev,
 	m->dev = dev;
 	m->reg.fd = -1;
 	*priv = m;
-	if (!host->pci_register || !host->pci_doorbell || !host->pci_msix_init)
-		return fail(m, "this modvmm has no PCI bus", -ENOTSUP);
 	if ((ret = host->config_u64(dev, "memid", &memid)))
 		return fail(m, "memid", ret);
 	m->memid = (uint32_t)memid;
 	if ((ret = modvmm_net_backend_get(host, dev, "backend", &m->be)))
 		return fail(m, "backend", ret);
-	if (!(modvmm_net_caps(&m->be) & MODVMM_NET_CAP_RING_PASSTHROUGH) ||
-	    !MODVMM_NET_HAS(m->be.ops, pt_info) || !MODVMM_NET_HAS(m->be.ops, pt_start)) {
+	if (!modvmm_net_ring_passthrough_ok(&m->be)) {
 		m->be.ops = NULL;
 		return fail(m, "the backend offers no ring passthrough (use plugin = pipe)", -EINVAL);
 	}

@@ -38,6 +38,7 @@ enum { REG_RBR_THR = 0, REG_IER = 1, REG_IIR_FCR = 2, REG_LCR = 3, REG_MCR = 4, 
 #define LSR_TEMT 0x40
 #define MSR_DCD_DSR_CTS 0xb0
 
+#define ACPI_ISA_IRQS 16 /* an ACPI IRQ descriptor names IRQs 0-15 only */
 #define RX_FIFO 64
 #define CTRL_A 0x01
 
@@ -279,11 +280,17 @@ static int serial_create(const struct modvmm_host *host, struct modvmm_dev *dev,
 		ret = host->config_u64(dev, "irq", &irq);
 	if (ret)
 		return ret;
-	if (irq > 23) {
-		host->log(dev, MODVMM_LOG_ERROR, "irq = %llu: the IOAPIC has pins 0-23", (unsigned long long)irq);
-		return -EINVAL;
-	}
 	s->irq = (unsigned)irq;
+	if (irq < ACPI_ISA_IRQS) {
+		/* a PNP0501 node lets the guest find the port without probing */
+		struct modvmm_acpi_node node = { .size = sizeof(node), .prefix = "COM", .hid = "PNP0501",
+		                                 .nio = 1, .nirq = 1 };
+		node.io[0].base = (uint16_t)port;
+		node.io[0].len = UART_PORTS;
+		node.irq[0] = (uint8_t)irq;
+		if ((ret = host->acpi_node(dev, &node)))
+			return ret;
+	}
 	ret = out_open(&s->out, host->config_str(dev, "output"), host->config_str(dev, "file"));
 	if (ret) {
 		host->log(dev, MODVMM_LOG_ERROR, "cannot open output file %s: %s", host->config_str(dev, "file"),
@@ -304,8 +311,7 @@ static int serial_validate(const struct modvmm_check_ops *chk, struct modvmm_che
 static const struct modvmm_key keys[] = {
 	{ .name = "port", .type = MODVMM_KEY_IOPORT, .def = "0x3f8", .span = UART_PORTS,
 	  .help = "I/O port base (COM1 0x3f8, COM2 0x2f8)" },
-	{ .name = "irq", .type = MODVMM_KEY_U64, .def = "4", .help = "ISA interrupt (COM1 4, COM2 3), an IOAPIC pin",
-	  .range = "0-23" },
+	{ .name = "irq", .type = MODVMM_KEY_IRQ, .def = "4", .help = "ISA interrupt (COM1 4, COM2 3), an IOAPIC pin" },
 	{ .name = "output", .type = MODVMM_KEY_ENUM, .def = "stdout", .choices = OUT_CHOICES,
 	  .help = "where transmitted bytes go" },
 	{ .name = "file", .type = MODVMM_KEY_PATH, .help = "file for output = file (appended)" },

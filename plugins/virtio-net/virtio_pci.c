@@ -431,10 +431,6 @@ int vpci_init(struct vpci *v, const struct modvmm_host *host, struct modvmm_dev 
 	pthread_mutex_init(&v->lock, NULL);
 	pthread_mutex_init(&v->intx_lock, NULL);
 	atomic_init(&v->config_vector, VIRTIO_MSI_NO_VECTOR);
-	if (!host->pci_register || !host->pci_msix_init) {
-		vlog(v, MODVMM_LOG_ERROR, "this modvmm has no PCI bus");
-		return -ENOTSUP;
-	}
 	if (p->nqueues > VPCI_MAX_QUEUES || p->devcfg_len > VPCI_DEVCFG_LEN)
 		return -EINVAL;
 	v->q = calloc(p->nqueues, sizeof(*v->q));

@@ -35,17 +35,14 @@ bool vnet_offloaded(const struct vnet *n)
 /* Does the backend fill every entry the offload needs? */
 bool vnet_offload_ok(const struct vnet *n)
 {
-	const struct modvmm_net_backend_ops *o = n->be.ops;
-	return vnet_offloaded(n) && MODVMM_NET_HAS(o, attach) && MODVMM_NET_HAS(o, queue) &&
-	       MODVMM_NET_HAS(o, vq_features) && MODVMM_NET_HAS(o, vq_set_features) &&
-	       MODVMM_NET_HAS(o, vq_set_mem) && MODVMM_NET_HAS(o, vq_start) && MODVMM_NET_HAS(o, vq_stop);
+	return vnet_offloaded(n) && modvmm_net_vq_offload_ok(&n->be);
 }
 
 uint64_t vnet_offload_features(const struct vnet *n, uint64_t f)
 {
 	if (!vnet_offloaded(n))
 		return f;
-	uint64_t peer = n->be.ops->vq_features(n->be.be);
+	uint64_t peer = modvmm_net_vq_features(&n->be);
 	f &= ~(ring_features & ~peer);
 	if (n->offer_offloads)
 		f |= peer & offload_bits;
@@ -69,7 +66,7 @@ static int start_queue(struct vnet *n, unsigned q)
 	if (vr.call_fd < 0 && !n->offload_vqs) /* once per driver session is enough */
 		vnet_log(n, MODVMM_LOG_INFO, "%s has no MSI-X vector: the backend cannot interrupt the guest on it "
 		         "(polling driver?)", vq->name);
-	int ret = n->be.ops->vq_start(n->be.be, q, &vr);
+	int ret = modvmm_net_vq_start(&n->be, q, &vr);
 	if (ret)
 		return ret;
 	n->offload_vqs |= 1u << q;
@@ -101,9 +98,9 @@ int vnet_offload_start(struct vnet *n)
 		         MAX_REGIONS);
 		return -E2BIG;
 	}
-	int ret = n->be.ops->vq_set_features(n->be.be, n->pci.features);
+	int ret = modvmm_net_vq_set_features(&n->be, n->pci.features);
 	if (!ret)
-		ret = n->be.ops->vq_set_mem(n->be.be, r, (unsigned)nr);
+		ret = modvmm_net_vq_set_mem(&n->be, r, (unsigned)nr);
 	if (ret) {
 		vnet_log(n, MODVMM_LOG_ERROR, "backend %s refused the features or memory table: %s", n->be.name,
 		         strerror(-ret));
@@ -129,7 +126,7 @@ void vnet_offload_stop(struct vnet *n)
 		if (!(n->offload_vqs & (1u << q)))
 			continue;
 		uint16_t next = 0;
-		(void)n->be.ops->vq_stop(n->be.be, q, &next);
+		(void)modvmm_net_vq_stop(&n->be, q, &next);
 		n->vqs[q].last_avail = next;
 	}
 	n->offload_vqs = 0;

@@ -19,16 +19,13 @@
 #include <unistd.h>
 
 #include "iov.h"
+#include "net_stats.h"
 #include "vnet.h"
+#include "wakeup.h"
 
 #define ETH_HLEN 14
 #define NUM_BUFFERS_OFF 10               /* struct virtio_net_hdr: num_buffers (§5.1.6) */
 #define BLOCKED_RETRY_MS 1
-
-/* Counters have one writer each (a queue side or a worker): a relaxed load and
- * store, no locked instruction per frame. */
-#define STAT_ADD(ctr, n) \
-	atomic_store_explicit((ctr), atomic_load_explicit((ctr), memory_order_relaxed) + (n), memory_order_relaxed)
 
 /* ---- RX filter (§5.1.6.5.1 and §5.1.6.5.2) ------------------------------------ */
 
@@ -298,12 +295,6 @@ static bool rx_run(struct vnet_pair *p)
 
 /* ---- the thread ------------------------------------------------------------------------ */
 
-static uint64_t drain(int fd)
-{
-	uint64_t v = 0;
-	return read(fd, &v, sizeof(v)) == sizeof(v) ? v : 0;
-}
-
 /* Park until resumed; take the new state.  Returns false when stopping. */
 static bool park(struct vnet_pair *p)
 {
@@ -369,11 +360,11 @@ static void wait_events(struct vnet_pair *p)
 		return;
 	STAT_ADD(&p->st.wakeups, 1);
 	if (fds[FD_WAKE].revents)
-		drain(p->wake_efd);
+		efd_drain(p->wake_efd);
 	if (fds[FD_TX_KICK].revents)
-		STAT_ADD(&p->st.tx_kicks, drain(p->tx_kick));
+		STAT_ADD(&p->st.tx_kicks, efd_drain(p->tx_kick));
 	if (fds[FD_RX_KICK].revents) {
-		STAT_ADD(&p->st.rx_kicks, drain(p->rx_kick));
+		STAT_ADD(&p->st.rx_kicks, efd_drain(p->rx_kick));
 		p->rx_no_bufs = false;
 	}
 	if (fds[FD_BE_TX].revents)
@@ -397,13 +388,6 @@ static bool recheck(struct vnet_pair *p)
 		return true;
 	}
 	return false;
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 static void pin(struct vnet_pair *p)

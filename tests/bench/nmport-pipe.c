@@ -19,8 +19,8 @@
 #include <string.h>
 #include <time.h>
 
-#include <modvmm/pktgen.h>
-#include "nmport.h"
+#include <modvmm-netmap/pktgen.h>
+#include <modvmm-netmap/nmport.h>
 #include "wakeup.h"
 
 struct cfg {

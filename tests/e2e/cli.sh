@@ -9,7 +9,7 @@ for word in "run FILE.ini" "check FILE.ini" "plugins [NAME]" "--verbose" "--plug
 	expect_in "$T/help" "$word"
 done
 "$MODVMM" --version >"$T/version" || fail "--version failed"
-expect_in "$T/version" "plugin ABI 1."
+expect_in "$T/version" "plugin ABI 2."
 
 # uninstalled, the build tree's plugins are found without any environment variable
 env -u MODVMM_PLUGIN_PATH "$MODVMM" plugins >"$T/plugins" || fail "plugins failed"

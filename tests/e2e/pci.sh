@@ -83,7 +83,7 @@ echo "ok: $(grep -c '^ok:' "$T/out") guest checks passed"
 [ ! -e "$DIR" ] || fail "$DIR still exists after the VM exited: $(ls -a "$DIR")"
 echo "ok: the devmem file and its folder are gone after the VM exited"
 
-# 2. the topology printed by -v (core/pci_vm.c)
+# 2. the topology printed by -v (core/pci/pci_vm.c)
 expect_in "$T/err" "PCI 00:00.0 [host bridge]"
 expect_in "$T/err" "PCI 00:05.0 [td0] 1b36:7e57 class ff.00.00 rev 1"
 expect_in "$T/err" "MSI-X 4 vectors"

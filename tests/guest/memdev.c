@@ -2,14 +2,14 @@
  * memdev - a freestanding ring driver for modvmm's ptnetmap-memdev: finds the
  * device on PCI bus 0 (1b36:000c, class 0xff), reads its BAR0 registers into a
  * checked view (nmport_view_from_regs) and drives one ring pair of the pipe end
- * that BAR1 maps, with the nm_uring_* protocol of <modvmm/netmap_ring.h>, at
+ * that BAR1 maps, with the nm_uring_* protocol of <modvmm-netmap/netmap_ring.h>, at
  * CPL3 (where the nested guest runs natively).  No interrupts: the driver polls
  * while busy and kicks the host side (KICK(r) doorbells, ioeventfds) only when
  * the CSB says it sleeps.
  *
  * Cmdline:
  *   mode=tx|rx      send `count` pktgen packets (tools/pktgen's format,
- *                   <modvmm/pktgen.h>; the last one carries FIN), or receive
+ *                   <modvmm-netmap/pktgen.h>; the last one carries FIN), or receive
  *                   until a FIN and check the sequence: `count` packets
  *                   0..count-1 in the last session, in order
  *   mode=echo       send every packet received on the RX ring back on the

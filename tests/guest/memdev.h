@@ -2,8 +2,8 @@
 #ifndef MEMDEV_GUEST_H
 #define MEMDEV_GUEST_H
 
-#include <modvmm/netmap_ring.h>
-#include <modvmm/pktgen.h>
+#include <modvmm-netmap/netmap_ring.h>
+#include <modvmm-netmap/pktgen.h>
 
 #include "guest.h"
 

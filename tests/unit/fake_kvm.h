@@ -7,11 +7,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "evloop.h"
-#include "iobus.h"
-#include "kvmops.h"
-#include "mem.h"
-#include "pci.h"
+#include "vm/evloop.h"
+#include "vm/iobus.h"
+#include "vm/kvmops.h"
+#include "mem/mem.h"
+#include "pci/pci.h"
 
 #define FAKE_MAX 64
 

@@ -19,9 +19,12 @@
 
 #include "test_files.h"
 
-#include "acpi.h"
-#include "mem.h"
-#include "memmap.h"
+#include "acpi/acpi.h"
+#include "acpi/acpi_vm.h"
+#include "plugin/dev.h"
+#include "mem/mem.h"
+#include "mem/memmap.h"
+#include "vm/vm.h"
 
 #define AREA_GPA  0xe0000ULL
 #define AREA_SIZE 0x20000
@@ -183,12 +186,21 @@ static const uint8_t *find(const uint8_t *hay, size_t len, const void *needle, s
 	return NULL;
 }
 
+/* The node the serial plugin describes for a 16550 at `port`, IRQ `irq`. */
+static struct acpi_node com(unsigned n, uint16_t port, uint8_t irq)
+{
+	struct acpi_node c = { .name = "COM0", .hid = "PNP0501", .uid = n, .nio = 1, .nirq = 1,
+	                       .io_base = { port }, .io_len = { 8 }, .irq = { irq } };
+	c.name[3] = (char)('0' + n);
+	return c;
+}
+
 static void dsdt_contents(void **state)
 {
 	(void)state;
+	const struct acpi_node coms[] = { com(1, 0x3f8, 4), com(2, 0x2f8, 3) };
 	struct acpi_config cfg = { .ncpus = 2, .mmio64_base = 0x140000000ULL,
-	                           .mmio64_size = 0x1000000000ULL, .nserial = 2,
-	                           .serial = { { 0x3f8, 4 }, { 0x2f8, 3 } } };
+	                           .mmio64_size = 0x1000000000ULL, .nnodes = 2, .nodes = coms };
 	struct tables t = build(&cfg);
 	const uint8_t *d = t.dsdt;
 	size_t len = u32(d + 4);
@@ -235,8 +247,8 @@ static void dsdt_contents(void **state)
 static void too_small(void **state)
 {
 	(void)state;
-	struct acpi_config cfg = { .ncpus = 64, .nserial = 4,
-	                           .serial = { { 0x3f8, 4 }, { 0x2f8, 3 }, { 0x3e8, 4 }, { 0x2e8, 3 } } };
+	const struct acpi_node coms[] = { com(1, 0x3f8, 4), com(2, 0x2f8, 3), com(3, 0x3e8, 4), com(4, 0x2e8, 3) };
+	struct acpi_config cfg = { .ncpus = 64, .nnodes = 4, .nodes = coms };
 	long need = acpi_build(&cfg, area, sizeof(area), AREA_GPA);
 	assert_true(need > 0);
 	for (long size = 0; size < need; size += 7) {
@@ -313,9 +325,9 @@ static void iasl_roundtrip(void **state)
 		print_message("iasl not found (Debian package acpica-tools): skipping\n");
 		skip();
 	}
+	const struct acpi_node com1 = com(1, 0x3f8, 4);
 	struct acpi_config cfg = { .ncpus = 4, .mmio64_base = 0x140000000ULL,
-	                           .mmio64_size = 0x1000000000ULL, .nserial = 1,
-	                           .serial = { { 0x3f8, 4 } } };
+	                           .mmio64_size = 0x1000000000ULL, .nnodes = 1, .nodes = &com1 };
 	struct tables t = build(&cfg);
 	const char *tmp = getenv("TMPDIR");
 	char dir[256], path[512], log[8192];
@@ -352,6 +364,46 @@ static void iasl_roundtrip(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* host->acpi_node: nodes of one prefix are numbered 1, 2, ...; malformed nodes
+ * and calls after create() are refused. */
+static void node_service(void **state)
+{
+	(void)state;
+	struct vm vm = { 0 };
+	struct cfg_section sec = { .name = "com" };
+	struct modvmm_dev dev = { .vm = &vm, .sec = &sec };
+	struct modvmm_acpi_node n = { .size = sizeof(n), .prefix = "COM", .hid = "PNP0501", .nio = 1, .nirq = 1,
+	                              .io = { { 0x3f8, 8 } }, .irq = { 4 } };
+	assert_int_equal(acpi_vm_node(&dev, &n), 0);
+	assert_int_equal(acpi_vm_node(&dev, &n), 0);
+	struct modvmm_acpi_node other = n;
+	other.prefix = "CO";
+	assert_int_equal(acpi_vm_node(&dev, &other), 0);
+	assert_int_equal(vm.acpi.n, 3);
+	assert_string_equal(vm.acpi.node[0].name, "COM1");
+	assert_string_equal(vm.acpi.node[1].name, "COM2");
+	assert_int_equal(vm.acpi.node[1].uid, 2);
+	assert_string_equal(vm.acpi.node[2].name, "CO1");
+
+	struct modvmm_acpi_node bad[6];
+	for (int i = 0; i < 6; i++)
+		bad[i] = n;
+	bad[0].hid = "pnp0501";
+	bad[1].prefix = "COMX";
+	bad[2].irq[0] = 16;
+	bad[3].io[0].len = 0;
+	bad[4].nio = MODVMM_ACPI_MAX_IO + 1;
+	bad[5].size = 8;
+	for (int i = 0; i < 6; i++)
+		assert_int_equal(acpi_vm_node(&dev, &bad[i]), -EINVAL);
+	for (int i = 3; i <= 9; i++)
+		assert_int_equal(acpi_vm_node(&dev, &n), 0);
+	assert_int_equal(acpi_vm_node(&dev, &n), -ENOSPC);
+	dev.created = true;
+	assert_int_equal(acpi_vm_node(&dev, &other), -EBUSY);
+	acpi_vm_destroy(&vm);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -362,6 +414,7 @@ int main(void)
 		cmocka_unit_test(area_reserved),
 		cmocka_unit_test(reset_vector),
 		cmocka_unit_test(iasl_roundtrip),
+		cmocka_unit_test(node_service),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

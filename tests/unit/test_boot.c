@@ -15,9 +15,9 @@
 
 #include "test_files.h"
 
-#include "boot.h"
-#include "boot_pvh.h"
-#include "mem.h"
+#include "boot/boot.h"
+#include "boot/boot_pvh.h"
+#include "mem/mem.h"
 #include "boot-fixtures/elf_builder.h"
 
 #define RAM_SIZE   (16ULL << 20)

@@ -14,10 +14,10 @@
 
 #include "test_files.h"
 
-#include "boot.h"
-#include "boot_linux.h"
-#include "mem.h"
-#include "memmap.h"
+#include "boot/boot.h"
+#include "boot/boot_linux.h"
+#include "mem/mem.h"
+#include "mem/memmap.h"
 #include "boot-fixtures/bzimage_builder.h"
 
 #define RAM_SIZE  (64ULL << 20)

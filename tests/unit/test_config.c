@@ -13,8 +13,8 @@
 
 #include <cmocka.h>
 
-#include "config.h"
-#include "loader.h"
+#include "config/config.h"
+#include "plugin/loader.h"
 #include "modvmm-config.h"
 
 static struct plugin_set plugins;

@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "cpuid.h"
+#include "vm/cpuid.h"
 
 #define INTEL_EBX 0x756e6547u /* "Genu" */
 #define AMD_EBX   0x68747541u /* "Auth" */

@@ -17,7 +17,7 @@
 
 #include <cmocka.h>
 
-#include "devmem.h"
+#include "mem/devmem.h"
 
 struct fix {
 	char tmp[64];

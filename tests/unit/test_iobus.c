@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "iobus.h"
+#include "vm/iobus.h"
 
 struct rec {
 	uint64_t last_off;

@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "kvm_help.h"
+#include "vm/kvm_help.h"
 
 static char text[8192];
 

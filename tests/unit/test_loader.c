@@ -9,7 +9,8 @@
 
 #include <cmocka.h>
 
-#include "loader.h"
+#include "plugin/host.h"
+#include "plugin/loader.h"
 
 static void refuse(const char *file, const char *reason)
 {
@@ -26,6 +27,11 @@ static void refuse(const char *file, const char *reason)
 }
 
 static void wrong_major(void **state) { refuse("major.so", "major differs"); }
+/* ABI 2.0 changed layouts (reserved tails): a 1.x plugin must be rebuilt */
+static void old_major(void **state)
+{
+	refuse("abi1.so", "built for plugin ABI 1.2, this modvmm has ABI 2.0 (major differs: rebuild the plugin");
+}
 static void newer_minor(void **state) { refuse("minor.so", "newer than this modvmm"); }
 static void small_size(void **state) { refuse("small.so", "descriptor size 16 is smaller"); }
 static void missing_symbol(void **state) { refuse("nosym.so", "no 'modvmm_plugin' descriptor symbol"); }
@@ -39,6 +45,20 @@ static void not_a_library(void **state)
 static void unresolved_symbol(void **state)
 {
 	refuse("unresolved.so", "unresolved.so: cannot load: undefined symbol: modvmm_test_no_such_symbol");
+}
+
+/* MODVMM_HOST_HAS: a service past the table's size, or NULL, is absent. */
+static void host_has(void **state)
+{
+	struct modvmm_host h = host_services;
+	assert_true(MODVMM_HOST_HAS(&h, acpi_node));
+	assert_true(MODVMM_HOST_HAS(&h, log));
+	h.size = (uint32_t)offsetof(struct modvmm_host, acpi_node); /* an older core */
+	assert_false(MODVMM_HOST_HAS(&h, acpi_node));
+	assert_true(MODVMM_HOST_HAS(&h, devmem_create));
+	h.size = sizeof(h);
+	h.acpi_node = NULL;
+	assert_false(MODVMM_HOST_HAS(&h, acpi_node));
 }
 
 static void duplicate_name(void **state)
@@ -66,7 +86,7 @@ static void scan_keeps_good_ones(void **state)
 	assert_non_null(plugins_find(&set, "twin"));
 	assert_null(plugins_find(&set, "major"));
 	assert_int_equal(set.n, 3);         /* good, twin and other-name (misnamed.so) */
-	assert_int_equal(set.refused, 9); /* major minor small nosym kind dup2 junk empty unresolved */
+	assert_int_equal(set.refused, 10); /* major abi1 minor small nosym kind dup2 junk empty unresolved */
 	plugins_free(&set);
 }
 
@@ -111,6 +131,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(wrong_major),
+		cmocka_unit_test(old_major),
+		cmocka_unit_test(host_has),
 		cmocka_unit_test(newer_minor),
 		cmocka_unit_test(small_size),
 		cmocka_unit_test(missing_symbol),

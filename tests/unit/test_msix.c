@@ -13,8 +13,8 @@
 #include <cmocka.h>
 
 #include "fake_kvm.h"
-#include "irq.h"
-#include "pci.h"
+#include "pci/irq.h"
+#include "pci/pci.h"
 
 #define NVEC       4
 #define TABLE_OFF  0x800

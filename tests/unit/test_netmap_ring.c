@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The port memory format and the ring protocol (<modvmm/netmap_ring.h>):
+/* The port memory format and the ring protocol (<modvmm-netmap/netmap_ring.h>):
  * arithmetic, layout checks, pipe buffer swapping, CSB kick decisions and a
  * hostile peer's ring fields. */
 #include <setjmp.h>
@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "nmport.h"
+#include <modvmm-netmap/nmport.h>
 
 #define NSLOTS 8
 

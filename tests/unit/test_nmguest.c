@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The Linux-guest port library (kmod/lib/nmguest.c) on the host: attached to
+/* The Linux-guest port library (lib/nmguest/nmguest.c) on the host: attached to
  * one end of a pipe region with a fake BAR0 filled the way ptnetmap-memdev
  * fills it (nmport_memdev_reg), talking to a host nmport end: geometry checks,
  * traffic both ways, doorbell writes and interrupt requests. */
@@ -13,8 +13,8 @@
 
 #include <cmocka.h>
 
-#include <modvmm/pktgen.h>
-#include "nmport.h"
+#include <modvmm-netmap/pktgen.h>
+#include <modvmm-netmap/nmport.h>
 #include "nmguest.h"
 
 #define MEMID 7

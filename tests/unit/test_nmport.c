@@ -21,8 +21,8 @@
 
 #include <cmocka.h>
 
-#include <modvmm/pktgen.h>
-#include "nmport.h"
+#include <modvmm-netmap/pktgen.h>
+#include <modvmm-netmap/nmport.h>
 #include "sendfds.h"
 
 static const struct nmport_geom geom = { 1, 256, 2048, 0 };

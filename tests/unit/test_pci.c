@@ -16,8 +16,8 @@
 #include <cmocka.h>
 
 #include "fake_kvm.h"
-#include "pci.h"
-#include "pci_cfg.h"
+#include "pci/pci.h"
+#include "pci/pci_cfg.h"
 
 /* ---- a device recording its BAR accesses ---- */
 

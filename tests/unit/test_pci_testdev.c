@@ -365,16 +365,6 @@ static void refusals(void **state)
 	assert_int_equal(modvmm_plugin.create(&host, NULL, &priv), -EINVAL);
 	modvmm_plugin.destroy(priv);
 	fake_free();
-
-	/* a core without the PCI entries (ABI 1.0 before the bus landed) */
-	fake_reset();
-	struct modvmm_host nopci = host;
-	nopci.pci_register = NULL;
-	priv = NULL;
-	assert_int_equal(modvmm_plugin.create(&nopci, NULL, &priv), -ENOTSUP);
-	assert_true(f.errors > 0);
-	modvmm_plugin.destroy(priv);
-	fake_free();
 }
 
 int main(void)

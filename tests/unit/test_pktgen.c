@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* <modvmm/pktgen.h>: the frame writer, the receiver's accounting, the echo. */
+/* <modvmm-netmap/pktgen.h>: the frame writer, the receiver's accounting, the echo. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 #include <cmocka.h>
-#include <modvmm/pktgen.h>
+#include <modvmm-netmap/pktgen.h>
 
 static const uint8_t macs[12] = { 0x02, 0, 0, 0, 0, 0x0a, 0x02, 0, 0, 0, 0, 0x0b };
 

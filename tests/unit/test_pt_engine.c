@@ -17,7 +17,7 @@
 
 #include <cmocka.h>
 
-#include "nmport.h"
+#include <modvmm-netmap/nmport.h>
 #include "pt_engine.h"
 
 #define NSLOTS 64

@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "schema.h"
+#include "config/schema.h"
 
 static void sizes(void **state)
 {

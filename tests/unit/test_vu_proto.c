@@ -16,7 +16,7 @@
 
 #include <cmocka.h>
 
-#include "../../plugins/backends/vhost-user/vu_proto.h"
+#include "vu_proto.h"
 
 struct fix {
 	struct vu_conn c;

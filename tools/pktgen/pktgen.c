@@ -12,9 +12,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <modvmm/pktgen.h>
+#include <modvmm-netmap/pktgen.h>
 
-#include "nmport.h"
+#include <modvmm-netmap/nmport.h>
 #include "wakeup.h"
 
 enum mode { MODE_TX, MODE_RX, MODE_PING, MODE_PONG };

@@ -23,6 +23,7 @@
 
 #include "wakeup.h"
 #include "iov.h"
+#include "net_stats.h"
 #include "netcsum.h"
 
 #define LOOPBACK_MAX_QUEUES 8
@@ -30,10 +31,6 @@
 #define REC_WRAP 0xffffffffu   /* record header: the rest of the ring is padding */
 #define BUFFER_MIN (4u * (MODVMM_NET_MAX_FRAME + MODVMM_NET_HDR_LEN + 2 * REC_ALIGN))
 
-/* Counters have one writer each (a queue side or a worker): a relaxed load and
- * store, no locked instruction per frame. */
-#define STAT_ADD(ctr, n) \
-	atomic_store_explicit((ctr), atomic_load_explicit((ctr), memory_order_relaxed) + (n), memory_order_relaxed)
 
 struct rec {
 	uint32_t len;          /* bytes of frame (vnet header included), or REC_WRAP */
@@ -50,8 +47,7 @@ struct modvmm_net_queue {
 	int rx_efd, tx_efd;
 	atomic_bool rx_waiting, tx_waiting;
 	atomic_bool enabled;
-	_Atomic uint64_t tx_packets, tx_bytes, tx_dropped, tx_full;
-	_Atomic uint64_t rx_packets, rx_bytes, rx_dropped;
+	struct net_queue_stats st;
 };
 
 struct loopback {
@@ -155,7 +151,7 @@ static void flush(struct modvmm_net_queue *q)
 			continue;
 		}
 		t += rec_size(r->len);
-		STAT_ADD(&q->rx_dropped, 1);
+		STAT_ADD(&q->st.rx_dropped, 1);
 	}
 	atomic_store(&q->tail, t);
 }
@@ -275,15 +271,15 @@ static int lb_send(struct modvmm_net_queue *q, const struct modvmm_net_pkt *pkts
 		done++;
 	}
 	if (done) {
-		STAT_ADD(&q->tx_packets, done - dropped);
-		STAT_ADD(&q->tx_bytes, bytes);
-		STAT_ADD(&q->tx_dropped, dropped);
+		STAT_ADD(&q->st.tx_packets, done - dropped);
+		STAT_ADD(&q->st.tx_bytes, bytes);
+		STAT_ADD(&q->st.tx_dropped, dropped);
 		atomic_thread_fence(memory_order_seq_cst); /* head before rx_waiting */
 		if (atomic_exchange(&q->rx_waiting, false))
 			(void)efd_signal(q->rx_efd);
 		return (int)done;
 	}
-	STAT_ADD(&q->tx_full, 1);
+	STAT_ADD(&q->st.tx_full, 1);
 	return -EAGAIN;
 }
 
@@ -343,12 +339,12 @@ static ssize_t lb_recv(struct modvmm_net_queue *q, const struct iovec *iov, unsi
 		return -EAGAIN;
 	ssize_t len = r->len;
 	if (iov_size(iov, iovcnt) < r->len) {
-		STAT_ADD(&q->rx_dropped, 1);
+		STAT_ADD(&q->st.rx_dropped, 1);
 		len = -EMSGSIZE;
 	} else {
 		iov_from_buf(iov, iovcnt, 0, r->data, r->len);
-		STAT_ADD(&q->rx_packets, 1);
-		STAT_ADD(&q->rx_bytes, r->len);
+		STAT_ADD(&q->st.rx_packets, 1);
+		STAT_ADD(&q->st.rx_bytes, r->len);
 	}
 	consume(q, r);
 	return len;
@@ -364,27 +360,14 @@ static int lb_link_up(void *be)
 	return ((struct loopback *)be)->link;
 }
 
-static void add_stats(struct modvmm_net_stats *o, struct modvmm_net_queue *q)
-{
-	o->tx_packets += atomic_load_explicit(&q->tx_packets, memory_order_relaxed);
-	o->tx_bytes += atomic_load_explicit(&q->tx_bytes, memory_order_relaxed);
-	o->tx_dropped += atomic_load_explicit(&q->tx_dropped, memory_order_relaxed);
-	o->tx_full += atomic_load_explicit(&q->tx_full, memory_order_relaxed);
-	o->rx_packets += atomic_load_explicit(&q->rx_packets, memory_order_relaxed);
-	o->rx_bytes += atomic_load_explicit(&q->rx_bytes, memory_order_relaxed);
-	o->rx_dropped += atomic_load_explicit(&q->rx_dropped, memory_order_relaxed);
-}
-
 static void lb_stats(void *be, int qi, struct modvmm_net_stats *out)
 {
 	struct loopback *lb = be;
 	struct modvmm_net_stats s = { 0 };
 	for (unsigned i = 0; i < lb->nqueues; i++)
-		if (qi == MODVMM_NET_ALL_QUEUES || (unsigned)qi == i)
-			add_stats(&s, &lb->q[i]);
-	size_t n = out->size < sizeof(s) ? out->size : sizeof(s);
-	s.size = out->size;
-	memcpy(out, &s, n);
+		if (net_stats_wanted(qi, i))
+			net_stats_add(&s, &lb->q[i].st);
+	net_stats_out(out, &s);
 }
 
 static const struct modvmm_net_backend_ops loopback_ops = {

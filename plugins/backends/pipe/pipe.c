@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * pipe: a net backend that is one end of a named zero-copy channel (a netmap
- * pipe, see <modvmm/netmap_port.h>).  The other end is another modvmm or a host
+ * pipe, see <modvmm-netmap/netmap_port.h>).  The other end is another modvmm or a host
  * program on lib/nmport (modvmm-pktgen).  The ends meet through the rendezvous
  * of lib/nmport (RUNDIR/pipe/NAME.sock): either may start first; when the peer
  * dies the link goes down, this end keeps running and a new peer reconnects.

@@ -12,7 +12,8 @@
 #include <modvmm/net.h>
 #include <modvmm/plugin.h>
 
-#include "nmport.h"
+#include "net_stats.h"
+#include <modvmm-netmap/nmport.h>
 #include "pt_engine.h"
 
 /* Packet I/O: the backend is the user of ring pair 0 of its end. */
@@ -23,8 +24,7 @@ struct modvmm_net_queue {
 	struct nm_uring tx, rx;         /* TX: the frontend's TX thread; RX: its RX thread */
 	unsigned hdr_len;               /* vnet header leading frames (stripped, added) */
 	uint32_t rx_unpub;              /* RX slots consumed and not yet published */
-	_Atomic uint64_t tx_packets, tx_bytes, tx_dropped, tx_full;
-	_Atomic uint64_t rx_packets, rx_bytes, rx_dropped;
+	struct net_queue_stats st;
 };
 
 #define MAX_PT_RINGS (2 * NMPORT_MAX_RINGS) /* device ring numbers r < this */

@@ -25,9 +25,6 @@
 
 #define RX_PUBLISH_EVERY 64u /* RX slots released between two publishes while busy */
 
-#define STAT_ADD(c, v) atomic_store_explicit(&(c), atomic_load_explicit(&(c), memory_order_relaxed) + (v), \
-					     memory_order_relaxed)
-
 void pipe_io_init(struct pipe_be *p)
 {
 	struct modvmm_net_queue *q = &p->q;
@@ -109,7 +106,7 @@ int pipe_send(struct modvmm_net_queue *q, const struct modvmm_net_pkt *pkts, uns
 	if (!q->p->io)
 		return -ENOTCONN;
 	if (!atomic_load_explicit(&q->p->up, memory_order_relaxed)) {
-		STAT_ADD(q->tx_dropped, n);
+		STAT_ADD(&q->st.tx_dropped, n);
 		return (int)n;
 	}
 	nm_uring_update(u);
@@ -122,7 +119,7 @@ int pipe_send(struct modvmm_net_queue *q, const struct modvmm_net_pkt *pkts, uns
 				break;
 			efd_drain(q->tx_irq); /* tx_fd() polls readable again after the next completion */
 			if (nm_uring_prepare_sleep(u)) {
-				STAT_ADD(q->tx_full, 1);
+				STAT_ADD(&q->st.tx_full, 1);
 				return -EAGAIN;
 			}
 			continue;
@@ -130,7 +127,7 @@ int pipe_send(struct modvmm_net_queue *q, const struct modvmm_net_pkt *pkts, uns
 		if (pk->len < q->hdr_len) {
 			if (done)
 				break;
-			STAT_ADD(q->tx_dropped, 1);
+			STAT_ADD(&q->st.tx_dropped, 1);
 			return -EINVAL;
 		}
 		struct netmap_slot *s = nm_uring_slot(u, 0);
@@ -139,15 +136,15 @@ int pipe_send(struct modvmm_net_queue *q, const struct modvmm_net_pkt *pkts, uns
 
 		done++;
 		if (!buf || flen > u->buf_size) {
-			STAT_ADD(q->tx_dropped, 1); /* a peer's bad buffer, or a frame too big for one */
+			STAT_ADD(&q->st.tx_dropped, 1); /* a peer's bad buffer, or a frame too big for one */
 			continue;
 		}
 		flen = iov_to_buf(pk->iov, pk->iovcnt, q->hdr_len, buf, flen);
 		NM_WRITE_ONCE(s->len, (uint16_t)flen);
 		NM_WRITE_ONCE(s->flags, 0);
 		nm_uring_advance(u, 1);
-		STAT_ADD(q->tx_packets, 1);
-		STAT_ADD(q->tx_bytes, flen);
+		STAT_ADD(&q->st.tx_packets, 1);
+		STAT_ADD(&q->st.tx_bytes, flen);
 	}
 	tx_publish(q);
 	return (int)done;
@@ -185,7 +182,7 @@ static const uint8_t *rx_next(struct modvmm_net_queue *q, uint32_t *len)
 		const uint8_t *buf = nm_uring_slot_buf(u, nm_uring_slot(u, 0), len);
 		if (buf)
 			return buf;
-		STAT_ADD(q->rx_dropped, 1);
+		STAT_ADD(&q->st.rx_dropped, 1);
 		nm_uring_advance(u, 1);
 		q->rx_unpub++;
 	}
@@ -216,7 +213,7 @@ ssize_t pipe_recv(struct modvmm_net_queue *q, const struct iovec *iov, unsigned 
 	if (!q->p->io || !(buf = rx_next(q, &len)))
 		return -EAGAIN;
 	if (iov_size(iov, iovcnt) < (size_t)len + q->hdr_len) {
-		STAT_ADD(q->rx_dropped, 1);
+		STAT_ADD(&q->st.rx_dropped, 1);
 		rx_consume(q);
 		return -EMSGSIZE;
 	}
@@ -224,8 +221,8 @@ ssize_t pipe_recv(struct modvmm_net_queue *q, const struct iovec *iov, unsigned 
 	iov_from_buf(iov, iovcnt, 0, &hdr, q->hdr_len);
 	iov_from_buf(iov, iovcnt, q->hdr_len, buf, len);
 	rx_consume(q);
-	STAT_ADD(q->rx_packets, 1);
-	STAT_ADD(q->rx_bytes, len);
+	STAT_ADD(&q->st.rx_packets, 1);
+	STAT_ADD(&q->st.rx_bytes, len);
 	return (ssize_t)len + q->hdr_len;
 }
 
@@ -236,16 +233,9 @@ int pipe_rx_fd(struct modvmm_net_queue *q)
 
 void pipe_io_stats(struct pipe_be *p, struct modvmm_net_stats *out)
 {
-	const struct modvmm_net_queue *q = &p->q;
+	struct modvmm_net_stats s = { 0 };
 
-	if (out->size < offsetof(struct modvmm_net_stats, reserved))
-		return;
-	out->tx_packets = atomic_load_explicit(&q->tx_packets, memory_order_relaxed);
-	out->tx_bytes = atomic_load_explicit(&q->tx_bytes, memory_order_relaxed);
-	out->tx_dropped = atomic_load_explicit(&q->tx_dropped, memory_order_relaxed) +
-			  atomic_load_explicit(&p->st_dropped, memory_order_relaxed);
-	out->tx_full = atomic_load_explicit(&q->tx_full, memory_order_relaxed);
-	out->rx_packets = atomic_load_explicit(&q->rx_packets, memory_order_relaxed);
-	out->rx_bytes = atomic_load_explicit(&q->rx_bytes, memory_order_relaxed);
-	out->rx_dropped = atomic_load_explicit(&q->rx_dropped, memory_order_relaxed);
+	net_stats_add(&s, &p->q.st);
+	s.tx_dropped += atomic_load_explicit(&p->st_dropped, memory_order_relaxed);
+	net_stats_out(out, &s);
 }

@@ -5,7 +5,7 @@
  * the peer's RX rings.  Pure ring logic over a region, no threads: the backend's
  * worker calls pt_engine_tx() per ring, the unit tests call it directly.
  * Every value read from the region is validated by the nm_kring_* helpers of
- * <modvmm/netmap_ring.h>; the engine never touches payload.
+ * <modvmm-netmap/netmap_ring.h>; the engine never touches payload.
  */
 #ifndef PIPE_PT_ENGINE_H
 #define PIPE_PT_ENGINE_H
@@ -13,7 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include <modvmm/netmap_ring.h>
+#include <modvmm-netmap/netmap_ring.h>
 
 struct pt_engine {
 	unsigned nr;                            /* ring pairs per end */

@@ -26,6 +26,8 @@
 #include <modvmm/plugin.h>
 
 #include "iov.h"
+#include "net_stats.h"
+#include "wakeup.h"
 
 #define SINK_MAX_QUEUES 8
 #define NSEC_PER_SEC 1000000000ull
@@ -38,10 +40,6 @@
 #define PATTERN_OFF (ETH_HLEN + 12)
 #define RX_SIZE_MIN PATTERN_OFF
 
-/* Counters have one writer each (a queue side or a worker): a relaxed load and
- * store, no locked instruction per frame. */
-#define STAT_ADD(ctr, n) \
-	atomic_store_explicit((ctr), atomic_load_explicit((ctr), memory_order_relaxed) + (n), memory_order_relaxed)
 
 static const uint8_t sink_src_mac[ETH_ALEN] = { 0x02, 0, 0, 0, 0, 0xfe };
 
@@ -54,8 +52,7 @@ struct modvmm_net_queue {
 	uint64_t owed_known;           /* frames known to be owed: no clock read for them */
 	uint64_t seq;
 	uint8_t *frame;                /* vnet header + frame template */
-	_Atomic uint64_t tx_packets, tx_bytes;
-	_Atomic uint64_t rx_packets, rx_bytes, rx_dropped;
+	struct net_queue_stats st;
 };
 
 struct sink {
@@ -67,13 +64,6 @@ struct sink {
 	unsigned hdr_len;
 	struct modvmm_net_queue q[SINK_MAX_QUEUES];
 };
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
-}
 
 /* Frames due by time t: rate * (t - t0) / 1e9 without overflow (rate <= 1e9). */
 static uint64_t due(const struct sink *s, const struct modvmm_net_queue *q, uint64_t t)
@@ -179,8 +169,8 @@ static int sink_send(struct modvmm_net_queue *q, const struct modvmm_net_pkt *pk
 	uint64_t bytes = 0;
 	for (unsigned i = 0; i < n; i++)
 		bytes += pkts[i].len;
-	STAT_ADD(&q->tx_packets, n);
-	STAT_ADD(&q->tx_bytes, bytes);
+	STAT_ADD(&q->st.tx_packets, n);
+	STAT_ADD(&q->st.tx_bytes, bytes);
 	return (int)n;
 }
 
@@ -194,7 +184,7 @@ static uint64_t owed(struct modvmm_net_queue *q)
 		return 0;
 	uint64_t t = now_ns(), n = due(s, q, t) - q->owed_base;
 	if (n > s->backlog) {
-		STAT_ADD(&q->rx_dropped, n - s->backlog);
+		STAT_ADD(&q->st.rx_dropped, n - s->backlog);
 		q->owed_base += n - s->backlog;
 		n = s->backlog;
 	}
@@ -228,7 +218,7 @@ static ssize_t sink_recv(struct modvmm_net_queue *q, const struct iovec *iov, un
 	if (q->owed_known)
 		q->owed_known--;
 	if (iov_size(iov, iovcnt) < len) {
-		STAT_ADD(&q->rx_dropped, 1);
+		STAT_ADD(&q->st.rx_dropped, 1);
 		return -EMSGSIZE;
 	}
 	uint8_t *f = q->frame + s->hdr_len;
@@ -236,8 +226,8 @@ static ssize_t sink_recv(struct modvmm_net_queue *q, const struct iovec *iov, un
 	for (unsigned b = 0; b < 8; b++)
 		f[SEQ_OFF + b] = (uint8_t)(seq >> (56 - 8 * b));
 	iov_from_buf(iov, iovcnt, 0, q->frame, len);
-	STAT_ADD(&q->rx_packets, 1);
-	STAT_ADD(&q->rx_bytes, len);
+	STAT_ADD(&q->st.rx_packets, 1);
+	STAT_ADD(&q->st.rx_bytes, len);
 	return (ssize_t)len;
 }
 
@@ -249,18 +239,11 @@ static int sink_rx_fd(struct modvmm_net_queue *q)
 static void sink_stats(void *be, int qi, struct modvmm_net_stats *out)
 {
 	struct sink *s = be;
-	struct modvmm_net_stats st = { .size = out->size };
-	for (unsigned i = 0; i < s->nqueues; i++) {
-		struct modvmm_net_queue *q = &s->q[i];
-		if (qi != MODVMM_NET_ALL_QUEUES && (unsigned)qi != i)
-			continue;
-		st.tx_packets += atomic_load_explicit(&q->tx_packets, memory_order_relaxed);
-		st.tx_bytes += atomic_load_explicit(&q->tx_bytes, memory_order_relaxed);
-		st.rx_packets += atomic_load_explicit(&q->rx_packets, memory_order_relaxed);
-		st.rx_bytes += atomic_load_explicit(&q->rx_bytes, memory_order_relaxed);
-		st.rx_dropped += atomic_load_explicit(&q->rx_dropped, memory_order_relaxed);
-	}
-	memcpy(out, &st, out->size < sizeof(st) ? out->size : sizeof(st));
+	struct modvmm_net_stats st = { 0 };
+	for (unsigned i = 0; i < s->nqueues; i++)
+		if (net_stats_wanted(qi, i))
+			net_stats_add(&st, &s->q[i].st);
+	net_stats_out(out, &st);
 }
 
 static const struct modvmm_net_backend_ops sink_ops = {

@@ -27,16 +27,13 @@
 #include <modvmm/plugin.h>
 
 #include "iov.h"
+#include "net_stats.h"
 
 #define TAP_MAX_QUEUES 8
 #define TUN_PATH "/dev/net/tun"
 #define TAP_IOV_MAX 64               /* iovecs per frame; longer frames are dropped */
 #define BOUNCE_SIZE (MODVMM_NET_HDR_LEN + MODVMM_NET_MAX_FRAME)
 
-/* Counters have one writer each (a queue side or a worker): a relaxed load and
- * store, no locked instruction per frame. */
-#define STAT_ADD(ctr, n) \
-	atomic_store_explicit((ctr), atomic_load_explicit((ctr), memory_order_relaxed) + (n), memory_order_relaxed)
 
 struct modvmm_net_queue {
 	struct tap *t;
@@ -44,8 +41,7 @@ struct modvmm_net_queue {
 	int fd;
 	uint8_t *bounce;
 	size_t bounce_len;               /* a frame read by peek_len(), 0 if none */
-	_Atomic uint64_t tx_packets, tx_bytes, tx_dropped, tx_full;
-	_Atomic uint64_t rx_packets, rx_bytes, rx_dropped;
+	struct net_queue_stats st;
 };
 
 struct tap {
@@ -258,12 +254,12 @@ static int tap_send(struct modvmm_net_queue *q, const struct modvmm_net_pkt *pkt
 		else
 			bytes += p->len;
 	}
-	STAT_ADD(&q->tx_packets, done - dropped);
-	STAT_ADD(&q->tx_bytes, bytes);
-	STAT_ADD(&q->tx_dropped, dropped);
+	STAT_ADD(&q->st.tx_packets, done - dropped);
+	STAT_ADD(&q->st.tx_bytes, bytes);
+	STAT_ADD(&q->st.tx_dropped, dropped);
 	if (done)
 		return (int)done;
-	STAT_ADD(&q->tx_full, 1);
+	STAT_ADD(&q->st.tx_full, 1);
 	return -EAGAIN;
 }
 
@@ -294,8 +290,8 @@ static ssize_t tap_peek_len(struct modvmm_net_queue *q)
 
 static void rx_count(struct modvmm_net_queue *q, size_t len)
 {
-	STAT_ADD(&q->rx_packets, 1);
-	STAT_ADD(&q->rx_bytes, len);
+	STAT_ADD(&q->st.rx_packets, 1);
+	STAT_ADD(&q->st.rx_bytes, len);
 }
 
 static ssize_t tap_recv(struct modvmm_net_queue *q, const struct iovec *iov, unsigned iovcnt)
@@ -326,7 +322,7 @@ static ssize_t tap_recv(struct modvmm_net_queue *q, const struct iovec *iov, uns
 		return len;
 	q->bounce_len = 0;
 	if ((size_t)len > room) {
-		STAT_ADD(&q->rx_dropped, 1);
+		STAT_ADD(&q->st.rx_dropped, 1);
 		return -EMSGSIZE;
 	}
 	iov_from_buf(iov, iovcnt, 0, q->bounce + skip, (size_t)len);
@@ -352,20 +348,11 @@ static int tap_link_up(void *be)
 static void tap_stats(void *be, int qi, struct modvmm_net_stats *out)
 {
 	struct tap *t = be;
-	struct modvmm_net_stats s = { .size = out->size };
-	for (unsigned i = 0; i < t->nqueues; i++) {
-		struct modvmm_net_queue *q = &t->q[i];
-		if (qi != MODVMM_NET_ALL_QUEUES && (unsigned)qi != i)
-			continue;
-		s.tx_packets += atomic_load_explicit(&q->tx_packets, memory_order_relaxed);
-		s.tx_bytes += atomic_load_explicit(&q->tx_bytes, memory_order_relaxed);
-		s.tx_dropped += atomic_load_explicit(&q->tx_dropped, memory_order_relaxed);
-		s.tx_full += atomic_load_explicit(&q->tx_full, memory_order_relaxed);
-		s.rx_packets += atomic_load_explicit(&q->rx_packets, memory_order_relaxed);
-		s.rx_bytes += atomic_load_explicit(&q->rx_bytes, memory_order_relaxed);
-		s.rx_dropped += atomic_load_explicit(&q->rx_dropped, memory_order_relaxed);
-	}
-	memcpy(out, &s, out->size < sizeof(s) ? out->size : sizeof(s));
+	struct modvmm_net_stats s = { 0 };
+	for (unsigned i = 0; i < t->nqueues; i++)
+		if (net_stats_wanted(qi, i))
+			net_stats_add(&s, &t->q[i].st);
+	net_stats_out(out, &s);
 }
 
 static const struct modvmm_net_backend_ops tap_ops = {

@@ -3,7 +3,7 @@
  * Builds synthetic bzImages for test_boot_linux.c: boot sector and setup sectors
  * with a setup header, then a protected-mode "kernel" of patterned bytes.
  * Offsets are spelled out from Documentation/arch/x86/boot.rst independently of
- * core/boot_linux.h.  Included by one test only, hence static functions.
+ * core/boot/boot_linux.h.  Included by one test only, hence static functions.
  */
 #ifndef MODVMM_TEST_BZIMAGE_BUILDER_H
 #define MODVMM_TEST_BZIMAGE_BUILDER_H
