@@ -104,6 +104,12 @@ INI
 
 # wait_for FILE STRING [SECONDS [N]]: block until FILE holds N lines (default
 # 1) containing STRING, at most SECONDS (default 30).
+# exits_within PID SECS: true once the process PID (a job of this shell) has
+# exited, false if it still runs after SECS (scaled).
+exits_within() {
+	timeout "$2" tail --pid="$1" -f /dev/null
+}
+
 wait_for() {
 	local fd pid n want=${4:-1}
 	exec {fd}< <(exec tail -F -n +1 "$1" 2>/dev/null)
@@ -114,10 +120,14 @@ wait_for() {
 	[ "${n:-0}" -ge "$want" ] || fail "timed out waiting for $want x '$2' in $1: $(cat "$1")"
 }
 
-# vm_ok NAME PID: the VM with output in $T/NAME.{out,err} exits 0 and its
-# guest printed no FAIL.
+# vm_ok NAME PID [SECS]: the VM with output in $T/NAME.{out,err} exits 0
+# within SECS (scaled; default 120) and its guest printed no FAIL.
 vm_ok() {
 	local st=0
+	exits_within "$2" "${3:-120}" || {
+		cat "$T/$1.out" "$T/$1.err" >&2
+		fail "$1: still running after $(scaled "${3:-120}") s"
+	}
 	wait "$2" || st=$?
 	if [ "$st" != 0 ] || grep -q "FAIL" "$T/$1.out"; then
 		cat "$T/$1.out" "$T/$1.err" >&2

@@ -33,6 +33,7 @@ if [ "$status" != 0 ] || grep -q FAIL "$T/out"; then
 	cat "$T/out" "$T/err" >&2
 	fail "hostile guest: status $status"
 fi
+exits_within $rx 120 || fail "pktgen rx still running: $(cat "$T/rx")"
 wait $rx || fail "pktgen rx: $(cat "$T/rx")"
 expect_in "$T/out" "memdev: hostile: registers refused"
 expect_in "$T/out" "memdev: hostile: head beyond the ring refused"
