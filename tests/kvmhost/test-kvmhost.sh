@@ -4,8 +4,8 @@
 # /tmp) with the caller's environment and gets /dev/kvm (so with-kvm runs
 # tests natively there), /dev/fd, fifos in
 # /tmp, tun and network namespaces; a command that hangs is stopped at the
-# timeout, a host whose kernel panics is reported (or retried with
-# --retries), and SIGINT or SIGKILL of kvmhost leave no QEMU behind.
+# timeout, a host whose kernel panics or that goes silent is reported (or
+# retried with --retries), and SIGINT or SIGKILL of kvmhost leave no QEMU behind.
 # usage: test-kvmhost.sh KVMHOST
 . "$(dirname "$0")/../e2e/lib.sh"
 KVMHOST=$(realpath "$1")
@@ -67,6 +67,18 @@ cd - >/dev/null
 expect_in "$T/retry.out" "kernel panicked (attempt 1 of 2)"
 expect_in "$T/retry.out" "second run"
 [ -z "$(qemus)" ] || fail "QEMU still runs after a host panic"
+# A host that goes silent (its heartbeat stopped, as in a wedged kernel) is
+# stopped after --beat seconds and the command runs again in a fresh host.
+cd "$T/work"
+rm -f crashed
+silent='[ -e crashed ] && { echo second run; exit 4; }; touch crashed; kill -STOP $(cat /run/kvmhost-beat.pid); exec sleep 100000'
+st=0
+"$KVMHOST" -r 1 -b 15 -q -name -q "$tag" -- bash -c "$silent" >"$T/silent.out" 2>&1 || st=$?
+cd - >/dev/null
+[ "$st" = 4 ] || fail "status $st after a silent host with --retries 1, want 4: $(cat "$T/silent.out")"
+expect_in "$T/silent.out" "went silent (no heartbeat for 15 s) (attempt 1 of 2)"
+expect_in "$T/silent.out" "second run"
+[ -z "$(qemus)" ] || fail "QEMU still runs after a silent host"
 
 # 4. SIGINT (Ctrl-C) and SIGKILL while the command runs: no QEMU left.
 set -m   # job control: a background job's SIGINT is not ignored
@@ -91,4 +103,4 @@ set +m
 st=0
 "$KVMHOST" --cpus x -- true 2>"$T/bad" || st=$?
 [ "$st" = 125 ] && grep -q -- "--cpus wants a positive number" "$T/bad" || fail "bad --cpus: status $st, $(cat "$T/bad")"
-echo "ok: status, output, folder, environment and devices come back; timeout, a host panic (retried), SIGINT and SIGKILL leave no QEMU"
+echo "ok: status, output, folder, environment and devices come back; timeout, a host panic or silence (retried), SIGINT and SIGKILL leave no QEMU"
