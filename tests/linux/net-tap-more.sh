@@ -8,11 +8,9 @@
 . "$(dirname "$0")/../e2e/lib.sh"
 . "$(dirname "$0")/initramfs.sh"
 . "$(dirname "$0")/lib.sh"
-MODVMM=$(realpath "$1") TCPX=$(realpath "$2")
-need_kvm
+lt_init "$@"
 need_root
 [ -c /dev/net/tun ] || { echo "SKIP: no /dev/net/tun" >&2; exit 77; }
-lt_setup "$TCPX"
 BYTES=${LT_BYTES:-$((4 << 20))}
 NS=ltmore$$ HOST=10.97.0.1 GUEST=10.97.0.2
 ip netns add $NS || fail "ip netns add"

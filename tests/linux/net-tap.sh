@@ -7,11 +7,9 @@
 . "$(dirname "$0")/../e2e/lib.sh"
 . "$(dirname "$0")/initramfs.sh"
 . "$(dirname "$0")/lib.sh"
-MODVMM=$(realpath "$1") TCPX=$(realpath "$2")
-need_kvm
+lt_init "$@"
 need_root
 [ -c /dev/net/tun ] || { echo "SKIP: no /dev/net/tun" >&2; exit 77; }
-lt_setup "$TCPX"
 BYTES=${LT_BYTES:-$((64 << 20))}
 NS=ltnet$$ TAP=lttap0 HOST=10.98.0.1 GUEST=10.98.0.2
 ip netns add $NS || fail "ip netns add"
