@@ -27,11 +27,11 @@ tcp_to() {
 	cat "/tmp/recv.$3"
 }
 
-# macvlan_traffic BYTES, on a backend that sends every frame back: eth0
-# (10.0.0.1) and a macvlan on top of it in namespace "peer" (10.0.0.2; its
-# MAC reaches the device's filter through the control queue) ping each other
-# and move a checked TCP transfer of BYTES each way.
-macvlan_traffic() {
+# macvlan_up, on a backend that sends every frame back: eth0 (10.0.0.1) and
+# a macvlan on top of it in namespace "peer" (10.0.0.2; its MAC reaches the
+# device's filter through the control queue).  macvlan_traffic BYTES: they
+# ping each other and move a checked TCP transfer of BYTES each way.
+macvlan_up() {
 	net_up eth0 10.0.0.1/24
 	[ -e /run/netns/peer ] || ip netns add peer || fail "ip netns add"
 	ip link add mv0 link eth0 type macvlan mode bridge || fail "ip link add macvlan"
@@ -39,6 +39,8 @@ macvlan_traffic() {
 	ip -n peer addr add 10.0.0.2/24 dev mv0
 	ip -n peer link set lo up
 	ip -n peer link set mv0 up || fail "mv0 up"
+}
+macvlan_traffic() {
 	ping -c 3 -W 10 10.0.0.2 || fail "ping 10.0.0.2 (the macvlan) from eth0"
 	ip netns exec peer ping -c 3 -W 10 10.0.0.1 || fail "ping 10.0.0.1 (eth0) from the macvlan"
 	tcp_to "ip netns exec peer" 10.0.0.2 5001 "$1"

@@ -4,5 +4,6 @@
 # control queue), ping, and a TCP transfer of lt.bytes each way.
 . ./lib.sh
 . ./net-lib.sh
+macvlan_up
 macvlan_traffic "${LT_BYTES:-1048576}"
 say "ping and TCP both ways over eth0"
