@@ -105,13 +105,15 @@ lt_wait_line() {
 	lt_wait_for "$1" "$2" "$3" || { lt_show "$1" "$2"; fail "$2 under $1: no '$3'"; }
 }
 
+# lt_vnet BACKEND-LINES [DEVICE-LINES]: the INI sections of a virtio-net
+# nic0 on a backend n0 (BACKEND-LINES: its plugin and keys).
+lt_vnet() {
+	printf '[backend n0]\n%s\n[device nic0]\nplugin = virtio-net\nbackend = n0\n%s\n' "$1" "${2:-}"
+}
+
 # The NIC of a backend that returns every frame: modvmm's loopback, QEMU's
 # UDP socket sent to itself (lt_loop_qemu PORT).
-LT_LOOP_MODVMM="[backend n0]
-plugin = loopback
-[device nic0]
-plugin = virtio-net
-backend = n0"
+LT_LOOP_MODVMM=$(lt_vnet "plugin = loopback")
 lt_loop_qemu() {
 	echo "-netdev socket,id=n0,udp=127.0.0.1:$1,localaddr=127.0.0.1:$1 -device virtio-net-pci,netdev=n0"
 }

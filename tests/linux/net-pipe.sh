@@ -20,13 +20,8 @@ args="lt.test=net-pipe lt.bytes=$BYTES lt.a=10.96.0.1 lt.b=10.96.0.2"
 
 # nic ROLE: virtio-net on end auto of the pipe "lt", MAC ...:0R
 nic() {
-	echo "[backend n0]
-plugin = pipe
-name = lt
-[device nic0]
-plugin = virtio-net
-backend = n0
-mac = 52:54:00:4c:54:$1"
+	lt_vnet "plugin = pipe
+name = lt" "mac = 52:54:00:4c:54:$1"
 }
 
 lt_start modvmm pipe-a 1 "$args lt.role=a lt.carrier=1" "$(nic 0a)"

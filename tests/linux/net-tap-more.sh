@@ -44,13 +44,8 @@ round() {
 		host_recv "$@"
 		if [ $vmm = modvmm ]; then
 			lt_start modvmm $name $cpus "lt.test=net-$name lt.bytes=$BYTES lt.host=$HOST lt.guest=$GUEST" \
-				"[backend n0]
-plugin = tap
-ifname = $tap
-[device nic0]
-plugin = virtio-net
-backend = n0
-$dev"
+				"$(lt_vnet "plugin = tap
+ifname = $tap" "$dev")"
 		else
 			lt_start qemu $name $cpus "lt.test=net-$name lt.bytes=$BYTES lt.host=$HOST lt.guest=$GUEST" \
 				"-netdev tap,id=n0,ifname=$tap,script=no,downscript=no,vhost=off$qnet -device virtio-net-pci,netdev=n0$qdev"
