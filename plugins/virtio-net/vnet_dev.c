@@ -42,6 +42,40 @@ static uint64_t offload_features(uint64_t caps)
 	return f;
 }
 
+/* §5.1.3.1: a feature may require another, for the device that offers it and
+ * for the driver that accepts it. */
+static const struct { uint8_t bit; uint64_t needs_any; } deps[] = {
+	{ VIRTIO_NET_F_GUEST_TSO4, VIRTIO_BIT(VIRTIO_NET_F_GUEST_CSUM) },
+	{ VIRTIO_NET_F_GUEST_TSO6, VIRTIO_BIT(VIRTIO_NET_F_GUEST_CSUM) },
+	{ VIRTIO_NET_F_GUEST_UFO, VIRTIO_BIT(VIRTIO_NET_F_GUEST_CSUM) },
+	{ VIRTIO_NET_F_GUEST_ECN, VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO4) | VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO6) },
+	{ VIRTIO_NET_F_HOST_TSO4, VIRTIO_BIT(VIRTIO_NET_F_CSUM) },
+	{ VIRTIO_NET_F_HOST_TSO6, VIRTIO_BIT(VIRTIO_NET_F_CSUM) },
+	{ VIRTIO_NET_F_HOST_UFO, VIRTIO_BIT(VIRTIO_NET_F_CSUM) },
+	{ VIRTIO_NET_F_HOST_ECN, VIRTIO_BIT(VIRTIO_NET_F_HOST_TSO4) | VIRTIO_BIT(VIRTIO_NET_F_HOST_TSO6) },
+	{ VIRTIO_NET_F_CTRL_RX, VIRTIO_BIT(VIRTIO_NET_F_CTRL_VQ) },
+	{ VIRTIO_NET_F_CTRL_MAC_ADDR, VIRTIO_BIT(VIRTIO_NET_F_CTRL_VQ) },
+	{ VIRTIO_NET_F_MQ, VIRTIO_BIT(VIRTIO_NET_F_CTRL_VQ) },
+};
+
+/* The features of f whose requirements f meets (§5.1.3.1: the device MUST NOT
+ * offer a feature without one it requires).  A vhost-user peer's offloads
+ * pass through as the peer offers them, and DPDK's vhost library offers
+ * HOST_ECN and GUEST_ECN with TSO turned off. */
+static uint64_t vnet_drop_orphans(uint64_t f)
+{
+	for (bool again = true; again;) {
+		again = false;
+		for (size_t i = 0; i < sizeof(deps) / sizeof(deps[0]); i++) {
+			if ((f & VIRTIO_BIT(deps[i].bit)) && !(f & deps[i].needs_any)) {
+				f &= ~VIRTIO_BIT(deps[i].bit);
+				again = true;
+			}
+		}
+	}
+	return f;
+}
+
 static uint64_t vnet_features(void *opaque)
 {
 	struct vnet *n = opaque;
@@ -58,23 +92,8 @@ static uint64_t vnet_features(void *opaque)
 		f |= VIRTIO_BIT(VIRTIO_NET_F_MQ);
 	if (n->offer_offloads)
 		f |= offload_features(n->be_caps);
-	return vnet_offload_features(n, f);
+	return vnet_drop_orphans(vnet_offload_features(n, f));
 }
-
-/* §5.1.3.1: a feature the driver accepts may require another. */
-static const struct { uint8_t bit; uint64_t needs_any; } deps[] = {
-	{ VIRTIO_NET_F_GUEST_TSO4, VIRTIO_BIT(VIRTIO_NET_F_GUEST_CSUM) },
-	{ VIRTIO_NET_F_GUEST_TSO6, VIRTIO_BIT(VIRTIO_NET_F_GUEST_CSUM) },
-	{ VIRTIO_NET_F_GUEST_UFO, VIRTIO_BIT(VIRTIO_NET_F_GUEST_CSUM) },
-	{ VIRTIO_NET_F_GUEST_ECN, VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO4) | VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO6) },
-	{ VIRTIO_NET_F_HOST_TSO4, VIRTIO_BIT(VIRTIO_NET_F_CSUM) },
-	{ VIRTIO_NET_F_HOST_TSO6, VIRTIO_BIT(VIRTIO_NET_F_CSUM) },
-	{ VIRTIO_NET_F_HOST_UFO, VIRTIO_BIT(VIRTIO_NET_F_CSUM) },
-	{ VIRTIO_NET_F_HOST_ECN, VIRTIO_BIT(VIRTIO_NET_F_HOST_TSO4) | VIRTIO_BIT(VIRTIO_NET_F_HOST_TSO6) },
-	{ VIRTIO_NET_F_CTRL_RX, VIRTIO_BIT(VIRTIO_NET_F_CTRL_VQ) },
-	{ VIRTIO_NET_F_CTRL_MAC_ADDR, VIRTIO_BIT(VIRTIO_NET_F_CTRL_VQ) },
-	{ VIRTIO_NET_F_MQ, VIRTIO_BIT(VIRTIO_NET_F_CTRL_VQ) },
-};
 
 static bool vnet_features_ok(void *opaque, uint64_t f)
 {

@@ -5,13 +5,19 @@
 #
 # lt_setup [TOOL...]: fetch or build the inputs; $T/initrd carries the guest
 # scripts and the TOOLs (static binaries of this build).
+# lt_init MODVMM TCPX: the usual start of a test with tcpx: sets $MODVMM and
+# $TCPX, skips without KVM, lt_setup with tcpx.
 # lt_start VMM NAME VCPUS CMDLINE [EXTRA]: boot in the background, the
 # console in $T/NAME.VMM.log, modvmm's stderr in $T/NAME.VMM.err; VMM is
 # modvmm (EXTRA: INI sections) or qemu (EXTRA: QEMU arguments); $LT_PREFIX
 # goes before the command.
-# lt_wait_for VMM NAME STRING: wait for a line of the running guest.
+# lt_wait_for VMM NAME STRING: wait for a line of the running guest
+# (lt_wait_line: or fail).
 # lt_finish VMM NAME: the VMM exits 0 (the guest powered off) and the guest
 # printed "LINUXTEST: PASS" and no "LINUXTEST: FAIL".
+# Several guests may run at once: each is known by VMM and NAME.
+# lt_vmm_pid VMM NAME: the pid of the running VMM itself (not of timeout).
+# lt_kill VMM NAME: SIGKILL that VMM and reap it.
 
 LT_MEMORY=512
 LT_CMDLINE="console=ttyS0 panic=-1 loglevel=4"
@@ -19,10 +25,17 @@ LT_SECS=${LT_SECS:-90}    # per boot, scaled by MODVMM_TIME_FACTOR
 LT_PREFIX=                # runs the VMM, e.g. "ip netns exec NS"
 LT_KERNEL=                # another kernel than the bzImage (LG_VMLINUX: PVH)
 LT_INPUT=                 # a fifo the serial console reads (default none)
+declare -A LT_PIDS LT_T0S # per "NAME.VMM": the pid of timeout running the VMM, its start
 
 lt_setup() {
 	linux_guest_inputs || fail "the guest kernel or initramfs is missing (tests/fetch.sh fetches them)"
 	lg_initrd "$T/initrd" "$@" || fail "cannot build $T/initrd"
+}
+
+lt_init() {
+	MODVMM=$(realpath "$1") TCPX=$(realpath "$2")
+	need_kvm
+	lt_setup "$TCPX"
 }
 
 # lt_ini FILE NAME VCPUS CMDLINE [EXTRA]
@@ -59,20 +72,50 @@ lt_start() {
 			<"$in" >"$out" 2>>"$T/$name.qemu.err" & ;;
 	*) fail "lt_start: unknown VMM $vmm" ;;
 	esac
-	LT_PID=$!
-	LT_T0=$SECONDS
+	LT_PIDS[$2.$1]=$!
+	LT_T0S[$2.$1]=$SECONDS
+}
+
+lt_vmm_pid() {
+	pgrep -P "${LT_PIDS[$2.$1]}"
+}
+
+lt_kill() {
+	local pid
+	pid=$(lt_vmm_pid "$1" "$2") && kill -9 "$pid"
+	wait "${LT_PIDS[$2.$1]}"
+	[ -z "$pid" ] && fail "$2 under $1 was not running"
+	echo "killed $2 under $1 (pid $pid)"
 }
 
 # lt_wait_for VMM NAME STRING: block until the console of the running guest
 # shows STRING; 1 when the VMM exits or the time limit passes first.
 lt_wait_for() {
 	local fd tpid st=0
-	exec {fd}< <(exec tail -F --pid="$LT_PID" -n +1 "$T/$2.$1.log" 2>/dev/null)
+	exec {fd}< <(exec tail -F --pid="${LT_PIDS[$2.$1]}" -n +1 "$T/$2.$1.log" 2>/dev/null)
 	tpid=$!
 	timeout "$LT_SECS" grep -q -m1 -F -- "$3" <&"$fd" || st=1
 	kill "$tpid" 2>/dev/null
 	exec {fd}<&-
 	return $st
+}
+
+# lt_wait_line VMM NAME STRING: lt_wait_for, or the test fails showing the console.
+lt_wait_line() {
+	lt_wait_for "$1" "$2" "$3" || { lt_show "$1" "$2"; fail "$2 under $1: no '$3'"; }
+}
+
+# lt_vnet BACKEND-LINES [DEVICE-LINES]: the INI sections of a virtio-net
+# nic0 on a backend n0 (BACKEND-LINES: its plugin and keys).
+lt_vnet() {
+	printf '[backend n0]\n%s\n[device nic0]\nplugin = virtio-net\nbackend = n0\n%s\n' "$1" "${2:-}"
+}
+
+# The NIC of a backend that returns every frame: modvmm's loopback, QEMU's
+# UDP socket sent to itself (lt_loop_qemu PORT).
+LT_LOOP_MODVMM=$(lt_vnet "plugin = loopback")
+lt_loop_qemu() {
+	echo "-netdev socket,id=n0,udp=127.0.0.1:$1,localaddr=127.0.0.1:$1 -device virtio-net-pci,netdev=n0"
 }
 
 # lt_show VMM NAME: the console (and modvmm's stderr), for a failure report.
@@ -85,8 +128,8 @@ lt_show() {
 
 lt_finish() {
 	local vmm=$1 name=$2 st=0
-	wait "$LT_PID" || st=$?
-	local took=$((SECONDS - LT_T0))
+	wait "${LT_PIDS[$2.$1]}" || st=$?
+	local took=$((SECONDS - LT_T0S[$2.$1]))
 	if [ "$st" = 124 ]; then
 		lt_show "$vmm" "$name"
 		fail "$name under $vmm: no power-off within $(scaled "$LT_SECS") s"

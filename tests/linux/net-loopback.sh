@@ -9,17 +9,10 @@
 . "$(dirname "$0")/../e2e/lib.sh"
 . "$(dirname "$0")/initramfs.sh"
 . "$(dirname "$0")/lib.sh"
-MODVMM=$(realpath "$1") TCPX=$(realpath "$2")
-need_kvm
-lt_setup "$TCPX"
+lt_init "$@"
 BYTES=${LT_BYTES:-$((64 << 20))}
-port=$((20000 + $$ % 10000))
-modvmm_nic="[backend n0]
-plugin = loopback
-[device nic0]
-plugin = virtio-net
-backend = n0"
-qemu_nic="-netdev socket,id=n0,udp=127.0.0.1:$port,localaddr=127.0.0.1:$port -device virtio-net-pci,netdev=n0"
+modvmm_nic=$LT_LOOP_MODVMM
+qemu_nic=$(lt_loop_qemu $((20000 + $$ % 10000)))
 lt_both net-loopback 1 "lt.test=net-loopback lt.bytes=$BYTES" "$modvmm_nic" "$qemu_nic"
 for vmm in modvmm qemu; do
 	echo "$vmm: $(grep -a 'tcpx: sent' "$T/net-loopback.$vmm.log" | tr -d '\r' | tr '\n' ';')"

@@ -8,11 +8,9 @@
 . "$(dirname "$0")/../e2e/lib.sh"
 . "$(dirname "$0")/initramfs.sh"
 . "$(dirname "$0")/lib.sh"
-MODVMM=$(realpath "$1") TCPX=$(realpath "$2")
-need_kvm
+lt_init "$@"
 need_root
 [ -c /dev/net/tun ] || { echo "SKIP: no /dev/net/tun" >&2; exit 77; }
-lt_setup "$TCPX"
 BYTES=${LT_BYTES:-$((4 << 20))}
 NS=ltmore$$ HOST=10.97.0.1 GUEST=10.97.0.2
 ip netns add $NS || fail "ip netns add"
@@ -46,13 +44,8 @@ round() {
 		host_recv "$@"
 		if [ $vmm = modvmm ]; then
 			lt_start modvmm $name $cpus "lt.test=net-$name lt.bytes=$BYTES lt.host=$HOST lt.guest=$GUEST" \
-				"[backend n0]
-plugin = tap
-ifname = $tap
-[device nic0]
-plugin = virtio-net
-backend = n0
-$dev"
+				"$(lt_vnet "plugin = tap
+ifname = $tap" "$dev")"
 		else
 			lt_start qemu $name $cpus "lt.test=net-$name lt.bytes=$BYTES lt.host=$HOST lt.guest=$GUEST" \
 				"-netdev tap,id=n0,ifname=$tap,script=no,downscript=no,vhost=off$qnet -device virtio-net-pci,netdev=n0$qdev"

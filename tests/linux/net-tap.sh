@@ -7,11 +7,9 @@
 . "$(dirname "$0")/../e2e/lib.sh"
 . "$(dirname "$0")/initramfs.sh"
 . "$(dirname "$0")/lib.sh"
-MODVMM=$(realpath "$1") TCPX=$(realpath "$2")
-need_kvm
+lt_init "$@"
 need_root
 [ -c /dev/net/tun ] || { echo "SKIP: no /dev/net/tun" >&2; exit 77; }
-lt_setup "$TCPX"
 BYTES=${LT_BYTES:-$((64 << 20))}
 NS=ltnet$$ TAP=lttap0 HOST=10.98.0.1 GUEST=10.98.0.2
 ip netns add $NS || fail "ip netns add"
@@ -30,12 +28,8 @@ for vmm in modvmm qemu; do
 	read -r line <"$T/rdy"
 	[ "$line" = listening ] || fail "the host's tcpx recv did not start: $(cat "$T/hrecv.$vmm")"
 	if [ $vmm = modvmm ]; then
-		lt_start modvmm net-tap 1 "lt.test=net-tap lt.bytes=$BYTES lt.host=$HOST lt.guest=$GUEST" "[backend n0]
-plugin = tap
-ifname = $TAP
-[device nic0]
-plugin = virtio-net
-backend = n0"
+		lt_start modvmm net-tap 1 "lt.test=net-tap lt.bytes=$BYTES lt.host=$HOST lt.guest=$GUEST" "$(lt_vnet "plugin = tap
+ifname = $TAP")"
 	else
 		lt_start qemu net-tap 1 "lt.test=net-tap lt.bytes=$BYTES lt.host=$HOST lt.guest=$GUEST" \
 			"-netdev tap,id=n0,ifname=$TAP,script=no,downscript=no,vhost=off -device virtio-net-pci,netdev=n0"

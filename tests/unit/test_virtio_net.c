@@ -63,6 +63,8 @@ struct rec_be {
 	int link_efd;                     /* link_fd(): written by the test on each change */
 	bool attached;
 	struct modvmm_net_queue q[8];
+	uint64_t peer_features;           /* vq_features(), with MODVMM_NET_CAP_VQ_OFFLOAD */
+	uint64_t vq_features_set;
 };
 
 static uint64_t rb_caps(void *be) { return ((struct rec_be *)be)->caps; }
@@ -167,12 +169,24 @@ static int rb_rx_fd(struct modvmm_net_queue *q) { return q->rx_efd; }
 static int rb_link(void *be) { return ((struct rec_be *)be)->link; }
 static int rb_link_fd(void *be) { return ((struct rec_be *)be)->link_efd; }
 
+/* Virtqueue offload (a vhost-user peer), enough to negotiate features. */
+static uint64_t rb_vq_features(void *be) { return ((struct rec_be *)be)->peer_features; }
+static int rb_vq_set_features(void *be, uint64_t f)
+{
+	((struct rec_be *)be)->vq_features_set = f;
+	return 0;
+}
+static int rb_vq_set_mem(void *be, const struct modvmm_mem_region *r, unsigned n) { return 0; }
+static int rb_vq_start(void *be, unsigned vq, const struct modvmm_net_vring *vr) { return 0; }
+static int rb_vq_stop(void *be, unsigned vq, uint16_t *next_avail) { return 0; }
+
 static const struct modvmm_net_backend_ops rec_ops = {
 	.size = sizeof(struct modvmm_net_backend_ops), .version = MODVMM_NET_OPS_VERSION,
 	.caps = rb_caps, .max_queues = rb_max_queues, .attach = rb_attach, .detach = rb_detach, .queue = rb_queue,
 	.set_vnet_hdr_len = rb_set_hdr, .set_offloads = rb_set_off, .queue_enable = rb_queue_enable,
 	.send = rb_send, .peek_len = rb_peek, .recv = rb_recv, .rx_fd = rb_rx_fd, .link_up = rb_link,
-	.link_fd = rb_link_fd,
+	.link_fd = rb_link_fd, .vq_features = rb_vq_features, .vq_set_features = rb_vq_set_features,
+	.vq_set_mem = rb_vq_set_mem, .vq_start = rb_vq_start, .vq_stop = rb_vq_stop,
 };
 
 static const struct modvmm_plugin rec_desc = {
@@ -202,6 +216,8 @@ struct dut {
 	bool started;
 };
 
+static uint64_t dut_peer_features; /* what the next dut's backend gives vq_features() */
+
 static int dut_create(struct dut *d, uint64_t caps, ...)
 {
 	memset(d, 0, sizeof(*d));
@@ -215,7 +231,8 @@ static int dut_create(struct dut *d, uint64_t caps, ...)
 	for (const struct modvmm_key *key = modvmm_plugin.keys; key->name; key++)
 		if (key->def && !d->f.host.config_str(fake_dev(&d->f), key->name))
 			fake_set_key(&d->f, key->name, key->def);
-	d->be = (struct rec_be){ .caps = caps, .link = 1, .link_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC) };
+	d->be = (struct rec_be){ .caps = caps, .link = 1, .link_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC),
+	                         .peer_features = dut_peer_features };
 	d->f.backend_desc = &rec_desc;
 	d->f.backend_priv = &d->be;
 	int ret = modvmm_plugin.create(&d->f.host, fake_dev(&d->f), &d->priv);
@@ -871,11 +888,56 @@ static void bad_config(void **state)
 	free(d);
 }
 
+/* device_features of a dut on a virtqueue-offload backend whose peer offers peer */
+static uint64_t offered_with_peer(struct dut *d, uint64_t peer)
+{
+	dut_peer_features = peer;
+	assert_int_equal(dut_create(d, MODVMM_NET_CAP_VQ_OFFLOAD, NULL), 0);
+	dut_peer_features = 0;
+	return device_features(d);
+}
+
+/* A vhost-user peer's offloads pass through, but never one without what it
+ * requires (§5.1.3.1): DPDK's vhost library with TSO off (testpmd's default)
+ * offers HOST_ECN and GUEST_ECN without HOST_TSO4/6 and GUEST_TSO4/6, and
+ * Linux's driver, taking every bit offered, was refused FEATURES_OK. */
+static void offload_peer_features(void **state)
+{
+	struct dut *d = calloc(1, sizeof(*d));
+	uint64_t ecn_without_tso = VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_F_RING_EVENT_IDX) |
+	                           VIRTIO_BIT(VIRTIO_NET_F_MRG_RXBUF) | VIRTIO_BIT(VIRTIO_NET_F_CSUM) |
+	                           VIRTIO_BIT(VIRTIO_NET_F_GUEST_CSUM) | VIRTIO_BIT(VIRTIO_NET_F_HOST_ECN) |
+	                           VIRTIO_BIT(VIRTIO_NET_F_GUEST_ECN) | VIRTIO_BIT(VIRTIO_NET_F_HOST_UFO);
+	uint64_t f = offered_with_peer(d, ecn_without_tso);
+	assert_true(f & VIRTIO_BIT(VIRTIO_NET_F_CSUM));
+	assert_true(f & VIRTIO_BIT(VIRTIO_NET_F_HOST_UFO));
+	assert_false(f & VIRTIO_BIT(VIRTIO_NET_F_HOST_ECN));
+	assert_false(f & VIRTIO_BIT(VIRTIO_NET_F_GUEST_ECN));
+	/* a driver taking everything offered (Linux's) gets FEATURES_OK */
+	assert_true(negotiate(d, f) & VIRTIO_STATUS_FEATURES_OK);
+	assert_int_equal(d->be.vq_features_set & VIRTIO_BIT(VIRTIO_NET_F_HOST_ECN), 0);
+	dut_destroy(d);
+	/* with TSO the ECN bits stay */
+	f = offered_with_peer(d, ecn_without_tso | VIRTIO_BIT(VIRTIO_NET_F_HOST_TSO4) |
+	                      VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO6));
+	assert_true(f & VIRTIO_BIT(VIRTIO_NET_F_HOST_ECN));
+	assert_true(f & VIRTIO_BIT(VIRTIO_NET_F_GUEST_ECN));
+	assert_true(negotiate(d, f) & VIRTIO_STATUS_FEATURES_OK);
+	dut_destroy(d);
+	/* a chain: GUEST_ECN needs GUEST_TSO4/6, which need GUEST_CSUM */
+	f = offered_with_peer(d, VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO4) |
+	                      VIRTIO_BIT(VIRTIO_NET_F_GUEST_ECN));
+	assert_false(f & (VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO4) | VIRTIO_BIT(VIRTIO_NET_F_GUEST_ECN)));
+	dut_destroy(d);
+	free(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(pci_layout),
 		cmocka_unit_test(features),
+		cmocka_unit_test(offload_peer_features),
 		cmocka_unit_test(traffic),
 		cmocka_unit_test(control_queue),
 		cmocka_unit_test(control_queue_event_idx),

@@ -38,7 +38,6 @@
 
 #define VU_MAX_PAIRS 8
 #define VU_MAX_VQS (2 * VU_MAX_PAIRS)       /* RX/TX rings (the control queue stays in the device) */
-#define REPLY_TIMEOUT_MS 5000
 #define USED_IDX_OFF 2                      /* struct virtq_used: flags, idx (virtio 1.2 §2.7.8) */
 #define MS_NS 1000000ll
 
@@ -590,13 +589,15 @@ static int vu_create(const struct modvmm_host *host, struct modvmm_dev *dev, voi
 	struct vu *u = calloc(1, sizeof(*u));
 	if (!u)
 		return -ENOMEM;
-	*u = (struct vu){ .host = host, .dev = dev, .c = { .fd = -1, .timeout_ms = REPLY_TIMEOUT_MS },
+	*u = (struct vu){ .host = host, .dev = dev, .c = { .fd = -1 },
 	                  .listen_fd = -1, .link_efd = -1, .peer_queues = 1 };
 	pthread_mutex_init(&u->lock, NULL);
 	*priv = u;
-	uint64_t queues;
+	uint64_t queues, reply_ms;
 	const char *path = host->config_str(dev, "socket"), *mode = host->config_str(dev, "mode");
 	int ret = host->config_u64(dev, "queues", &queues);
+	if (!ret)
+		ret = host->config_u64(dev, "reply_timeout_ms", &reply_ms);
 	if (!ret)
 		ret = host->config_u64(dev, "connect_timeout_ms", &u->connect_timeout_ms);
 	if (!ret)
@@ -608,10 +609,11 @@ static int vu_create(const struct modvmm_host *host, struct modvmm_dev *dev, voi
 		return -EINVAL;
 	}
 	if (queues < 1 || queues > VU_MAX_PAIRS || u->reconnect_ms < 1 || u->reconnect_ms > INT32_MAX ||
-	    u->connect_timeout_ms > INT32_MAX) {
-		host->log(dev, MODVMM_LOG_ERROR, "queues: 1-%u; reconnect_ms: at least 1", VU_MAX_PAIRS);
+	    u->connect_timeout_ms > INT32_MAX || reply_ms < 1 || reply_ms > INT32_MAX) {
+		host->log(dev, MODVMM_LOG_ERROR, "queues: 1-%u; reconnect_ms, reply_timeout_ms: at least 1", VU_MAX_PAIRS);
 		return -EINVAL;
 	}
+	u->c.timeout_ms = (int)reply_ms;
 	strcpy(u->path, path);
 	u->queues = (unsigned)queues;
 	u->server = mode && !strcmp(mode, "server");
@@ -687,6 +689,8 @@ static const struct modvmm_key keys[] = {
 	  .help = "how long startup waits for the first peer", .range = "0-2147483647" },
 	{ .name = "reconnect_ms", .type = MODVMM_KEY_U64, .def = "200",
 	  .help = "client mode: retry interval after the peer went away", .range = "1-2147483647" },
+	{ .name = "reply_timeout_ms", .type = MODVMM_KEY_U64, .def = "5000",
+	  .help = "how long a reply of the peer may take before the link is dropped", .range = "1-2147483647" },
 	{ 0 },
 };
 

@@ -26,3 +26,43 @@ tcp_to() {
 	wait "$recv_pid" || { cat "/tmp/recv.$3"; fail "the receiver on $2:$3 failed"; }
 	cat "/tmp/recv.$3"
 }
+
+# macvlan_up, on a backend that sends every frame back: eth0 (10.0.0.1) and
+# a macvlan on top of it in namespace "peer" (10.0.0.2; its MAC reaches the
+# device's filter through the control queue).  macvlan_traffic BYTES: they
+# ping each other and move a checked TCP transfer of BYTES each way.
+macvlan_up() {
+	net_up eth0 10.0.0.1/24
+	[ -e /run/netns/peer ] || ip netns add peer || fail "ip netns add"
+	ip link add mv0 link eth0 type macvlan mode bridge || fail "ip link add macvlan"
+	ip link set mv0 netns peer || fail "ip link set mv0 netns peer"
+	ip -n peer addr add 10.0.0.2/24 dev mv0
+	ip -n peer link set lo up
+	ip -n peer link set mv0 up || fail "mv0 up"
+}
+macvlan_traffic() {
+	ping -c 3 -W 10 10.0.0.2 || fail "ping 10.0.0.2 (the macvlan) from eth0"
+	ip netns exec peer ping -c 3 -W 10 10.0.0.1 || fail "ping 10.0.0.1 (eth0) from the macvlan"
+	tcp_to "ip netns exec peer" 10.0.0.2 5001 "$1"
+	tcp_to "" 10.0.0.1 5002 "$1" "ip netns exec peer"
+}
+
+# carrier_wait IF 0|1: block until IF's carrier is 0 or 1, woken by rtnetlink
+# link events (ip monitor), not by polling.  The monitor is known to listen
+# once it has shown an event of our own (an alias change); the carrier is
+# read after that and again after every event, so no change is missed.
+carrier_wait() {
+	local line mpid
+	rm -f /tmp/mon && mkfifo /tmp/mon
+	ip -o monitor link >/tmp/mon 2>&1 &
+	mpid=$!
+	exec 4</tmp/mon
+	ip link set "$1" alias "carrier-wait-$$-$RANDOM"
+	read -r -t 60 line <&4 || { kill $mpid; fail "ip monitor showed no event"; }
+	while [ "$(cat "/sys/class/net/$1/carrier")" != "$2" ]; do
+		read -r -t 120 line <&4 || { kill $mpid; exec 4<&-; fail "$1: carrier not $2 after 120 s"; }
+	done
+	kill $mpid
+	exec 4<&-
+	say "$1: carrier $2"
+}
