@@ -10,15 +10,11 @@
 . "$(dirname "$0")/../e2e/lib.sh"
 . "$(dirname "$0")/../linux/initramfs.sh"
 . "$(dirname "$0")/../linux/lib.sh"
+. "$(dirname "$0")/bench-lib.sh"
 MODVMM=$(realpath "$1") TCPX=$(realpath "$2") RUNS=${3:-3}
 need_kvm
 need_root
 lt_setup
-
-# median: the middle of the numbers on stdin
-median() {
-	sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
-}
 
 for ((r = 0; r < RUNS; r++)); do
 	for vmm in modvmm qemu; do
@@ -32,8 +28,7 @@ done
 for vmm in modvmm qemu; do
 	echo "$vmm: boot to the first userspace line: $(median <"$T/boot.$vmm") ms (median of $RUNS)"
 done
-awk -v a="$(median <"$T/boot.modvmm")" -v b="$(median <"$T/boot.qemu")" \
-	'BEGIN { printf "ratio modvmm/qemu boot time: %.2f\n", a / b }'
+echo "ratio modvmm/qemu boot time: $(ratio "$(median <"$T/boot.modvmm")" "$(median <"$T/boot.qemu")")"
 
 BYTES=${LT_BYTES:-$((64 << 20))}
 for ((r = 0; r < RUNS; r++)); do
@@ -49,8 +44,8 @@ done
 for dir in g2h h2g; do
 	name="guest -> host"
 	[ $dir = h2g ] && name="host -> guest"
+	[ -s "$T/$dir.modvmm" ] && [ -s "$T/$dir.qemu" ] || fail "could not read the $name figures: $(cat "$T/tap.0")"
 	m=$(median <"$T/$dir.modvmm") q=$(median <"$T/$dir.qemu")
-	[ -n "$m" ] && [ -n "$q" ] || fail "could not read the $name figures: $(cat "$T/tap.0")"
 	echo "TCP $name over tap, $((BYTES >> 20)) MiB: modvmm $m Mbit/s, qemu $q Mbit/s (medians of $RUNS)"
-	awk -v a="$m" -v b="$q" -v n="$name" 'BEGIN { printf "ratio modvmm/qemu TCP %s: %.2f\n", n, a / b }'
+	echo "ratio modvmm/qemu TCP $name: $(ratio "$m" "$q")"
 done
