@@ -157,7 +157,10 @@ static void memdev_init_uio(struct memdev *md)
 	info->mem[1].name = "port";
 	info->mem[1].addr = pci_resource_start(pdev, PTNETMAP_MEM_PCI_BAR);
 	info->mem[1].size = PAGE_ALIGN(md->mem_size);
-	info->mem[1].memtype = UIO_MEM_PHYS;
+	/* ordinary memory shared with the host, not device registers: mapped
+	 * cacheable (UIO_MEM_PHYS would map it uncached)
+	 */
+	info->mem[1].memtype = UIO_MEM_IOVA;
 	info->irq = UIO_IRQ_CUSTOM;
 	info->irqcontrol = memdev_irqcontrol;
 }
@@ -314,14 +317,16 @@ static ssize_t mem_size_show(struct device *dev, struct device_attribute *attr,
 }
 static DEVICE_ATTR_RO(mem_size);
 
-static ssize_t link_show(struct device *dev, struct device_attribute *attr,
-			 char *buf)
+static ssize_t link_up_show(struct device *dev, struct device_attribute *attr,
+			    char *buf)
 {
 	struct memdev *md = dev_get_drvdata(dev);
 
 	return sysfs_emit(buf, "%u\n", memdev_reg(md, PTNET_MDEV_IO_LINK) & 1);
 }
-static DEVICE_ATTR_RO(link);
+
+/* not "link": PCI devices already have a "link" group (ASPM) */
+static DEVICE_ATTR_RO(link_up);
 
 static struct attribute *memdev_attrs[] = {
 	&dev_attr_tx_rings.attr,
@@ -331,7 +336,7 @@ static struct attribute *memdev_attrs[] = {
 	&dev_attr_buf_size.attr,
 	&dev_attr_buf_count.attr,
 	&dev_attr_mem_size.attr,
-	&dev_attr_link.attr,
+	&dev_attr_link_up.attr,
 	NULL,
 };
 ATTRIBUTE_GROUPS(memdev);

@@ -46,8 +46,11 @@ timeout() {
 # forks a dozen processes per start, ~20 s inside an emulated KVM host.
 PYTHON=/usr/bin/python3
 
-T=$(mktemp -d /tmp/modvmm-e2e.XXXXXX)
-trap '[ -n "${KEEP_T:-}" ] || rm -rf "$T"' EXIT   # KEEP_T=1 keeps it for debugging
+# KEEP_T=1 keeps it for debugging; MODVMM_TEST_TMP=DIR puts it in DIR (a
+# folder on the shared root is seen from outside a KVM host while it runs,
+# but sockets cannot live there)
+T=$(mktemp -d "${MODVMM_TEST_TMP:-/tmp}/modvmm-e2e.XXXXXX")
+trap '[ -n "${KEEP_T:-}" ] || rm -rf "$T"' EXIT
 
 # expect_in FILE STRING: FILE contains STRING (fixed string).
 expect_in() {

@@ -11,10 +11,11 @@
 #
 # linux_guest_inputs sets LG_KERNEL (bzImage), LG_VMLINUX (its payload
 # uncompressed: an ELF with the PVH entry note), LG_INITRD (the cached
-# initramfs) and LG_KVER.  lg_initrd OUT FILE... writes OUT: that initramfs
-# followed by a second archive (the kernel unpacks both) holding the guest
-# scripts of tests/linux/guest/ in /tests and each FILE (a static test tool of
-# this build, e.g. tcpx) in /usr/sbin.
+# initramfs), LG_KVER and LG_MODDIR (its modules).  lg_initrd OUT FILE...
+# writes OUT: that initramfs followed by a second archive (the kernel unpacks
+# both) holding the guest scripts of tests/linux/guest/ in /tests and each FILE
+# (a static test tool of this build, e.g. tcpx) in /usr/sbin, or in
+# /lib/modules/extra for a .ko.
 
 LG_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
@@ -47,8 +48,9 @@ lg_vmlinux() {
 	tail -c +$((off + 1)) "$1" | head -c "$len" | xz -dc --single-stream >"$2.tmp" && mv "$2.tmp" "$2"
 }
 
+# lg_build_initrd DIR MODDIR OUT
 lg_build_initrd() {
-	local dir=$1 moddir=$2 r=$1/root pkg m bin lib
+	local dir=$1 moddir=$2 out=$3 r=$1/root pkg m bin lib
 	rm -rf "$r" "$dir/x" && mkdir -p "$r/bin" "$r/lib/modules" "$r/tests" "$dir/x"
 	dpkg-deb -x "$dir/../kvmhost/busybox-static.deb" "$dir/x/busybox" && cp "$dir/x/busybox/bin/busybox" "$r/bin/" ||
 		return 1
@@ -73,8 +75,8 @@ lg_build_initrd() {
 		echo "${m##*/}" >>"$r/modules"
 	done
 	rm -rf "$dir/x"
-	(cd "$r" && find . | cpio -o -H newc --quiet | gzip -1) >"$dir/initrd.gz.tmp" &&
-		mv "$dir/initrd.gz.tmp" "$dir/initrd.gz" && rm -rf "$r"
+	(cd "$r" && find . | cpio -o -H newc --quiet | gzip -1) >"$out.tmp" &&
+		mv "$out.tmp" "$out" && rm -rf "$r"
 }
 
 linux_guest_inputs() {
@@ -96,29 +98,38 @@ linux_guest_inputs() {
 	for pkg in $LG_TOOL_PKGS; do
 		(kh_download "$dir" "$pkg") || { exec 7>&-; return 1; }
 	done
-	want=$(cat "$LG_SRC/init" "$LG_SRC/initramfs.sh" | md5sum | cut -c1-32)
-	want="$KH_KVER $(stat -c %s.%Y "$dir"/*.deb "$cache/kvmhost/busybox-static.deb" | tr '\n' ' ')$want"
-	if [ ! -s "$dir/initrd.gz" ] || [ "$(cat "$dir/initrd.stamp" 2>/dev/null)" != "$want" ]; then
-		echo "linux-guest: building the guest initramfs in $dir" >&2
-		lg_build_initrd "$dir" "$KH_MODDIR" || { exec 7>&-; echo "linux-guest: could not build the initramfs" >&2; return 1; }
-		echo "$want" >"$dir/initrd.stamp"
+	# One initramfs per version of its inputs, named by their hash: checkouts
+	# with different scripts share the cache without rebuilding it under each
+	# other's feet.  Versions unused for 3 days go.
+	want=$({ echo "$KH_KVER"; stat -c %s.%Y "$dir"/*.deb "$cache/kvmhost/busybox-static.deb"
+		cat "$LG_SRC/init" "$LG_SRC/initramfs.sh"; } | md5sum | cut -c1-16)
+	LG_INITRD=$dir/initrd-$want.gz
+	if [ ! -s "$LG_INITRD" ]; then
+		echo "linux-guest: building the guest initramfs $LG_INITRD" >&2
+		lg_build_initrd "$dir" "$KH_MODDIR" "$LG_INITRD" ||
+			{ exec 7>&-; echo "linux-guest: could not build the initramfs" >&2; return 1; }
 	fi
+	touch "$LG_INITRD"
+	find "$dir" -maxdepth 1 -name 'initrd*.gz' -mtime +3 -delete
 	if [ ! -s "$dir/vmlinux" ] || [ "$(cat "$dir/vmlinux.stamp" 2>/dev/null)" != "$KH_KVER" ]; then
 		lg_vmlinux "$KH_KERNEL" "$dir/vmlinux" || { exec 7>&-; echo "linux-guest: cannot extract vmlinux from $KH_KERNEL" >&2; return 1; }
 		echo "$KH_KVER" >"$dir/vmlinux.stamp"
 	fi
 	exec 7>&-
 	LG_VMLINUX=$dir/vmlinux
-	LG_KERNEL=$KH_KERNEL LG_INITRD=$dir/initrd.gz LG_KVER=$KH_KVER
+	LG_KERNEL=$KH_KERNEL LG_KVER=$KH_KVER LG_MODDIR=$KH_MODDIR
 }
 
 lg_initrd() {
 	local out=$1 o=$1.d f
 	shift
-	rm -rf "$o" && mkdir -p "$o/tests" "$o/usr/sbin" &&
+	rm -rf "$o" && mkdir -p "$o/tests" "$o/usr/sbin" "$o/lib/modules/extra" &&
 		cp "$LG_SRC"/guest/*.sh "$o/tests/" || return 1
 	for f in "$@"; do
-		cp "$f" "$o/usr/sbin/" || return 1
+		case $f in
+		*.ko) cp "$f" "$o/lib/modules/extra/" ;;
+		*) cp "$f" "$o/usr/sbin/" ;;
+		esac || return 1
 	done
 	{ cat "$LG_INITRD" && (cd "$o" && find . | cpio -o -H newc --quiet | gzip -1); } >"$out" && rm -rf "$o"
 }
