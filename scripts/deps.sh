@@ -11,6 +11,9 @@ pkgs="gcc meson ninja-build pkgconf libltdl-dev libinih-dev libcmocka-dev"   # c
 [ "${1:-}" = --test ] && pkgs="$pkgs clang iproute2 iputils-ping"   # fuzzers; network namespaces, tap, ping
 # kmod/: build the guest driver against a kernel with CONFIG_UIO=m (suite kmod)
 [ "${1:-}" = --test ] && pkgs="$pkgs linux-headers-cloud-amd64"
+# linux-memdev-kmod: the same driver for the Linux guests' kernel (the generic
+# linux-image-amd64 that tests/kvmhost fetches), with its headers
+[ "${1:-}" = --test ] && pkgs="$pkgs linux-headers-amd64"
 # kmod-checkpatch: checkpatch.pl from the kernel source tarball (unpacked once)
 [ "${1:-}" = --test ] && pkgs="$pkgs linux-source-6.1"
 # vhost-user tests and benchmark: DPDK's dpdk-testpmd as the peer
