@@ -15,6 +15,7 @@
 #include "acpi/acpi.h"
 #include "boot/boot.h"
 #include "mem/devmem.h"
+#include "pci/irq.h"
 #include "plugin/loader.h"
 #include "modvmm-config.h"
 #include "config/schema.h"
@@ -41,6 +42,12 @@ static const struct { uint16_t base, len; const char *what; } core_ports[] = {
 	{ 0x20, 2, "the master PIC" }, { 0x40, 4, "the PIT" }, { 0x61, 1, "port 0x61" },
 	{ 0xa0, 2, "the slave PIC" }, { 0x4d0, 2, "the ELCR" }, { 0xcf8, 8, "PCI configuration access" },
 	{ ACPI_SLEEP_CTL_PORT, ACPI_PORTS, "the ACPI sleep and reset registers" },
+};
+
+/* Interrupt lines the core drives itself: no device may claim them. */
+static const struct { uint8_t base, len; const char *what; } core_irqs[] = {
+	{ 0, 1, "the PIT" }, { IRQ_PIC_CASCADE, 1, "the PIC cascade" },
+	{ IRQ_INTX_FIRST_GSI, IRQ_INTX_LINES, "PCI INTx (16-19)" },
 };
 
 struct parse_state {
@@ -547,6 +554,18 @@ static bool core_port_conflict(struct config *cfg, const struct claim *c, const 
 	return false;
 }
 
+static bool core_irq_conflict(struct config *cfg, const struct claim *c, const char *key, const char *v)
+{
+	for (size_t i = 0; i < sizeof(core_irqs) / sizeof(core_irqs[0]); i++) {
+		if (c->base >= core_irqs[i].base && c->base < (uint64_t)core_irqs[i].base + core_irqs[i].len) {
+			cfg_error(cfg, c->line, "%s = %s: interrupt line %llu belongs to %s", key, v,
+			          (unsigned long long)c->base, core_irqs[i].what);
+			return true;
+		}
+	}
+	return false;
+}
+
 /* The claim a key's value makes, into the list of its kind; false when it makes
  * none (a value the schema refused, or one refused here). */
 static bool claim_of(struct config *cfg, const struct modvmm_key *k, const char *v, struct claim *c,
@@ -562,7 +581,8 @@ static bool claim_of(struct config *cfg, const struct modvmm_key *k, const char 
 	case MODVMM_KEY_IRQ:
 		*kind = CLAIM_IRQ;
 		c->len = 1;
-		return schema_parse_u64(v, &c->base) == 0 && c->base < SCHEMA_IRQ_LINES;
+		return schema_parse_u64(v, &c->base) == 0 && c->base < SCHEMA_IRQ_LINES &&
+		       !core_irq_conflict(cfg, c, k->name, v);
 	case MODVMM_KEY_PCI_SLOT:
 		*kind = CLAIM_SLOT;
 		if (schema_parse_pci_slot(v, &slot, &fn))
