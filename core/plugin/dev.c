@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "config/config.h"
+#include "config/schema.h"
 #include "log.h"
 #include "plugin/host.h"
 #include "plugin/loader.h"
@@ -18,12 +19,24 @@ const char *dev_label(const struct modvmm_dev *dev)
 	return dev->sec->name;
 }
 
+/* The interrupt lines the section's irq keys claim (defaults included):
+ * the only ones irq_line() lets the device drive. */
+static uint32_t claimed_irqs(const struct cfg_section *sec)
+{
+	uint32_t mask = 0;
+	uint64_t v;
+	for (const struct modvmm_key *k = sec->plugin->desc->keys; k && k->name; k++)
+		if (k->type == MODVMM_KEY_IRQ && config_u64(sec, k->name, &v) == 0 && v < SCHEMA_IRQ_LINES)
+			mask |= 1u << v;
+	return mask;
+}
+
 int dev_create(struct vm *vm, const struct cfg_section *sec, struct modvmm_dev **out)
 {
 	struct modvmm_dev *dev = calloc(1, sizeof(*dev));
 	if (!dev)
 		return -ENOMEM;
-	*dev = (struct modvmm_dev){ .vm = vm, .sec = sec, .plugin = sec->plugin };
+	*dev = (struct modvmm_dev){ .vm = vm, .sec = sec, .plugin = sec->plugin, .irqs = claimed_irqs(sec) };
 	pthread_mutex_init(&dev->lock, NULL);
 	*out = dev;
 	int ret = sec->plugin->desc->create(&host_services, dev, &dev->priv);

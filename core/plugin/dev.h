@@ -31,6 +31,8 @@ struct modvmm_dev {
 	void *priv;
 	bool created;
 	bool started;
+	uint32_t irqs;               /* bit N: the device claimed interrupt line N (irq keys) */
+	bool irq_refused;            /* irq_line() refused once (logged once) */
 	pthread_mutex_t lock;        /* protects the lists below */
 	struct modvmm_io *ios;
 	struct dev_thread *threads;

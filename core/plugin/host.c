@@ -124,6 +124,13 @@ void host_io_unregister(struct modvmm_dev *dev, struct modvmm_io *io)
 
 static int host_irq_line(struct modvmm_dev *dev, unsigned gsi, int level)
 {
+	if (gsi >= 32 || !(dev->irqs & (1u << gsi))) {
+		if (!dev->irq_refused)
+			pr_warn("%s: irq_line(%u) refused: the device claims no such line (an irq key)",
+			        dev_label(dev), gsi);
+		dev->irq_refused = true;
+		return -EPERM;
+	}
 	struct kvm_irq_level irq = { .irq = gsi, .level = level ? 1 : 0 };
 	return ioctl(dev->vm->vm_fd, KVM_IRQ_LINE, &irq) ? -errno : 0;
 }

@@ -343,7 +343,8 @@ struct modvmm_host {
 	                                     struct modvmm_io **out);
 	void (*io_unregister)(struct modvmm_dev *dev, struct modvmm_io *io);
 
-	/* -- ISA interrupts: drive IOAPIC/PIC input `gsi` to `level` -- */
+	/* -- ISA interrupts: drive IOAPIC/PIC input `gsi` to `level`; only a line
+	 *    one of the device's MODVMM_KEY_IRQ keys claims (else -EPERM) -- */
 	int (*irq_line)(struct modvmm_dev *dev, unsigned gsi, int level);
 
 	/* -- VM control -- */

@@ -9,8 +9,11 @@
 
 #include <cmocka.h>
 
+#include "config/config.h"
+#include "plugin/dev.h"
 #include "plugin/host.h"
 #include "plugin/loader.h"
+#include "vm/vm.h"
 
 static void refuse(const char *file, const char *reason)
 {
@@ -59,6 +62,21 @@ static void host_has(void **state)
 	h.size = sizeof(h);
 	h.acpi_node = NULL;
 	assert_false(MODVMM_HOST_HAS(&h, acpi_node));
+}
+
+/* irq_line drives only the lines the device's irq keys claim: the claimed one
+ * reaches KVM_IRQ_LINE (here on a closed VM fd: -EBADF), others are -EPERM
+ * without an ioctl. */
+static void irq_line_claimed_only(void **state)
+{
+	struct vm vm = { .vm_fd = -1 };
+	struct cfg_section sec = { .name = "com9" };
+	struct modvmm_dev dev = { .vm = &vm, .sec = &sec, .irqs = 1u << 5 };
+	assert_int_equal(host_services.irq_line(&dev, 5, 1), -EBADF);
+	assert_int_equal(host_services.irq_line(&dev, 4, 1), -EPERM);
+	assert_int_equal(host_services.irq_line(&dev, 16, 1), -EPERM);
+	assert_int_equal(host_services.irq_line(&dev, 1000, 0), -EPERM);
+	assert_true(dev.irq_refused);
 }
 
 static void duplicate_name(void **state)
@@ -133,6 +151,7 @@ int main(void)
 		cmocka_unit_test(wrong_major),
 		cmocka_unit_test(old_major),
 		cmocka_unit_test(host_has),
+		cmocka_unit_test(irq_line_claimed_only),
 		cmocka_unit_test(newer_minor),
 		cmocka_unit_test(small_size),
 		cmocka_unit_test(missing_symbol),
