@@ -50,6 +50,7 @@ struct serial {
 	int irq_level;
 	uint8_t ier, lcr, mcr, scr, fcr, dll, dlm;
 	bool thri_pending;       /* THR-empty interrupt not yet acknowledged */
+	unsigned long long bytes_out, bytes_in, raises; /* for the -v summary at stop */
 	uint8_t rx[RX_FIFO];
 	unsigned rx_head, rx_count;
 	struct out out;
@@ -66,6 +67,7 @@ static void update_irq(struct serial *s)
 	int level = ((s->ier & IER_RDI) && s->rx_count) || ((s->ier & IER_THRI) && s->thri_pending);
 	if (level != s->irq_level) {
 		s->irq_level = level;
+		s->raises += level;
 		s->host->irq_line(s->dev, s->irq, level);
 	}
 }
@@ -154,6 +156,7 @@ static void serial_write(void *opaque, uint64_t offset, unsigned size, uint64_t 
 				rx_push(s, v);
 			else
 				out_write(&s->out, &v, 1);
+			s->bytes_out++;
 			s->thri_pending = true;
 		}
 		break;
@@ -205,6 +208,7 @@ static void input_ready(void *opaque, int fd, uint32_t events)
 			continue;
 		}
 		rx_push(s, buf[i]);
+		s->bytes_in++;
 	}
 	if (n == 0 && room) { /* EOF on stdin: stop listening */
 		s->host->fd_unwatch(s->dev, s->in_fd);
@@ -248,6 +252,13 @@ static void serial_stop(void *priv)
 {
 	struct serial *s = priv;
 	pthread_mutex_lock(&s->lock);
+	/* the state at the end tells a stalled console (a guest waiting for an
+	 * interrupt) from a stopped guest */
+	s->host->log(s->dev, MODVMM_LOG_INFO,
+	             "%llu bytes out, %llu in; interrupt raised %llu times; at stop IER 0x%02x, line %s, "
+	             "THR-empty interrupt %s, %u input bytes waiting",
+	             s->bytes_out, s->bytes_in, s->raises, s->ier, s->irq_level ? "high" : "low",
+	             s->thri_pending ? "pending" : "acknowledged", s->rx_count);
 	if (s->in_watched)
 		s->host->fd_unwatch(s->dev, s->in_fd);
 	s->in_watched = false;
