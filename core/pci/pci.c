@@ -297,6 +297,7 @@ int pci_func_add(struct pci_bus *bus, int slot, int fn, const struct modvmm_pci_
 static void func_free(struct modvmm_pci *pci)
 {
 	msix_free(pci);
+	msi_free(pci);
 	if (pci->intx_trigger >= 0) {
 		irq_irqfd(&pci->bus->irq, pci->intx_trigger, pci->intx_gsi, -1, false);
 		close(pci->intx_trigger);

@@ -6,7 +6,8 @@
  *
  * Files: pci.c (bus, configuration access, functions, INTx), pci_cfg.c (the
  * configuration-space store), pci_bar.c (BAR registers, windows, mapping),
- * pci_doorbell.c (doorbells), msix.c (MSI-X table and PBA), irq.c (GSI routing),
+ * pci_doorbell.c (doorbells), msix.c (MSI-X table and PBA), msi.c (MSI vectors
+ * for plugins that emulate the MSI capability), irq.c (GSI routing),
  * pci_vm.c (the VM glue, pci_register, topology printing).
  *
  * Locking: each function has a recursive mutex serializing its configuration
@@ -79,6 +80,7 @@
 
 struct pci_bus;
 struct pci_msix;
+struct pci_msi;
 
 /* A bump allocator over [base, end) with natural alignment. */
 struct pci_window {
@@ -132,6 +134,7 @@ struct modvmm_pci {
 	struct pci_cfg cfg;
 	struct pci_bar_state bar[PCI_NUM_BARS];
 	struct pci_msix *msix;
+	struct pci_msi *msi;       /* MSI vectors of pci_msi_vector (msi.c) */
 	unsigned intx_gsi;         /* 0 when the function has no pin */
 	bool intx_level;           /* as the device drives it */
 	bool intx_line;            /* what the IOAPIC sees from us (level && !disabled) */
@@ -200,6 +203,8 @@ int pci_msix_fd(struct modvmm_pci *pci, unsigned vec);
 int pci_msix_notify(struct modvmm_pci *pci, unsigned vec);
 int pci_intx(struct modvmm_pci *pci, int level);
 int pci_intx_fds(struct modvmm_pci *pci, int *trigger, int *resample);
+/* ABI 2.1 */
+int pci_msi_vector(struct modvmm_pci *pci, unsigned vec, uint64_t addr, uint32_t data, bool deliver);
 
 /* ---- pci_bar.c ---- */
 void pci_window_init(struct pci_window *w, const char *name, uint64_t base, uint64_t end);
@@ -236,5 +241,9 @@ unsigned msix_vectors(const struct modvmm_pci *pci);
 /* "MSI-X 4 vectors (table BAR1+0x0, PBA BAR1+0x800)" or "" without MSI-X. */
 void msix_describe(const struct modvmm_pci *pci, char *buf, size_t len);
 void msix_free(struct modvmm_pci *pci);
+
+/* ---- msi.c ---- */
+#define PCI_MSI_MAX_VECTORS 32   /* §6.8.1.3: Multiple Message Capable, at most 32 */
+void msi_free(struct modvmm_pci *pci);
 
 #endif

@@ -229,4 +229,5 @@ const struct modvmm_host host_services = {
 	.pci_intx_fds = pci_intx_fds,
 	.devmem_create = devmem_create,
 	.acpi_node = acpi_vm_node,
+	.pci_msi_vector = pci_msi_vector,
 };

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * modvmm plugin ABI, version 2.
+ * modvmm plugin ABI, version 2.1 (2.1 appended pci_msi_vector).
  *
  * A plugin is a shared object exporting exactly one symbol, MODVMM_PLUGIN_SYMBOL,
  * of type `const struct modvmm_plugin`.  Everything else in the object should be
@@ -44,7 +44,7 @@ extern "C" {
 #endif
 
 #define MODVMM_ABI_MAJOR 2
-#define MODVMM_ABI_MINOR 0
+#define MODVMM_ABI_MINOR 1
 
 /* Name of the one symbol a plugin exports. */
 #define MODVMM_PLUGIN_SYMBOL "modvmm_plugin"
@@ -315,6 +315,7 @@ struct modvmm_acpi_node {
  *   pci_msix_fd, pci_intx_fds         create() .. destroy()      any
  *   pci_msix_notify, pci_intx         create() .. stop()         any
  *   acpi_node                         create()                   main
+ *   pci_msi_vector (2.1)              create() .. stop()         any
  */
 struct modvmm_host {
 	uint32_t size;       /* sizeof(struct modvmm_host) in the core */
@@ -452,7 +453,19 @@ struct modvmm_host {
 	 * -ENOSPC past 9 nodes of one prefix, -EBUSY after create(). */
 	MODVMM_MUST_CHECK int (*acpi_node)(struct modvmm_dev *dev, const struct modvmm_acpi_node *node);
 
-	void *reserved[15];
+	/* -- ABI 2.1: MSI for a plugin that emulates the MSI capability itself
+	 *    (PCI Local Bus 3.0 §6.8.1; add it with pci_cap_add, ID 0x05, and
+	 *    handle its writes in cfg_ops), e.g. a passed-through host function --
+	 * Vector `vec` (0-31) of the function: the first call gives it an eventfd
+	 * (owned by the core, EFD_NONBLOCK, the same on every call) and a GSI.
+	 * deliver: route the GSI to the message (addr, data) and bind the eventfd
+	 * as a KVM irqfd, so a write raises the interrupt without modvmm; !deliver
+	 * (MSI disabled, vector masked, bus mastering off): unbind it, writes then
+	 * stay counted and are delivered when it is bound again.  Returns the
+	 * eventfd or -errno. */
+	int (*pci_msi_vector)(struct modvmm_pci *pci, unsigned vec, uint64_t addr, uint32_t data, bool deliver);
+
+	void *reserved[14];
 };
 
 /* True when the core's host table has `member` (a service added after 2.0). */
