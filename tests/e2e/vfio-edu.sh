@@ -1,0 +1,89 @@
+#!/bin/bash
+# PCI passthrough with the vfio-pci plugin: QEMU's edu device (1234:11e8) of the
+# KVM host, behind its emulated IOMMU (meson passes kvmhost `-device
+# intel-iommu,intremap=on,caching-mode=on -device edu` and intel_iommu=on).
+# Refusals first (edu bound to no driver; a malformed and a missing address),
+# then edu is bound to vfio-pci here and the vfio-edu guest drives it: ID,
+# factorial, DMA both ways between guest RAM and the device, MSI completions,
+# the BAR moved and all again, INTx.  Then a VM killed with -9 in the middle
+# and a fresh one that gets the device back and passes again.
+# usage: vfio-edu.sh MODVMM vfio-edu.elf
+. "$(dirname "$0")/lib.sh"
+MODVMM=$(realpath "$1") GUEST=$(realpath "$2")
+need_kvm
+need_root
+
+addr=
+for d in /sys/bus/pci/devices/*; do
+	[ "$(cat "$d/vendor")" = 0x1234 ] && [ "$(cat "$d/device")" = 0x11e8 ] && { addr=$(basename "$d"); break; }
+done
+if [ -z "$addr" ]; then
+	# natively (a machine with /dev/kvm) there is no edu to pass through
+	[ -n "${MODVMM_IN_KVMHOST:-}" ] || { echo "SKIP: no QEMU edu device (1234:11e8) on this host" >&2; exit 77; }
+	fail "no edu device (1234:11e8) in the KVM host: kvmhost was not given -device edu"
+fi
+SYS=/sys/bus/pci/devices/$addr
+[ -e "$SYS/iommu_group" ] || fail "$addr has no IOMMU group: no IOMMU in the KVM host"
+echo "ok: edu at $addr, IOMMU group $(basename "$(readlink "$SYS/iommu_group")")"
+
+vm_ini() { # FILE HOST
+	basic_ini "$1" "$GUEST" "name = vfio-e2e-$$"
+	cat >>"$1" <<INI
+
+[device edu]
+plugin = vfio-pci
+host = $2
+INI
+}
+
+# expect_refused HOST STATUS MESSAGE
+expect_refused() {
+	vm_ini "$T/bad.ini" "$1"
+	run_vm "$T/bad.ini"
+	[ "$status" = "$2" ] || fail "host = $1: exit status $status, expected $2: $(cat "$T/err")"
+	expect_in "$T/err" "$3"
+	echo "ok: host = $1 refused: $(grep -F -- "$3" "$T/err" | head -1)"
+}
+
+# 1. refusals
+drv=$(basename "$(readlink "$SYS/driver" 2>/dev/null)" 2>/dev/null)
+[ -z "$drv" ] || echo "$addr" >"$SYS/driver/unbind" || fail "cannot unbind $addr from $drv"
+expect_refused "$addr" 242 "host $addr: not bound to vfio-pci (to no driver): bind it first"
+expect_refused "0000:00:1f.7" 242 "host 0000:00:1f.7: no such PCI function on this host"
+vm_ini "$T/bad.ini" "00:03.0"
+status=0
+"$MODVMM" check "$T/bad.ini" >"$T/out" 2>"$T/err" || status=$?
+[ "$status" = 241 ] || fail "check with host = 00:03.0: status $status, expected 241"
+expect_in "$T/err" "bad.ini:$(grep -n '^host' "$T/bad.ini" | cut -d: -f1): host = 00:03.0: want a PCI address DDDD:BB:DD.F"
+echo "ok: check refuses host = 00:03.0 at its line"
+
+# 2. bind to vfio-pci, as README "vfio-pci" says
+echo vfio-pci >"$SYS/driver_override"
+echo "$addr" >/sys/bus/pci/drivers_probe
+[ "$(basename "$(readlink "$SYS/driver")")" = vfio-pci ] || fail "$addr did not bind to vfio-pci"
+echo "ok: $addr bound to vfio-pci"
+
+# 3. the guest drives edu
+vm_ini "$T/vm.ini" "$addr"
+run_edu() {
+	status=0
+	timeout 300 "$MODVMM" -v run "$T/vm.ini" >"$T/out" 2>"$T/err" || status=$?
+	if [ "$status" != 0 ] || ! grep -qx "vfio-edu guest: all checks passed" "$T/out"; then
+		cat "$T/out" "$T/err" >&2
+		fail "$1: the vfio-edu guest failed (exit status $status)"
+	fi
+	echo "ok: $1: $(grep -c '^ok:' "$T/out") guest checks passed"
+}
+run_edu "first VM"
+grep '^ok:' "$T/out"
+grep -E "PCI 00:0[0-9a-f].0 \[edu\] 1234:11e8 class ff.00.00" "$T/err" || fail "no edu function in the topology: $(cat "$T/err")"
+grep -E "PCI +BAR0 mem32 +0x[0-9a-f]+ size 0x100000 host buffer" "$T/err" || fail "BAR0 is not mapped directly: $(cat "$T/err")"
+
+# 4. kill -9 in the middle, then a fresh VM gets the device back
+"$MODVMM" run "$T/vm.ini" >"$T/killed.out" 2>"$T/killed.err" &
+pid=$!
+wait_for "$T/killed.out" "edu at" 120
+kill -9 "$pid"
+wait "$pid" 2>/dev/null
+echo "ok: a VM killed with -9 while driving edu"
+run_edu "after kill -9"
