@@ -76,7 +76,7 @@ run_edu() {
 }
 run_edu "first VM"
 grep '^ok:' "$T/out"
-grep -E "PCI 00:0[0-9a-f].0 \[edu\] 1234:11e8 class ff.00.00" "$T/err" || fail "no edu function in the topology: $(cat "$T/err")"
+grep -E "PCI 00:0[0-9a-f].0 \[edu\] 1234:11e8 class 00.ff.00" "$T/err" || fail "no edu function in the topology: $(cat "$T/err")"
 grep -E "PCI +BAR0 mem32 +0x[0-9a-f]+ size 0x100000 host buffer" "$T/err" || fail "BAR0 is not mapped directly: $(cat "$T/err")"
 
 # 4. kill -9 in the middle, then a fresh VM gets the device back
