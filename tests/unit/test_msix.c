@@ -360,6 +360,46 @@ static void routing_table(void **state)
 	irq_router_destroy(&r);
 }
 
+/* ABI 2.1 pci_msi_vector: MSI vectors of a plugin that emulates the MSI
+ * capability: one eventfd and GSI per vector, stable across calls; routed and
+ * bound while delivering, unbound otherwise with writes kept for later. */
+static void msi_vectors(void **state)
+{
+	struct fix *f = *state;
+	struct fake_kvm *k = &f->t->kvm;
+	int fd0 = pci_msi_vector(f->pci, 0, MSI_ADDR, 0x41, false);
+	assert_true(fd0 >= 0);
+	assert_null(fake_irqfd_of(k, fd0));              /* not delivering: not bound */
+	assert_int_equal(pci_msi_vector(f->pci, 0, MSI_ADDR, 0x41, true), fd0);
+	const struct fake_irqfd *b = fake_irqfd_of(k, fd0);
+	assert_non_null(b);
+	const struct kvm_irq_routing_entry *e = fake_route(k, b->gsi, KVM_IRQ_ROUTING_MSI);
+	assert_non_null(e);
+	assert_int_equal(e->u.msi.address_lo, MSI_ADDR);
+	assert_int_equal(e->u.msi.data, 0x41);
+	unsigned gsi = b->gsi;
+	/* a new message moves the route, not the irqfd */
+	assert_int_equal(pci_msi_vector(f->pci, 0, MSI_ADDR | 0x1000, 0x42, true), fd0);
+	e = fake_route(k, gsi, KVM_IRQ_ROUTING_MSI);
+	assert_int_equal(e->u.msi.address_lo, MSI_ADDR | 0x1000);
+	assert_int_equal(e->u.msi.data, 0x42);
+	int fd1 = pci_msi_vector(f->pci, 1, MSI_ADDR, 0x43, true);
+	assert_true(fd1 >= 0 && fd1 != fd0);
+	assert_int_not_equal(fake_irqfd_of(k, fd1)->gsi, gsi);
+	/* disabled: unbound; a write stays counted for the next bind */
+	assert_int_equal(pci_msi_vector(f->pci, 0, 0, 0, false), fd0);
+	assert_null(fake_irqfd_of(k, fd0));
+	assert_int_equal(eventfd_write(fd0, 1), 0);
+	eventfd_t n;
+	assert_int_equal(pci_msi_vector(f->pci, 0, MSI_ADDR, 0x41, true), fd0);
+	assert_int_equal(fake_irqfd_of(k, fd0)->gsi, gsi);
+	assert_int_equal(eventfd_read(fd0, &n), 0);
+	assert_int_equal(n, 1);
+	/* refusals */
+	assert_int_equal(pci_msi_vector(f->pci, PCI_MSI_MAX_VECTORS, MSI_ADDR, 0, true), -EINVAL);
+	assert_int_equal(pci_msi_vector(NULL, 0, MSI_ADDR, 0, true), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -368,6 +408,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(masking_and_pending, setup, teardown),
 		cmocka_unit_test_setup_teardown(init_refusals, setup, teardown),
 		cmocka_unit_test(routing_table),
+		cmocka_unit_test_setup_teardown(msi_vectors, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
