@@ -5,7 +5,8 @@
 # Refusals first (edu bound to no driver; a malformed and a missing address),
 # then edu is bound to vfio-pci here and the vfio-edu guest drives it: ID,
 # factorial, DMA both ways between guest RAM and the device, MSI completions,
-# the BAR moved and all again, INTx.  Then a VM killed with -9 in the middle
+# the BAR moved and all again, junk written over the configuration space and a
+# DMA aimed outside guest RAM (the IOMMU must fault it) and all again, INTx.  Then a VM killed with -9 in the middle
 # and a fresh one that gets the device back and passes again.
 # usage: vfio-edu.sh MODVMM vfio-edu.elf
 . "$(dirname "$0")/lib.sh"
@@ -74,8 +75,12 @@ run_edu() {
 	fi
 	echo "ok: $1: $(grep -c '^ok:' "$T/out") guest checks passed"
 }
+dmesg -c >/dev/null 2>&1
 run_edu "first VM"
 grep '^ok:' "$T/out"
+expect_in "$T/out" "DMA aimed at 0x6000000 done"
+dmesg | grep -i "fault addr 0x6000000" || fail "no IOMMU fault at 0x6000000 in the host's log: $(dmesg | tail -20)"
+echo "ok: the IOMMU stopped the DMA aimed outside guest RAM, and the device kept working"
 grep -E "PCI 00:0[0-9a-f].0 \[edu\] 1234:11e8 class 00.ff.00" "$T/err" || fail "no edu function in the topology: $(cat "$T/err")"
 grep -E "PCI +BAR0 mem32 +0x[0-9a-f]+ size 0x100000 host buffer" "$T/err" || fail "BAR0 is not mapped directly: $(cat "$T/err")"
 

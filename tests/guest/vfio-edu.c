@@ -8,7 +8,8 @@
  * registers, a factorial polled to completion and one completed by an MSI, an
  * interrupt raised by the interrupt-raise register, and a DMA of a buffer from
  * guest RAM into the device and back into another buffer, each completion an
- * MSI.  Finally INTx (MSI off): a raised interrupt through the IOAPIC, acked in
+ * MSI.  Then junk in the configuration space and a DMA aimed outside guest
+ * RAM, and everything once more.  Finally INTx (MSI off): a raised interrupt through the IOAPIC, acked in
  * the handler, and no storm after the ack.
  *
  * edu's registers (QEMU hw/misc/edu.c): 32-bit accesses below 0x80, 32 or
@@ -56,12 +57,14 @@
 #define MSI_DATA         12
 #define MSI_CTRL_ENABLE  0x0001u
 #define MSI_CTRL_64BIT   0x0080u
+#define MSI_CTRL_MME     0x0070u  /* Multiple Message Enable: 0 = one vector */
 
 #define MSI_VEC          0x60
 #define INTX_VEC         0x61
 #define WAIT_CYCLES      40000000000ull /* bound on one operation, ~10-20 s */
 #define SHORT_CYCLES     20000000ull
 #define BAR_NEW_ADDR     0xe0000000ull  /* where the guest moves BAR0 */
+#define OUTSIDE_RAM      0x6000000u     /* 96 MiB: past the test's 32 MiB of RAM, within edu's 28-bit mask */
 
 /* IOAPIC (82093AA datasheet §3.2). */
 #define IOAPIC_BASE      0xfec00000ul
@@ -131,7 +134,7 @@ static void msi_setup(void)
 	pci_cfg_write(bdf, cap + MSI_ADDR_LO, 4, MSI_ADDR_BASE | guest_lapic_id() << MSI_ADDR_DEST_SHIFT);
 	pci_cfg_write(bdf, cap + MSI_ADDR_HI, 4, 0);
 	pci_cfg_write(bdf, cap + MSI_DATA, 2, MSI_VEC);
-	pci_cfg_write(bdf, cap + MSI_CTRL, 2, ctrl | MSI_CTRL_ENABLE);
+	pci_cfg_write(bdf, cap + MSI_CTRL, 2, (ctrl & ~MSI_CTRL_MME) | MSI_CTRL_ENABLE);
 	ctrl = (uint16_t)pci_cfg_read(bdf, cap + MSI_CTRL, 2);
 	check(ctrl & MSI_CTRL_ENABLE, "MSI enabled (control 0x%x)", ctrl);
 }
@@ -200,6 +203,33 @@ static void drive(const char *where, unsigned seed)
 	      bad);
 }
 
+/* Hostile: junk in every configuration register (BARs, COMMAND and the MSI
+ * capability included; nothing raises an interrupt meanwhile), then the BAR,
+ * COMMAND and MSI programmed again; and a DMA aimed past guest RAM, which the
+ * host's IOMMU must stop (the script finds the fault in the host's log).  The
+ * device must keep working afterwards. */
+static void hostile(void)
+{
+	uint32_t x = 0x2545f491u, line = pci_cfg_read(bdf, PCI_INT_LINE, 1);
+	for (unsigned round = 0; round < 4; round++) {
+		for (unsigned off = PCI_COMMAND; off < 0x100; off += 4) {
+			x ^= x << 13, x ^= x >> 17, x ^= x << 5;     /* xorshift32 */
+			pci_cfg_write(bdf, off, 4, round & 1 ? 0xffffffffu : x);
+		}
+	}
+	pci_cfg_write(bdf, PCI_COMMAND, 2, 0);
+	pci_cfg_write(bdf, PCI_INT_LINE, 1, line);   /* the OS's scratch register */
+	pci_bar_set(bdf, 0, BAR_NEW_ADDR, false);
+	pci_cfg_write(bdf, PCI_COMMAND, 2, PCI_CMD_MEM | PCI_CMD_MASTER);
+	check(pci_cfg_read(bdf, PCI_VENDOR_ID, 4) == (EDU_DEVICE << 16 | EDU_VENDOR), "ids unchanged by the junk");
+	msi_off();
+	msi_setup();
+	unsigned before = msi_irqs;
+	dma(EDU_DMA_BUF, OUTSIDE_RAM, EDU_DMA_TO_RAM);
+	got_msi(before, EDU_IRQ_DMA, "DMA aimed outside guest RAM");
+	guest_printf("DMA aimed at 0x%x done\n", OUTSIDE_RAM);
+}
+
 static void ioapic_write(unsigned reg, uint32_t v)
 {
 	mmio_write32(IOAPIC_BASE, reg);
@@ -258,6 +288,8 @@ int guest_main(void)
 		check(mmio_read32(old + EDU_ID) == 0xffffffffu, "the old address 0x%lx no longer decodes",
 		      (unsigned long)old);
 		drive("moved", 2);
+		hostile();
+		drive("after junk and a stray DMA", 3);
 		check_intx();
 	}
 	if (check_failures()) {
