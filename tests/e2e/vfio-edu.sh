@@ -64,6 +64,18 @@ echo "$addr" >/sys/bus/pci/drivers_probe
 [ "$(basename "$(readlink "$SYS/driver")")" = vfio-pci ] || fail "$addr did not bind to vfio-pci"
 echo "ok: $addr bound to vfio-pci"
 
+# 2b. no permission on /dev/vfio/N: modvmm as root without CAP_DAC_OVERRIDE
+grp=$(basename "$(readlink "$SYS/iommu_group")")
+chmod 000 "/dev/vfio/$grp"
+vm_ini "$T/bad.ini" "$addr"
+status=0
+setpriv --bounding-set=-dac_override,-dac_read_search --inh-caps=-dac_override,-dac_read_search \
+	"$MODVMM" run "$T/bad.ini" >"$T/out" 2>"$T/err" || status=$?
+chmod 600 "/dev/vfio/$grp"
+[ "$status" = 242 ] || fail "no permission on /dev/vfio/$grp: exit status $status, expected 242: $(cat "$T/err")"
+expect_in "$T/err" "host $addr: /dev/vfio/$grp: Permission denied (no permission: run as root or give this user the file)"
+echo "ok: no permission on /dev/vfio/$grp refused: $(grep -F "Permission denied" "$T/err")"
+
 # 3. the guest drives edu
 vm_ini "$T/vm.ini" "$addr"
 run_edu() {
