@@ -2,7 +2,8 @@
 # PCI passthrough with the vfio-pci plugin: QEMU's edu device (1234:11e8) of the
 # KVM host, behind its emulated IOMMU (meson passes kvmhost `-device
 # intel-iommu,intremap=on,caching-mode=on -device edu` and intel_iommu=on).
-# Refusals first (edu bound to no driver; a malformed and a missing address),
+# Refusals first (edu bound to no driver; a malformed and a missing address; a
+# group that is not viable; no permission on /dev/vfio/N),
 # then edu is bound to vfio-pci here and the vfio-edu guest drives it: ID,
 # factorial, DMA both ways between guest RAM and the device, MSI completions,
 # the BAR moved and all again, junk written over the configuration space and a
@@ -14,9 +15,16 @@ MODVMM=$(realpath "$1") GUEST=$(realpath "$2")
 need_kvm
 need_root
 
-addr=
+# the edu alone in its IOMMU group (on the root bus); two more share a group
+# behind a PCIe-to-PCI bridge (for the viability refusal)
+addr= shared=()
 for d in /sys/bus/pci/devices/*; do
-	[ "$(cat "$d/vendor")" = 0x1234 ] && [ "$(cat "$d/device")" = 0x11e8 ] && { addr=$(basename "$d"); break; }
+	[ "$(cat "$d/vendor")" = 0x1234 ] && [ "$(cat "$d/device")" = 0x11e8 ] || continue
+	if [ "$(ls "$d/iommu_group/devices" 2>/dev/null | wc -l)" = 1 ]; then
+		[ -n "$addr" ] || addr=$(basename "$d")
+	else
+		shared+=("$(basename "$d")")
+	fi
 done
 if [ -z "$addr" ]; then
 	# natively (a machine with /dev/kvm) there is no edu to pass through
@@ -63,6 +71,16 @@ echo vfio-pci >"$SYS/driver_override"
 echo "$addr" >/sys/bus/pci/drivers_probe
 [ "$(basename "$(readlink "$SYS/driver")")" = vfio-pci ] || fail "$addr did not bind to vfio-pci"
 echo "ok: $addr bound to vfio-pci"
+
+# 2a. a group that is not viable: the other edu of the group on a host driver
+[ ${#shared[@]} -ge 2 ] || fail "no two edu devices sharing an IOMMU group (behind a PCIe-to-PCI bridge): ${shared[*]:-none}"
+a=${shared[0]} b=${shared[1]}
+for f in "$a=vfio-pci" "$b=uio_pci_generic"; do
+	echo "${f#*=}" >"/sys/bus/pci/devices/${f%%=*}/driver_override"
+	echo "${f%%=*}" >/sys/bus/pci/drivers_probe
+	[ "$(basename "$(readlink "/sys/bus/pci/devices/${f%%=*}/driver")")" = "${f#*=}" ] || fail "${f%%=*} did not bind to ${f#*=}"
+done
+expect_refused "$a" 242 "is not viable: every device of the group must be bound to vfio-pci or to no driver; still bound to a host driver: $b (uio_pci_generic)"
 
 # 2b. no permission on /dev/vfio/N: modvmm as root without CAP_DAC_OVERRIDE
 grp=$(basename "$(readlink "$SYS/iommu_group")")
