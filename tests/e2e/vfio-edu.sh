@@ -3,12 +3,12 @@
 # KVM host, behind its emulated IOMMU (meson passes kvmhost `-device
 # intel-iommu,intremap=on,caching-mode=on -device edu` and intel_iommu=on).
 # Refusals first (edu bound to no driver; a malformed and a missing address; a
-# group that is not viable; no permission on /dev/vfio/N),
-# then edu is bound to vfio-pci here and the vfio-edu guest drives it: ID,
-# factorial, DMA both ways between guest RAM and the device, MSI completions,
-# the BAR moved and all again, junk written over the configuration space and a
-# DMA aimed outside guest RAM (the IOMMU must fault it) and all again, INTx.  Then a VM killed with -9 in the middle
-# and a fresh one that gets the device back and passes again.
+# group that is not viable; no permission on /dev/vfio/N), then edu is bound
+# to vfio-pci here and the vfio-edu guest drives it: ID, factorial, DMA both
+# ways between guest RAM and the device, MSI completions, the BAR moved and all
+# again, junk written over the configuration space and a DMA aimed outside
+# guest RAM (the IOMMU must fault it) and all again, INTx.  Then a VM killed
+# with -9 in the middle and a fresh one that gets the device back and passes.
 # usage: vfio-edu.sh MODVMM vfio-edu.elf
 . "$(dirname "$0")/lib.sh"
 MODVMM=$(realpath "$1") GUEST=$(realpath "$2")
