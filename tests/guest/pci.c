@@ -34,14 +34,6 @@
 #define ALL_ONES        0xffffffffu       /* what an address nobody decodes reads */
 #define INTX_VEC        0x50
 
-/* IOAPIC (82093AA datasheet §3.2): index/data registers, redirection table. */
-#define IOAPIC_BASE     0xfec00000ul
-#define IOAPIC_IOWIN    0x10
-#define IOAPIC_REDTBL   0x10
-#define IOAPIC_LEVEL    0x8000u
-#define IOAPIC_MASKED   0x10000u
-#define IOAPIC_PINS     24
-
 static volatile unsigned intx_irqs;
 
 static uint8_t pattern_byte(unsigned i)
@@ -278,21 +270,14 @@ __attribute__((interrupt)) static void intx_isr(struct guest_intr_frame *f)
 	guest_lapic_eoi();
 }
 
-static void ioapic_write(unsigned reg, uint32_t v)
-{
-	mmio_write32(IOAPIC_BASE, reg);
-	mmio_write32(IOAPIC_BASE + IOAPIC_IOWIN, v);
-}
-
 static void check_intx(void)
 {
 	unsigned gsi = pci_cfg_read(td.bdf, PCI_INT_LINE, 1);
 
-	if (!check(gsi > 0 && gsi < IOAPIC_PINS, "INTx routed to IOAPIC pin %u", gsi))
+	if (!check(gsi > 0 && gsi < GUEST_IOAPIC_PINS, "INTx routed to IOAPIC pin %u", gsi))
 		return;
 	guest_irq_set(INTX_VEC, intx_isr);
-	ioapic_write(IOAPIC_REDTBL + 2 * gsi + 1, guest_lapic_id() << 24);
-	ioapic_write(IOAPIC_REDTBL + 2 * gsi, INTX_VEC | IOAPIC_LEVEL);
+	guest_ioapic_route(gsi, INTX_VEC, true, false);
 	td_mmio_write(TESTDEV_INTX, 1);
 	check(pci_cfg_read(td.bdf, PCI_STATUS, 2) & PCI_STATUS_INTX, "INTx asserted: STATUS interrupt bit set");
 	check(guest_irq_wait(&intx_irqs, 1, TD_WAIT_CYCLES), "INTx interrupt arrived");
@@ -303,7 +288,7 @@ static void check_intx(void)
 	unsigned n = intx_irqs;
 	guest_irq_wait(&intx_irqs, ~0u, SHORT_CYCLES);
 	check(n <= 2 && intx_irqs == n, "INTx deasserted in the handler: no more interrupts (%u)", intx_irqs);
-	ioapic_write(IOAPIC_REDTBL + 2 * gsi, INTX_VEC | IOAPIC_LEVEL | IOAPIC_MASKED);
+	guest_ioapic_route(gsi, INTX_VEC, true, true);
 }
 
 int guest_main(void)

@@ -9,8 +9,9 @@
  * interrupt raised by the interrupt-raise register, and a DMA of a buffer from
  * guest RAM into the device and back into another buffer, each completion an
  * MSI.  Then junk in the configuration space and a DMA aimed outside guest
- * RAM, and everything once more.  Finally INTx (MSI off): a raised interrupt through the IOAPIC, acked in
- * the handler, and no storm after the ack.
+ * RAM, and everything once more.  Finally INTx (MSI off): a raised interrupt
+ * through the IOAPIC, acked in the handler, no storm after the ack, and a
+ * second one after the EOI.
  *
  * edu's registers (QEMU hw/misc/edu.c): 32-bit accesses below 0x80, 32 or
  * 64-bit from 0x80; DMA addresses are masked to 28 bits (guest RAM here is
@@ -66,13 +67,6 @@
 #define BAR_NEW_ADDR     0xe0000000ull  /* where the guest moves BAR0 */
 #define OUTSIDE_RAM      0x6000000u     /* 96 MiB: past the test's 32 MiB of RAM, within edu's 28-bit mask */
 
-/* IOAPIC (82093AA datasheet §3.2). */
-#define IOAPIC_BASE      0xfec00000ul
-#define IOAPIC_IOWIN     0x10
-#define IOAPIC_REDTBL    0x10
-#define IOAPIC_LEVEL     0x8000u
-#define IOAPIC_MASKED    0x10000u
-#define IOAPIC_PINS      24
 
 static unsigned bdf;
 static uintptr_t bar;
@@ -230,21 +224,14 @@ static void hostile(void)
 	guest_printf("DMA aimed at 0x%x done\n", OUTSIDE_RAM);
 }
 
-static void ioapic_write(unsigned reg, uint32_t v)
-{
-	mmio_write32(IOAPIC_BASE, reg);
-	mmio_write32(IOAPIC_BASE + IOAPIC_IOWIN, v);
-}
-
 static void check_intx(void)
 {
 	unsigned gsi = pci_cfg_read(bdf, PCI_INT_LINE, 1);
-	if (!check(gsi > 0 && gsi < IOAPIC_PINS, "INTx routed to IOAPIC pin %u", gsi))
+	if (!check(gsi > 0 && gsi < GUEST_IOAPIC_PINS, "INTx routed to IOAPIC pin %u", gsi))
 		return;
 	msi_off();
 	guest_irq_set(INTX_VEC, intx_isr);
-	ioapic_write(IOAPIC_REDTBL + 2 * gsi + 1, guest_lapic_id() << 24);
-	ioapic_write(IOAPIC_REDTBL + 2 * gsi, INTX_VEC | IOAPIC_LEVEL);
+	guest_ioapic_route(gsi, INTX_VEC, true, false);
 	wr(EDU_IRQ_RAISE, EDU_IRQ_TEST);
 	check(guest_irq_wait(&intx_irqs, 1, WAIT_CYCLES), "INTx interrupt arrived");
 	guest_irq_wait(&intx_irqs, ~0u, SHORT_CYCLES);
@@ -253,7 +240,7 @@ static void check_intx(void)
 	check(n <= 2 && intx_irqs == n, "INTx acked in the handler: no more interrupts (%u)", intx_irqs);
 	wr(EDU_IRQ_RAISE, EDU_IRQ_TEST);
 	check(guest_irq_wait(&intx_irqs, n + 1, WAIT_CYCLES), "a second INTx arrived after the EOI (resample)");
-	ioapic_write(IOAPIC_REDTBL + 2 * gsi, INTX_VEC | IOAPIC_LEVEL | IOAPIC_MASKED);
+	guest_ioapic_route(gsi, INTX_VEC, true, true);
 }
 
 int guest_main(void)

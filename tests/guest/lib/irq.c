@@ -96,3 +96,21 @@ bool guest_irq_wait(volatile unsigned int *counter, unsigned int target, uint64_
 	__asm__ volatile("cli" ::: "memory");
 	return ok || *counter >= target;
 }
+
+#define IOAPIC_BASE   0xfec00000ul
+#define IOAPIC_IOWIN  0x10      /* data window after the index register */
+#define IOAPIC_REDTBL 0x10      /* redirection entry i: registers 0x10 + 2i, + 1 */
+#define IOAPIC_LEVEL  0x8000u
+#define IOAPIC_MASKED 0x10000u
+
+static void ioapic_write(unsigned int reg, uint32_t v)
+{
+	mmio_write32(IOAPIC_BASE, reg);
+	mmio_write32(IOAPIC_BASE + IOAPIC_IOWIN, v);
+}
+
+void guest_ioapic_route(unsigned int pin, unsigned int vec, bool level, bool masked)
+{
+	ioapic_write(IOAPIC_REDTBL + 2 * pin + 1, guest_lapic_id() << 24);
+	ioapic_write(IOAPIC_REDTBL + 2 * pin, vec | (level ? IOAPIC_LEVEL : 0) | (masked ? IOAPIC_MASKED : 0));
+}

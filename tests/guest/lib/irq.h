@@ -34,6 +34,12 @@ void guest_pic_disable(void);
 /* End of interrupt: write 0 to the EOI register (SDM vol. 3A §11.8.5). */
 void guest_lapic_eoi(void);
 
+/* IOAPIC at its default address (82093AA datasheet §3.2): route input `pin`
+ * (0-23) to `vec` on the boot CPU, active high, level- or edge-triggered, masked
+ * or not. */
+#define GUEST_IOAPIC_PINS 24
+void guest_ioapic_route(unsigned int pin, unsigned int vec, bool level, bool masked);
+
 /* Enable interrupts until *counter >= target or `cycles` TSC cycles passed;
  * returns true when the target was reached. */
 bool guest_irq_wait(volatile unsigned int *counter, unsigned int target, uint64_t cycles);
