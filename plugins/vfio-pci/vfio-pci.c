@@ -63,6 +63,11 @@
 /* MSI capability (§6.8.1), 64-bit layout, offsets from its start. */
 #define CAP_ID_MSI        0x05
 #define CAP_ID_MSIX       0x11
+#define MSIX_CONTROL      2
+#define MSIX_TABLE        4        /* offset | BIR */
+#define MSIX_PBA          8
+#define MSIX_SIZE_MASK    0x7ffu   /* table size - 1 */
+#define MSIX_BIR_MASK     0x7u
 #define MSI_CONTROL       2
 #define MSI_ADDR_LO       4
 #define MSI_ADDR_HI       8
@@ -103,6 +108,12 @@ struct vfio_pci {
 	unsigned msi_log2;   /* vectors the device offers (log2) */
 	unsigned msi_on;     /* vectors enabled in VFIO, 0 when MSI is off */
 	bool intx_on;
+	/* MSI-X (§6.8.2): the device's table and PBA, served by the core's MSI-X
+	 * emulation in trapped BARs; every vector's irqfd handed to VFIO at start */
+	unsigned msix_nvec;  /* 0: the device has no MSI-X */
+	unsigned msix_table_bar, msix_pba_bar;
+	uint64_t msix_table_off, msix_pba_off;
+	bool msix_on;
 	int intx_trigger, intx_resample;
 	bool warned_irq;
 };
@@ -493,7 +504,8 @@ static int add_bar(struct vfio_pci *v, unsigned idx, unsigned *used)
 		.flags = !b->io && (reg & BAR_PREFETCH) ? MODVMM_BAR_F_PREFETCH : 0,
 		.size = ri.size, .backing = MODVMM_BAR_TRAPPED, .ops = &bar_ops, .opaque = b,
 	};
-	if (!b->io && (ri.flags & VFIO_REGION_INFO_FLAG_MMAP) && ri.size >= PAGE_SIZE_4K) {
+	bool msix = v->msix_nvec && (idx == v->msix_table_bar || idx == v->msix_pba_bar);
+	if (!b->io && !msix && (ri.flags & VFIO_REGION_INFO_FLAG_MMAP) && ri.size >= PAGE_SIZE_4K) {
 		void *p = mmap(NULL, ri.size, PROT_READ | PROT_WRITE, MAP_SHARED, v->device, (off_t)ri.offset);
 		if (p != MAP_FAILED) {
 			b->map = p;
@@ -512,6 +524,35 @@ static int add_bar(struct vfio_pci *v, unsigned idx, unsigned *used)
 }
 
 /* ---- plugin entry points ------------------------------------------------------- */
+
+/* The device's MSI-X table and PBA, if it has MSI-X. */
+static void find_msix(struct vfio_pci *v)
+{
+	unsigned cap = hw_find_cap(v, CAP_ID_MSIX);
+	if (!cap)
+		return;
+	uint32_t table = hw_cfg_read(v, cap + MSIX_TABLE, 4), pba = hw_cfg_read(v, cap + MSIX_PBA, 4);
+	v->msix_nvec = (hw_cfg_read(v, cap + MSIX_CONTROL, 2) & MSIX_SIZE_MASK) + 1;
+	v->msix_table_bar = table & MSIX_BIR_MASK;
+	v->msix_table_off = table & ~MSIX_BIR_MASK;
+	v->msix_pba_bar = pba & MSIX_BIR_MASK;
+	v->msix_pba_off = pba & ~MSIX_BIR_MASK;
+}
+
+/* Every MSI-X vector of the device signals the eventfd of the guest's vector:
+ * an irqfd while the guest lets it deliver, else counted as pending (the core). */
+static int msix_enable(struct vfio_pci *v)
+{
+	int *fds = calloc(v->msix_nvec, sizeof(int));
+	if (!fds)
+		return -ENOMEM;
+	for (unsigned i = 0; i < v->msix_nvec; i++)
+		fds[i] = v->host->pci_msix_fd(v->pci, i);
+	int ret = set_irqs(v, VFIO_PCI_MSIX_IRQ_INDEX, VFIO_IRQ_SET_ACTION_TRIGGER, fds, v->msix_nvec);
+	free(fds);
+	v->msix_on = ret == 0;
+	return ret ? fail(v, ret, "MSI-X with %u vectors: %s", v->msix_nvec, strerror(-ret)) : 0;
+}
 
 static int setup_function(struct vfio_pci *v)
 {
@@ -542,6 +583,9 @@ static int setup_function(struct vfio_pci *v)
 	};
 	if (id.irq_pin > 4)
 		id.irq_pin = 0;
+	find_msix(v);
+	if (v->msix_nvec)
+		id.irq_pin = 0;   /* MSI-X only: VFIO enables it for the VM's whole life */
 	v->irq_pin = id.irq_pin;
 	int ret = v->host->pci_register(v->dev, &id, &cfg_ops, v, &v->pci);
 	if (ret)
@@ -551,9 +595,15 @@ static int setup_function(struct vfio_pci *v)
 		if (ret)
 			return ret;
 	}
-	if (hw_find_cap(v, CAP_ID_MSIX))
-		v->host->log(v->dev, MODVMM_LOG_WARN, "host %s: has MSI-X, which is not passed through yet "
-		                                      "(the guest sees MSI and INTx only)", v->addr);
+	if (v->msix_nvec) {
+		ret = v->host->pci_msix_init(v->pci, v->msix_nvec, v->msix_table_bar, v->msix_table_off,
+		                             v->msix_pba_bar, v->msix_pba_off);
+		if (ret)
+			return fail(v, ret, "MSI-X (%u vectors, table BAR%u+0x%llx, PBA BAR%u+0x%llx): %s", v->msix_nvec,
+			            v->msix_table_bar, (unsigned long long)v->msix_table_off, v->msix_pba_bar,
+			            (unsigned long long)v->msix_pba_off, strerror(-ret));
+		return 0;
+	}
 	ret = add_msi_cap(v);
 	if (ret)
 		return ret;
@@ -594,6 +644,8 @@ static int vfio_start(void *priv)
 	 * bits act on its own view (memslots, trapped ranges) only. */
 	uint16_t cmd = (uint16_t)hw_cfg_read(v, CFG_COMMAND, 2);
 	hw_cfg_write(v, CFG_COMMAND, 2, cmd | CMD_IO | CMD_MEM | CMD_MASTER);
+	if (v->msix_nvec)
+		return msix_enable(v);
 	intx_enable(v, true);
 	return 0;
 }
@@ -606,6 +658,9 @@ static void vfio_stop(void *priv)
 	if (v->msi_on)
 		set_irqs(v, VFIO_PCI_MSI_IRQ_INDEX, VFIO_IRQ_SET_ACTION_TRIGGER, NULL, 0);
 	v->msi_on = 0;
+	if (v->msix_on)
+		set_irqs(v, VFIO_PCI_MSIX_IRQ_INDEX, VFIO_IRQ_SET_ACTION_TRIGGER, NULL, 0);
+	v->msix_on = false;
 	intx_enable(v, false);
 	uint16_t cmd = (uint16_t)hw_cfg_read(v, CFG_COMMAND, 2);
 	hw_cfg_write(v, CFG_COMMAND, 2, cmd & ~(CMD_IO | CMD_MEM | CMD_MASTER));

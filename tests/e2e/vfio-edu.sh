@@ -7,7 +7,9 @@
 # to vfio-pci here and the vfio-edu guest drives it: ID, factorial, DMA both
 # ways between guest RAM and the device, MSI completions, the BAR moved and all
 # again, junk written over the configuration space and a DMA aimed outside
-# guest RAM (the IOMMU must fault it) and all again, INTx.  Then a VM killed
+# guest RAM (the IOMMU must fault it) and all again, INTx; with an e1000e of
+# the KVM host passed through beside it, MSI-X (a vector, a masked one pending
+# in the PBA and delivered on unmask).  Then a VM killed
 # with -9 in the middle and a fresh one that gets the device back and passes.
 # usage: vfio-edu.sh MODVMM vfio-edu.elf
 . "$(dirname "$0")/lib.sh"
@@ -94,8 +96,24 @@ chmod 600 "/dev/vfio/$grp"
 expect_in "$T/err" "host $addr: /dev/vfio/$grp: Permission denied (no permission: run as root or give this user the file)"
 echo "ok: no permission on /dev/vfio/$grp refused: $(grep -F "Permission denied" "$T/err")"
 
-# 3. the guest drives edu
+# 3. the guest drives edu, and an e1000e's MSI-X (also passed through)
+nic=
+for d in /sys/bus/pci/devices/*; do
+	[ "$(cat "$d/vendor")" = 0x8086 ] && [ "$(cat "$d/device")" = 0x10d3 ] && { nic=$(basename "$d"); break; }
+done
+[ -n "$nic" ] || fail "no e1000e (8086:10d3) in the KVM host"
+NSYS=/sys/bus/pci/devices/$nic
+[ ! -e "$NSYS/driver" ] || echo "$nic" >"$NSYS/driver/unbind"
+echo vfio-pci >"$NSYS/driver_override"
+echo "$nic" >/sys/bus/pci/drivers_probe
+[ "$(basename "$(readlink "$NSYS/driver")")" = vfio-pci ] || fail "$nic did not bind to vfio-pci"
 vm_ini "$T/vm.ini" "$addr"
+cat >>"$T/vm.ini" <<INI
+
+[device nic]
+plugin = vfio-pci
+host = $nic
+INI
 run_edu() {
 	status=0
 	timeout 300 "$MODVMM" -v run "$T/vm.ini" >"$T/out" 2>"$T/err" || status=$?
@@ -113,6 +131,8 @@ dmesg | grep -i "fault addr 0x6000000" || fail "no IOMMU fault at 0x6000000 in t
 echo "ok: the IOMMU stopped the DMA aimed outside guest RAM, and the device kept working"
 grep -E "PCI 00:0[0-9a-f].0 \[edu\] 1234:11e8 class 00.ff.00" "$T/err" || fail "no edu function in the topology: $(cat "$T/err")"
 grep -E "PCI +BAR0 mem32 +0x[0-9a-f]+ size 0x100000 host buffer" "$T/err" || fail "BAR0 is not mapped directly: $(cat "$T/err")"
+grep -E "PCI 00:0[0-9a-f].0 \[nic\] 8086:10d3 .*MSI-X 5 vectors" "$T/err" || fail "no e1000e with MSI-X in the topology: $(cat "$T/err")"
+expect_in "$T/out" "ok: e1000e: MSI-X vector 4 delivered on unmask"
 
 # 4. kill -9 in the middle, then a fresh VM gets the device back
 "$MODVMM" run "$T/vm.ini" >"$T/killed.out" 2>"$T/killed.err" &
