@@ -9,11 +9,14 @@
  * device's ids; its BARs have the device's types and sizes and are placed by
  * modvmm's PCI core: BARs the kernel lets us mmap become memslots (HOSTBUF) that
  * follow the guest's BAR moves and decode bits, the others are trapped and
- * forwarded with pread/pwrite on the device fd.  Configuration space is
- * virtual: the header from the device's ids, no expansion ROM, and one
- * capability, MSI, emulated here and delivered through host->pci_msi_vector():
- * VFIO signals the vector's eventfd, which KVM injects as an irqfd (no exit to
- * modvmm).  INTx goes through the core's resample irqfd pair.
+ * forwarded with pread/pwrite on the device fd (so is a BAR holding the
+ * MSI-X table or PBA).  Configuration space is virtual: the header from the
+ * device's ids, no expansion ROM, and one interrupt capability.  MSI-X when the
+ * device has it: the core emulates table, PBA and masking, and VFIO signals
+ * the core's per-vector eventfds from start to stop.  Else MSI, emulated here
+ * and delivered through host->pci_msi_vector(), and INTx through the core's
+ * resample irqfd pair.  Either way VFIO signals an eventfd that KVM injects as
+ * an irqfd: no exit to modvmm.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -711,7 +714,7 @@ MODVMM_PLUGIN_DEFINE = {
 	MODVMM_PLUGIN_ABI,
 	.kind = MODVMM_KIND_DEVICE,
 	.name = "vfio-pci",
-	.description = "PCI passthrough: a host function bound to vfio-pci (DMA to guest RAM, BARs, MSI, INTx)",
+	.description = "PCI passthrough: a host function bound to vfio-pci (DMA to guest RAM, BARs, MSI-X, MSI, INTx)",
 	.keys = keys,
 	.create = vfio_create,
 	.start = vfio_start,
