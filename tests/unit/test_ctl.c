@@ -218,13 +218,28 @@ static void put(int fd, const char *s)
 	assert_int_equal(send(fd, s, strlen(s), MSG_NOSIGNAL), (ssize_t)strlen(s));
 }
 
+/* The next line from fd holds `want`. */
+static void expect_line(int fd, const char *want)
+{
+	char line[512];
+	assert_true(get_line(fd, line, sizeof(line)) > 0);
+	if (!strstr(line, want))
+		fail_msg("'%s' does not hold '%s'", line, want);
+}
+
+/* A new client, its greeting read. */
+static int greeted(const struct rig *g)
+{
+	int fd = client(g);
+	expect_line(fd, "{\"greeting\":{}}");
+	return fd;
+}
+
 /* A new client that gets its greeting and an answer to "status". */
 static void served(const struct rig *g)
 {
 	char line[512];
-	int fd = client(g);
-	assert_true(get_line(fd, line, sizeof(line)) > 0);
-	assert_string_equal(line, "{\"greeting\":{}}");
+	int fd = greeted(g);
 	put(fd, "{\"cmd\":\"status\",\"id\":3}\n");
 	assert_true(get_line(fd, line, sizeof(line)) > 0);
 	assert_string_equal(line, "{\"id\":3,\"ok\":true,\"result\":{\"cmd\":\"status\"}}");
@@ -234,34 +249,26 @@ static void served(const struct rig *g)
 static void test_request_in_pieces(void **state)
 {
 	struct rig *g = *state;
-	char line[512];
-	int fd = client(g);
-	assert_true(get_line(fd, line, sizeof(line)) > 0);
+	int fd = greeted(g);
 	put(fd, "{\"cmd\":\"pa");
 	served(g); /* another client meanwhile */
 	put(fd, "use\"}\r\n{\"cmd\":\"resume\"}\n");
-	assert_true(get_line(fd, line, sizeof(line)) > 0);
-	assert_non_null(strstr(line, "\"cmd\":\"pause\""));
-	assert_true(get_line(fd, line, sizeof(line)) > 0);
-	assert_non_null(strstr(line, "\"cmd\":\"resume\""));
+	expect_line(fd, "\"cmd\":\"pause\"");
+	expect_line(fd, "\"cmd\":\"resume\"");
 	close(fd);
 }
 
 static void test_garbage(void **state)
 {
 	struct rig *g = *state;
-	char line[512];
-	int fd = client(g);
-	assert_true(get_line(fd, line, sizeof(line)) > 0);
+	int fd = greeted(g);
 	static const char junk[] = "\x00\xff\x01{{{]]\n\n}\"\\\n{\"cmd\":1}\n";
 	assert_int_equal(send(fd, junk, sizeof(junk) - 1, MSG_NOSIGNAL), (ssize_t)sizeof(junk) - 1);
 	for (int i = 0; i < 4; i++) { /* one error per line, the empty one included */
-		assert_true(get_line(fd, line, sizeof(line)) > 0);
-		assert_non_null(strstr(line, "\"ok\":false"));
+		expect_line(fd, "\"ok\":false");
 	}
 	put(fd, "{\"cmd\":\"stats\"}\n"); /* and the connection still works */
-	assert_true(get_line(fd, line, sizeof(line)) > 0);
-	assert_non_null(strstr(line, "\"ok\":true"));
+	expect_line(fd, "\"ok\":true");
 	close(fd);
 	served(g);
 }
@@ -269,9 +276,7 @@ static void test_garbage(void **state)
 static void test_huge_line(void **state)
 {
 	struct rig *g = *state;
-	char line[512];
-	int fd = client(g);
-	assert_true(get_line(fd, line, sizeof(line)) > 0);
+	int fd = greeted(g);
 	static char mib[1 << 20];
 	memset(mib, 'a', sizeof(mib));
 	size_t sent = 0;
@@ -281,8 +286,7 @@ static void test_huge_line(void **state)
 			break;
 		sent += (size_t)w;
 	}
-	assert_true(get_line(fd, line, sizeof(line)) > 0);
-	assert_non_null(strstr(line, "request longer than 65536 bytes"));
+	expect_line(fd, "request longer than 65536 bytes");
 	char rest[4096];
 	while (get_line(fd, rest, sizeof(rest)) >= 0) /* then EOF, whatever was in flight */
 		;
@@ -318,8 +322,7 @@ static void test_silent_and_deaf_clients(void **state)
 	assert_true(got < 64u * BIG_REPLY + 16); /* not everything: dropped */
 	put(half, "tus\"}\n"); /* the silent one is still there */
 	assert_true(get_line(half, line, sizeof(line)) > 0); /* greeting */
-	assert_true(get_line(half, line, sizeof(line)) > 0);
-	assert_non_null(strstr(line, "\"cmd\":\"status\""));
+	expect_line(half, "\"cmd\":\"status\"");
 	close(half);
 	close(deaf);
 }
