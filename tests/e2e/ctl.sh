@@ -65,7 +65,8 @@ expect_in "$T/err2" "another VM answers there"
 kill -TERM $vm2
 exits_within $vm2 60 || fail "the second VM ignored SIGTERM"
 
-# stop: the VM exits 0, the events client sees it all and ends
+# stop, while paused: the VM exits 0, the events client sees it all and ends
+"$MODVMM" pause ctltest | grep -q "ctltest: paused" || fail "the second pause failed"
 "$MODVMM" stop ctltest >"$T/stop" || fail "stop failed: $(cat "$T/stop")"
 expect_in "$T/stop" "ctltest: stopped"
 exits_within $vm 30 || fail "modvmm still runs after stop"
@@ -91,4 +92,4 @@ exits_within $vm3 60 || fail "the VM without its folder ignored SIGTERM"
 st=0
 wait $vm3 || st=$?
 [ "$st" = 0 ] || fail "exit status $st of the VM without its folder"
-echo "ok: list, status, stats, pause, resume, events, stop; a VM without its socket folder runs on"
+echo "ok: list, status, stats, pause, resume, events, stop while paused; a VM without its socket folder runs on"
