@@ -27,16 +27,21 @@ for tap in lttapA lttapB; do
 done
 LT_PREFIX="ip netns exec $NS"
 
+mkfifo "$T/in"
+LT_INPUT=$T/in
 lt_start modvmm net-swap 1 "lt.test=net-swap lt.host=$HOST lt.guest=$GUEST" "$(lt_vnet "plugin = tap
 ifname = lttapA")"
+exec {w}>"$T/in"
 lt_wait_line modvmm net-swap "LINUXTEST: READY swap"
 counter() { "$MODVMM" stats --json lt-net-swap nic0 | grep -o "\"$1\":[0-9]*" | cut -d: -f2; }
 a=$(counter backend.tx_packets)
 "$MODVMM" swap lt-net-swap nic0 --backend tap ifname=lttapB >"$T/swap" 2>&1 || { lt_show modvmm net-swap; fail "swap: $(cat "$T/swap")"; }
 expect_in "$T/swap" "nic0: backend tap replaced tap; the driver saw the link go down"
-lt_wait_line modvmm net-swap "pinged $HOST after the swap"
+lt_wait_line modvmm net-swap "LINUXTEST: READY host-ping"
 nsx ping -c 3 -W 10 $GUEST >"$T/ping" 2>&1 || { cat "$T/ping" >&2; lt_show modvmm net-swap; fail "host -> guest ping after the swap"; }
 b=$(counter backend.tx_packets)
-[ "${b:-0}" -ge 6 ] || fail "tap B carried ${b:-no} frames from the guest (tap A: $a)"
+echo "ok" >&$w
 lt_finish modvmm net-swap
+exec {w}>&-
+[ "${b:-0}" -ge 6 ] || fail "tap B carried ${b:-no} frames from the guest (tap A: $a)"
 echo "ok: pings through tap A ($a frames), the carrier went down and up, pings through tap B ($b frames)"
