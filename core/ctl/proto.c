@@ -11,6 +11,8 @@
 
 #include "modvmm-config.h"
 
+#define REAL_DIGITS 13   /* significant digits of times: milliseconds of a Unix time */
+
 static const char *const cmd_names[] = {
 	[CTL_HELLO] = "hello", [CTL_STATUS] = "status", [CTL_STATS] = "stats", [CTL_PAUSE] = "pause",
 	[CTL_RESUME] = "resume", [CTL_STOP] = "stop", [CTL_EVENTS] = "events", [CTL_COMMAND] = "command",
@@ -146,7 +148,7 @@ static char *line_of(json_t *o)
 {
 	if (!o)
 		return NULL;
-	char *s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
+	char *s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(REAL_DIGITS));
 	json_decref(o);
 	if (!s)
 		return NULL;
