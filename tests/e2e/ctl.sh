@@ -50,6 +50,14 @@ expect_in "$T/stats1" "vcpu0:"
 wait_for "$T/out" "tick $((n2 + 3))" 30
 echo "ok: paused at tick $n2 for $(scaled 1) s; resumed: $(last_tick "$T/out")"
 
+# stats --watch: a block of counters a second until stopped
+"$MODVMM" stats --watch --interval 1 ctltest >"$T/watch" &
+watch=$!
+wait_for "$T/watch" "--- ctltest " 30 3
+kill $watch
+wait $watch 2>/dev/null
+[ "$(grep -c "^vcpu0: " "$T/watch")" -ge 3 ] || fail "stats --watch: $(cat "$T/watch")"
+
 # errors are reported, the VM unharmed
 "$MODVMM" stats ctltest nosuch 2>"$T/e1" && fail "stats of a missing device succeeded"
 expect_in "$T/e1" "no device or backend named 'nosuch'"
