@@ -34,6 +34,8 @@ const struct modvmm_key config_vm_keys[] = {
 	{ .name = "hugepages", .type = MODVMM_KEY_BOOL, .def = "false", .help = "back guest RAM with huge pages" },
 	{ .name = "vcpu_affinity", .type = MODVMM_KEY_STRING,
 	  .help = "host CPUs for the vCPU threads, e.g. 0,1 or 2-3: vCPU i runs on the i-th listed CPU (wrapping)" },
+	{ .name = "control", .type = MODVMM_KEY_STRING, .def = "",
+	  .help = "control socket path; default RUNDIR/NAME/control.sock, 'none': no socket" },
 	{ 0 }
 };
 
@@ -452,6 +454,7 @@ static void check_vm(struct config *cfg, struct cfg_section *s)
 	vm->cmdline = config_value(s, "cmdline");
 	vm->initrd = config_value(s, "initrd");
 	vm->plugin_path = config_value(s, "plugin_path");
+	vm->control = config_value(s, "control");
 	schema_parse_bool(config_value(s, "hugepages"), &vm->hugepages);
 	vm->kernel = config_value(s, "kernel");
 	e = config_get(s, "kernel");

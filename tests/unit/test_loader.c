@@ -33,7 +33,7 @@ static void wrong_major(void **state) { refuse("major.so", "major differs"); }
 /* ABI 2.0 changed layouts (reserved tails): a 1.x plugin must be rebuilt */
 static void old_major(void **state)
 {
-	refuse("abi1.so", "built for plugin ABI 1.2, this modvmm has ABI 2.0 (major differs: rebuild the plugin");
+	refuse("abi1.so", "built for plugin ABI 1.2, this modvmm has ABI 2.1 (major differs: rebuild the plugin");
 }
 static void newer_minor(void **state) { refuse("minor.so", "newer than this modvmm"); }
 static void small_size(void **state) { refuse("small.so", "descriptor size 16 is smaller"); }
