@@ -15,7 +15,7 @@
 #include "config/schema.h"
 #include "vm/vm.h"
 
-enum { OPT_JSON = 256, OPT_WATCH, OPT_INTERVAL, OPT_TIMEOUT, OPT_BACKEND };
+enum { OPT_JSON = 256, OPT_WATCH, OPT_INTERVAL, OPT_TIMEOUT, OPT_BACKEND, OPT_FORCE };
 
 static void usage(FILE *out)
 {
@@ -38,7 +38,9 @@ static void usage(FILE *out)
 	        "  stats VM [DEVICE] live counters of the vCPUs and of each device or backend\n"
 	        "  pause VM          stop the vCPUs (devices keep running)\n"
 	        "  resume VM         let them run again\n"
-	        "  stop VM           stop the VM now (as SIGTERM would) and wait until it exited\n"
+	        "  stop VM           press the ACPI power button, stop the VM hard if the guest\n"
+	        "                    has not powered off after --timeout seconds (at once with\n"
+	        "                    --force or when paused), and wait until it exited\n"
 	        "  events VM         print the VM's events until it exits\n"
 	        "  swap VM DEVICE --backend PLUGIN [KEY=VALUE ...]\n"
 	        "                    give a running NIC a new backend: a PLUGIN instance with\n"
@@ -54,7 +56,8 @@ static void usage(FILE *out)
 	        "      --json             control commands: print the VM's JSON replies\n"
 	        "      --watch            stats: again every --interval seconds (1)\n"
 	        "      --interval SECS    the period of --watch\n"
-	        "      --timeout SECS     stop: how long to wait for the VM to exit (30)\n"
+	        "      --timeout SECS     stop: how long the guest gets to power off (30)\n"
+	        "      --force            stop: at once, without the power button (as SIGTERM)\n"
 	        "      --backend PLUGIN   swap: the new backend's plugin\n"
 	        "\n"
 	        "Options may come anywhere on the command line.\n"
@@ -149,6 +152,7 @@ int main(int argc, char **argv)
 		{ "interval", required_argument, NULL, OPT_INTERVAL },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "backend", required_argument, NULL, OPT_BACKEND },
+		{ "force", no_argument, NULL, OPT_FORCE },
 		{ 0 },
 	};
 	struct client_opts co = { .interval = 1, .timeout = 30 };
@@ -178,6 +182,9 @@ int main(int argc, char **argv)
 			break;
 		case OPT_BACKEND:
 			co.backend = optarg;
+			break;
+		case OPT_FORCE:
+			co.force = true;
 			break;
 		case OPT_INTERVAL:
 		case OPT_TIMEOUT: {

@@ -49,6 +49,7 @@ static const struct { uint16_t base, len; const char *what; } core_ports[] = {
 /* Interrupt lines the core drives itself: no device may claim them. */
 static const struct { uint8_t base, len; const char *what; } core_irqs[] = {
 	{ 0, 1, "the PIT" }, { IRQ_PIC_CASCADE, 1, "the PIC cascade" },
+	{ ACPI_POWER_BUTTON_GSI, 1, "the ACPI power button" },
 	{ IRQ_INTX_FIRST_GSI, IRQ_INTX_LINES, "PCI INTx (16-19)" },
 };
 

@@ -227,6 +227,8 @@ static void print_stats(const json_t *s)
 	}
 }
 
+#define STOP_SLACK_S 10   /* stop: the hard stop's own time after the grace */
+
 static json_t *req(const char *cmd)
 {
 	return json_pack("{s:s}", "cmd", cmd);
@@ -328,17 +330,27 @@ static int cmd_events(struct conn *c, const struct client_opts *o)
 
 static int cmd_stop(struct conn *c, const struct client_opts *o)
 {
-	json_t *r = call(c, req("stop"));
+	json_t *rq = req("stop");
+	unsigned grace = o->timeout < CTL_STOP_GRACE_MAX ? o->timeout : CTL_STOP_GRACE_MAX;
+	json_object_set_new(rq, "force", json_boolean(o->force));
+	json_object_set_new(rq, "grace", json_integer(grace));
+	json_t *r = call(c, rq);
 	if (!r)
 		return CLIENT_FAILED;
+	const char *how = json_string_value(json_object_get(json_object_get(r, "result"), "how"));
+	char said[32];
+	snprintf(said, sizeof(said), "%s", how ? how : "at once");
 	json_decref(r);
+	/* the VM closes every connection as it exits: after the guest powered off,
+	 * or after its hard stop at the end of the grace (a little later) */
+	unsigned wait_s = grace + STOP_SLACK_S;
 	struct timespec t0, t;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (;;) { /* the VM closes every connection as it exits */
+	for (;;) {
 		clock_gettime(CLOCK_MONOTONIC, &t);
-		long left = (long)o->timeout * 1000 - ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000);
+		long left = (long)wait_s * 1000 - ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000);
 		if (left <= 0) {
-			fprintf(stderr, "modvmm: %s: still running %u s after stop\n", c->name, o->timeout);
+			fprintf(stderr, "modvmm: %s: still running %u s after stop\n", c->name, wait_s);
 			return CLIENT_FAILED;
 		}
 		bool eof;
@@ -348,7 +360,7 @@ static int cmd_stop(struct conn *c, const struct client_opts *o)
 			break;
 	}
 	if (!o->json)
-		printf("%s: stopped\n", c->name);
+		printf("%s: stopped (%s)\n", c->name, said);
 	return 0;
 }
 

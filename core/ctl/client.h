@@ -10,7 +10,8 @@ struct client_opts {
 	bool json;            /* print the replies' JSON, one object a line */
 	bool watch;           /* stats: again every `interval` seconds */
 	unsigned interval;    /* seconds */
-	unsigned timeout;     /* stop: seconds to wait for the VM to exit */
+	unsigned timeout;     /* stop: seconds the guest gets to power off */
+	bool force;           /* stop: at once, without the power button */
 	const char *backend;  /* swap: the new backend's plugin */
 };
 

@@ -94,12 +94,20 @@ static int take_field(struct ctl_req *r, const char *key, const json_t *v, char 
 		return take_args(r, v, err, errlen);
 	if (!strcmp(key, "protocol") && r->cmd == CTL_HELLO)
 		return take_int(v, key, INT32_MAX, &r->protocol, err, errlen);
+	if (!strcmp(key, "force") && r->cmd == CTL_STOP) {
+		if (!json_is_boolean(v))
+			return bad(err, errlen, "\"force\" wants true or false");
+		r->force = json_is_true(v);
+		return 0;
+	}
+	if (!strcmp(key, "grace") && r->cmd == CTL_STOP)
+		return take_int(v, key, CTL_STOP_GRACE_MAX, &r->grace, err, errlen);
 	return bad(err, errlen, "unknown field \"%.64s\" for \"%s\"", key, ctl_cmd_name(r->cmd));
 }
 
 int ctl_req_parse(const char *line, size_t len, struct ctl_req *r, char *err, size_t errlen)
 {
-	*r = (struct ctl_req){ .protocol = -1 };
+	*r = (struct ctl_req){ .protocol = -1, .grace = -1 };
 	if (len > CTL_MAX_LINE)
 		return bad(err, errlen, "request longer than %d bytes", CTL_MAX_LINE);
 	json_error_t je;

@@ -15,6 +15,7 @@
 #define MODVMM_CTL_PROTO_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <jansson.h>
@@ -24,6 +25,8 @@
 #define CTL_MAX_ARGS  32
 #define CTL_MAX_ARG   1024     /* bytes of one argument */
 #define CTL_NAME_MAX  64       /* device and command names */
+#define CTL_STOP_GRACE_DEFAULT 30   /* "stop": seconds for the guest to power off */
+#define CTL_STOP_GRACE_MAX     3600
 
 enum ctl_cmd { CTL_HELLO, CTL_STATUS, CTL_STATS, CTL_PAUSE, CTL_RESUME, CTL_STOP, CTL_EVENTS, CTL_COMMAND };
 
@@ -35,6 +38,8 @@ struct ctl_req {
 	unsigned argc;
 	char *argv[CTL_MAX_ARGS];
 	int64_t protocol;                /* "hello" */
+	bool force;                      /* "stop": at once, no power button */
+	int64_t grace;                   /* "stop": seconds the guest gets to power off (-1: default) */
 };
 
 /* Parse one request line (without its newline).  0, or -EINVAL with the reason

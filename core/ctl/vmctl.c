@@ -11,6 +11,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sys/epoll.h>
+#include <sys/timerfd.h>
+
+#include "acpi/acpi_vm.h"
 #include "config/config.h"
 #include "ctl/proto.h"
 #include "ctl/server.h"
@@ -26,6 +30,7 @@
 struct vmctl {
 	struct vm *vm;
 	struct ctl_server *srv;
+	int stop_timer;          /* timerfd: the power button's grace ends (-1: none armed) */
 };
 
 int vmctl_default_path(const char *name, char *buf, size_t len)
@@ -190,11 +195,55 @@ static char *pause_resume(struct vm *vm, const struct ctl_req *r)
 	return ctl_reply_ok(r->id, json_pack("{s:s, s:b}", "state", pause ? "paused" : "running", "changed", 1));
 }
 
+static void stop_timer_fired(void *opaque, int fd, uint32_t events)
+{
+	struct vmctl *ctl = opaque;
+	uint64_t n;
+	(void)events;
+	if (read(fd, &n, sizeof(n)) != sizeof(n))
+		return;
+	pr_warn("control socket: the guest did not power off after the power button: stopping it");
+	vmctl_event(ctl->vm, "stopping", json_pack("{s:s}", "reason", "no power-off after the power button"));
+	vm_stop(ctl->vm, 0);
+}
+
+/* stop: the power button, and a hard stop when the grace runs out; at once
+ * when asked (force), when the VM is paused (nobody could press back) or when
+ * the button cannot be pressed.  *hard: stop after the reply is sent. */
+static char *stop(struct vmctl *ctl, const struct ctl_req *r, bool *hard)
+{
+	struct vm *vm = ctl->vm;
+	int64_t grace = r->grace >= 0 ? r->grace : CTL_STOP_GRACE_DEFAULT;
+	*hard = r->force || vm_paused(vm) || grace == 0;
+	if (!*hard && acpi_vm_power_button(vm) == 0) {
+		if (ctl->stop_timer < 0) {
+			ctl->stop_timer = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+			if (ctl->stop_timer >= 0 &&
+			    evloop_watch(&vm->loop, ctl->stop_timer, EPOLLIN, stop_timer_fired, ctl, ctl)) {
+				close(ctl->stop_timer);
+				ctl->stop_timer = -1;
+			}
+		}
+		struct itimerspec its = { .it_value = { .tv_sec = (time_t)grace } };
+		if (ctl->stop_timer >= 0 && timerfd_settime(ctl->stop_timer, 0, &its, NULL) == 0) {
+			pr_info("control socket: stop: power button pressed; a hard stop in %lld s", (long long)grace);
+			vmctl_event(vm, "power-button", json_pack("{s:I}", "grace", (json_int_t)grace));
+			return ctl_reply_ok(r->id, json_pack("{s:s, s:s, s:I}", "state", "stopping", "how", "power button",
+			                                     "grace", (json_int_t)grace));
+		}
+	}
+	*hard = true;
+	pr_info("control socket: stop requested");
+	vmctl_event(vm, "stopping", json_pack("{s:s}", "reason", "stop requested"));
+	return ctl_reply_ok(r->id, json_pack("{s:s, s:s}", "state", "stopping", "how", "at once"));
+}
+
 static void on_line(void *opaque, struct ctl_client *c, const char *line, size_t len)
 {
 	struct vmctl *ctl = opaque;
 	struct vm *vm = ctl->vm;
 	struct ctl_req r;
+	bool hard_stop = false;
 	char err[256], *out = NULL;
 	if (ctl_req_parse(line, len, &r, err, sizeof(err))) {
 		out = ctl_reply_err(r.id, "%s", err);
@@ -222,7 +271,7 @@ static void on_line(void *opaque, struct ctl_client *c, const char *line, size_t
 		out = pause_resume(vm, &r);
 		break;
 	case CTL_STOP:
-		out = ctl_reply_ok(r.id, json_pack("{s:s}", "state", "stopping"));
+		out = stop(ctl, &r, &hard_stop);
 		break;
 	case CTL_EVENTS:
 		ctl_client_subscribe(c);
@@ -232,14 +281,10 @@ static void on_line(void *opaque, struct ctl_client *c, const char *line, size_t
 		out = command(vm, &r);
 		break;
 	}
-	bool stop = r.cmd == CTL_STOP;
 	ctl_req_free(&r);
 	ctl_client_send(c, out); /* may drop c: not used after this */
-	if (stop) {
-		pr_info("control socket: stop requested");
-		vmctl_event(vm, "stopping", json_pack("{s:s}", "reason", "stop requested"));
+	if (hard_stop)
 		vm_stop(vm, 0);
-	}
 }
 
 int vmctl_open(struct vm *vm)
@@ -265,6 +310,7 @@ int vmctl_open(struct vm *vm)
 		return -ENOMEM;
 	}
 	ctl->vm = vm;
+	ctl->stop_timer = -1;
 	int ret = ctl_server_open(&ctl->srv, &vm->loop, path, greeting, on_line, ctl);
 	free(greeting);
 	if (ret) {
@@ -286,6 +332,10 @@ void vmctl_close(struct vm *vm)
 	char path[DEVMEM_PATH_MAX];
 	snprintf(path, sizeof(path), "%s", ctl_server_path(vm->ctl->srv));
 	ctl_server_close(vm->ctl->srv);
+	if (vm->ctl->stop_timer >= 0) {
+		evloop_unwatch(&vm->loop, vm->ctl->stop_timer);
+		close(vm->ctl->stop_timer);
+	}
 	free(vm->ctl);
 	vm->ctl = NULL;
 	const char *want = vm->cfg->vm.control;

@@ -53,6 +53,14 @@ static void test_parse_ok(void **state)
 	assert_int_equal(parse("{\"cmd\":\"stats\",\"device\":\"nic0\"}", &r, err), 0);
 	assert_string_equal(r.device, "nic0");
 	ctl_req_free(&r);
+	assert_int_equal(parse("{\"cmd\":\"stop\"}", &r, err), 0);
+	assert_false(r.force);
+	assert_int_equal(r.grace, -1);
+	ctl_req_free(&r);
+	assert_int_equal(parse("{\"cmd\":\"stop\",\"force\":true,\"grace\":5}", &r, err), 0);
+	assert_true(r.force);
+	assert_int_equal(r.grace, 5);
+	ctl_req_free(&r);
 }
 
 static void refused(const char *req, const char *why)
@@ -73,6 +81,9 @@ static void test_parse_refused(void **state)
 	refused("[1,2]", "a request is a JSON object");
 	refused("{\"id\":1}", "no \"cmd\"");
 	refused("{\"cmd\":\"reboot\"}", "unknown command \"reboot\"");
+	refused("{\"cmd\":\"stop\",\"force\":1}", "\"force\" wants true or false");
+	refused("{\"cmd\":\"stop\",\"grace\":3601}", "\"grace\" wants an integer from 0 to 3600");
+	refused("{\"cmd\":\"status\",\"force\":true}", "unknown field \"force\" for \"status\"");
 	refused("{\"cmd\":\"status\",\"cmd\":\"stop\"}", "not JSON"); /* duplicate key */
 	refused("{\"cmd\":\"status\",\"device\":\"x\"}", "unknown field \"device\"");
 	refused("{\"cmd\":\"status\",\"id\":{}}", "\"id\" wants");
@@ -356,6 +367,11 @@ static void test_crowd(void **state)
 	}
 	for (int i = 0; i < CTL_MAX_CLIENTS + 2; i++)
 		close(fds[i]);
+	/* the server's loop sees the hang-ups in its own time: a newcomer before
+	 * that would still find it full */
+	for (int ms = 0; ms < WAIT_MS && ctl_server_clients(g->srv); ms++)
+		poll(NULL, 0, 1);
+	assert_int_equal(ctl_server_clients(g->srv), 0);
 	served(g);
 }
 
