@@ -337,7 +337,7 @@ static int cmd_stop(struct conn *c, const struct client_opts *o)
 	json_t *r = call(c, rq);
 	if (!r)
 		return CLIENT_FAILED;
-	const char *how = json_string_value(json_object_get(json_object_get(r, "result"), "how"));
+	const char *how = json_string_value(json_object_get(r, "how"));
 	char said[32];
 	snprintf(said, sizeof(said), "%s", how ? how : "at once");
 	json_decref(r);
