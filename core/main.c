@@ -8,11 +8,14 @@
 #include <string.h>
 
 #include "config/config.h"
+#include "ctl/client.h"
 #include "plugin/loader.h"
 #include "log.h"
 #include "modvmm-config.h"
 #include "config/schema.h"
 #include "vm/vm.h"
+
+enum { OPT_JSON = 256, OPT_WATCH, OPT_INTERVAL, OPT_TIMEOUT, OPT_BACKEND, OPT_FORCE };
 
 static void usage(FILE *out)
 {
@@ -28,11 +31,34 @@ static void usage(FILE *out)
 	        "  plugins [NAME]    list the plugins found, or describe plugin NAME with its\n"
 	        "                    configuration keys\n"
 	        "\n"
+	        "Commands for a running VM (through its control socket; VM is its [vm] name,\n"
+	        "or the socket's path when it holds a '/'):\n"
+	        "  list              the running VMs\n"
+	        "  status VM         state, vCPUs, memory, devices and the commands they offer\n"
+	        "  stats VM [DEVICE] live counters of the vCPUs and of each device or backend\n"
+	        "  pause VM          stop the vCPUs (devices keep running)\n"
+	        "  resume VM         let them run again\n"
+	        "  stop VM           press the ACPI power button, stop the VM hard if the guest\n"
+	        "                    has not powered off after --timeout seconds (at once with\n"
+	        "                    --force or when paused), and wait until it exited\n"
+	        "  events VM         print the VM's events until it exits\n"
+	        "  swap VM DEVICE --backend PLUGIN [KEY=VALUE ...]\n"
+	        "                    give a running NIC a new backend: a PLUGIN instance with\n"
+	        "                    these keys; the old one is removed (the INI is not changed)\n"
+	        "  command VM DEVICE NAME [ARG ...]\n"
+	        "                    run a command a device offers (see 'status')\n"
+	        "\n"
 	        "Options:\n"
 	        "  -P, --plugin-path DIR  search DIR for plugins first (repeatable)\n"
 	        "  -v, --verbose          log more to stderr (-vv for debug)\n"
 	        "  -h, --help             show this help\n"
 	        "  -V, --version          show the version and plugin ABI\n"
+	        "      --json             control commands: print the VM's JSON replies\n"
+	        "      --watch            stats: again every --interval seconds (1)\n"
+	        "      --interval SECS    the period of --watch\n"
+	        "      --timeout SECS     stop: how long the guest gets to power off (30)\n"
+	        "      --force            stop: at once, without the power button (as SIGTERM)\n"
+	        "      --backend PLUGIN   swap: the new backend's plugin\n"
 	        "\n"
 	        "Options may come anywhere on the command line.\n"
 	        "Plugin search order: [vm] plugin_path of the INI file, -P, $MODVMM_PLUGIN_PATH,\n"
@@ -46,8 +72,10 @@ static void usage(FILE *out)
 	        "       did not find NAME or refused a plugin file\n"
 	        "  %d  the VM could not start (no usable /dev/kvm, resources, a plugin failed)\n"
 	        "  %d  the VM failed (triple fault, KVM internal error; registers are dumped)\n"
+	        "The commands for a running VM exit 0, or %d when no VM answers or it refused\n"
+	        "the request (the reason is printed).\n"
 	        "See modvmm(1), modvmm.ini(5) and modvmm-plugin(7).\n",
-	        MODVMM_PLUGIN_DIR, EXIT_USAGE, EXIT_CONFIG, EXIT_START, EXIT_VM_FAILURE);
+	        MODVMM_PLUGIN_DIR, EXIT_USAGE, EXIT_CONFIG, EXIT_START, EXIT_VM_FAILURE, CLIENT_FAILED);
 }
 
 static void print_plugin(const struct plugin *p, bool keys)
@@ -119,8 +147,15 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "plugin-path", required_argument, NULL, 'P' },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "watch", no_argument, NULL, OPT_WATCH },
+		{ "interval", required_argument, NULL, OPT_INTERVAL },
+		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ "backend", required_argument, NULL, OPT_BACKEND },
+		{ "force", no_argument, NULL, OPT_FORCE },
 		{ 0 },
 	};
+	struct client_opts co = { .interval = 1, .timeout = 30 };
 	char *extra[16];
 	int nextra = 0, c;
 	/* GNU getopt permutes: options may follow the command ("run x.ini -v") */
@@ -139,20 +174,50 @@ int main(int argc, char **argv)
 			if (nextra < 16)
 				extra[nextra++] = optarg;
 			break;
+		case OPT_JSON:
+			co.json = true;
+			break;
+		case OPT_WATCH:
+			co.watch = true;
+			break;
+		case OPT_BACKEND:
+			co.backend = optarg;
+			break;
+		case OPT_FORCE:
+			co.force = true;
+			break;
+		case OPT_INTERVAL:
+		case OPT_TIMEOUT: {
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 10);
+			if (*end || end == optarg || v < 1 || v > 86400) {
+				fprintf(stderr, "modvmm: --%s wants seconds from 1 to 86400, not '%s'\n",
+				        c == OPT_INTERVAL ? "interval" : "timeout", optarg);
+				return EXIT_USAGE;
+			}
+			*(c == OPT_INTERVAL ? &co.interval : &co.timeout) = (unsigned)v;
+			break;
+		}
 		default: /* getopt said what was wrong */
 			fprintf(stderr, "modvmm: see 'modvmm --help'\n");
 			return EXIT_USAGE;
 		}
 	}
 	if (optind >= argc) {
-		fprintf(stderr, "modvmm: no command given (run, check or plugins); see 'modvmm --help'\n");
+		fprintf(stderr, "modvmm: no command given (run, check, plugins, or list, status, stats, pause, resume, stop, events, swap, command); see 'modvmm --help'\n");
 		return EXIT_USAGE;
 	}
 	const char *cmd = argv[optind++];
 	int nargs = argc - optind;
+	if (client_is_command(cmd))
+		return client_main(cmd, nargs, argv + optind, &co);
+	if (co.json || co.watch || co.backend) {
+		fprintf(stderr, "modvmm: --json, --watch and --backend go with the commands for a running VM\n");
+		return EXIT_USAGE;
+	}
 	bool file_cmd = !strcmp(cmd, "run") || !strcmp(cmd, "check");
 	if (strcmp(cmd, "plugins") && !file_cmd) {
-		fprintf(stderr, "modvmm: unknown command '%s' (run, check or plugins); see 'modvmm --help'\n", cmd);
+		fprintf(stderr, "modvmm: unknown command '%s' (run, check, plugins, or list, status, stats, pause, resume, stop, events, swap, command); see 'modvmm --help'\n", cmd);
 		return EXIT_USAGE;
 	}
 	if (file_cmd && nargs != 1) {

@@ -2,7 +2,7 @@
 # Install what modvmm needs to build (and, with --test, to run every test) on
 # Debian 12.  Run as root.  Skips apt-get when everything is already installed.
 set -eu
-pkgs="gcc meson ninja-build pkgconf libltdl-dev libinih-dev libcmocka-dev"   # cmocka: meson setup wants it (-Dtests=false skips it)
+pkgs="gcc meson ninja-build pkgconf libltdl-dev libinih-dev libjansson-dev libcmocka-dev"   # cmocka: meson setup wants it (-Dtests=false skips it)
 [ "${1:-}" = --test ] && pkgs="$pkgs valgrind qemu-system-x86 make"
 [ "${1:-}" = --test ] && pkgs="$pkgs man-db groff-base"   # the manual-page test renders with man -l
 # Linux-guest tests: iasl (ACPI table round trip), lz4 (the Debian kernel's

@@ -225,6 +225,25 @@ static void dsdt_body(struct aml *a, const struct acpi_config *cfg)
 	aml_end(a, prt);
 	aml_end(a, pci);
 
+	/* The power button (ACPI 6.5 §4.8.2.2.1.2, control method): with
+	 * hardware-reduced ACPI its event comes through a Generic Event Device
+	 * (§5.6.9): an edge on ACPI_POWER_BUTTON_GSI makes the OS run
+	 * GED0._EVT (GSI), which notifies PWRB (0x80: pressed). */
+	size_t pwrb = aml_device_begin(a, "PWRB");
+	aml_name_eisaid(a, "_HID", "PNP0C0C");
+	aml_end(a, pwrb);
+	size_t ged = aml_device_begin(a, "GED0");
+	aml_name_string(a, "_HID", "ACPI0013");
+	crs = aml_name_crs_begin(a, "_CRS");
+	aml_res_ext_irq_edge(a, ACPI_POWER_BUTTON_GSI);
+	aml_crs_end(a, crs);
+	size_t evt = aml_method_begin(a, "_EVT", 1);
+	size_t cond = aml_if_arg_equals_begin(a, 0, ACPI_POWER_BUTTON_GSI);
+	aml_notify(a, "PWRB", ACPI_NOTIFY_BUTTON_PRESSED); /* found in \_SB by the search rules */
+	aml_end(a, cond);
+	aml_end(a, evt);
+	aml_end(a, ged);
+
 	for (unsigned i = 0; i < cfg->nnodes; i++) {
 		const struct acpi_node *n = &cfg->nodes[i];
 		size_t dev = aml_device_begin(a, n->name);

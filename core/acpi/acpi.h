@@ -40,6 +40,8 @@ _Static_assert(ACPI_AREA_GPA >= MEMMAP_BIOS_GPA && ACPI_AREA_GPA + ACPI_AREA_SIZ
 #define ACPI_SLEEP_EN        0x20   /* SLP_EN, bit 5 */
 #define ACPI_S5_SLP_TYP     5       /* the value \_S5 hands to the OS */
 #define ACPI_RESET_VALUE    1
+#define ACPI_POWER_BUTTON_GSI 9     /* the GED's interrupt: an edge presses the power button */
+#define ACPI_NOTIFY_BUTTON_PRESSED 0x80
 
 /* The x86 reset vector (F000:FFF0, Intel SDM Vol. 3 §9.1.4), the end of the
  * reserved BIOS area.  A hardware-reduced FADT makes Linux reboot through EFI

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* ACPI for a VM (acpi_vm.h): device nodes, tables in guest RAM, fixed-hardware ports. */
 #include "acpi/acpi_vm.h"
+#include "vm/kvmops.h"
 
 #include <errno.h>
 #include <stdatomic.h>
@@ -162,4 +163,11 @@ int acpi_vm_setup(struct vm *vm)
 	        (unsigned long long)ACPI_AREA_GPA, len, cfg.ncpus, cfg.nnodes, ACPI_SLEEP_CTL_PORT,
 	        ACPI_SLEEP_CTL_PORT + ACPI_PORTS - 1);
 	return 0;
+}
+
+int acpi_vm_power_button(struct vm *vm)
+{
+	int ret = kvm_vm_ops.irq_line(vm, ACPI_POWER_BUTTON_GSI, 1);
+	int ret2 = kvm_vm_ops.irq_line(vm, ACPI_POWER_BUTTON_GSI, 0);
+	return ret ? ret : ret2;
 }

@@ -30,4 +30,8 @@ int acpi_vm_setup(struct vm *vm) __attribute__((warn_unused_result));
 
 void acpi_vm_destroy(struct vm *vm);
 
+/* Press the power button: an edge on ACPI_POWER_BUTTON_GSI, which the DSDT's
+ * GED turns into Notify (PWRB, 0x80); a guest with ACPI shuts down.  Any thread. */
+int acpi_vm_power_button(struct vm *vm);
+
 #endif

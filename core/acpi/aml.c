@@ -14,6 +14,12 @@
 #define AML_SCOPE_OP       0x10
 #define AML_BUFFER_OP      0x11
 #define AML_PACKAGE_OP     0x12
+#define AML_STRING_PREFIX  0x0d
+#define AML_METHOD_OP      0x14
+#define AML_ARG0_OP        0x68 /* Arg0-Arg6: 0x68-0x6e */
+#define AML_NOTIFY_OP      0x86
+#define AML_LEQUAL_OP      0x93
+#define AML_IF_OP          0xa0
 #define AML_EXT_OP_PREFIX  0x5b
 #define AML_DEVICE_OP      0x82 /* after AML_EXT_OP_PREFIX */
 #define AML_ROOT_CHAR      '\\'
@@ -31,6 +37,9 @@
 #define RES_IO_DECODE16    0x01
 #define RES_IRQ_NOFLAGS    0x22 /* small item 0x04, 2 bytes */
 #define RES_END_TAG        0x79 /* small item 0x0f, 1 byte: checksum (0 = none) */
+#define RES_EXT_IRQ        0x89 /* large item 0x09: Extended Interrupt */
+#define RES_EXT_IRQ_CONSUMER 0x01
+#define RES_EXT_IRQ_EDGE   0x02
 #define RES_WORD_ADDR      0x88
 #define RES_DWORD_ADDR     0x87
 #define RES_QWORD_ADDR     0x8a
@@ -161,6 +170,40 @@ void aml_name_eisaid(struct aml *a, const char *name, const char *id)
 	aml_eisaid(a, id);
 }
 
+void aml_name_string(struct aml *a, const char *name, const char *str)
+{
+	byte(a, AML_NAME_OP);
+	aml_name(a, name);
+	byte(a, AML_STRING_PREFIX);
+	aml_bytes(a, str, strlen(str) + 1);
+}
+
+size_t aml_method_begin(struct aml *a, const char *name, unsigned nargs)
+{
+	byte(a, AML_METHOD_OP);
+	size_t mark = a->len;
+	aml_name(a, name);
+	byte(a, (uint8_t)(nargs & 7)); /* MethodFlags: not serialized, SyncLevel 0 */
+	return mark;
+}
+
+size_t aml_if_arg_equals_begin(struct aml *a, unsigned arg, uint64_t v)
+{
+	byte(a, AML_IF_OP);
+	size_t mark = a->len;
+	byte(a, AML_LEQUAL_OP);
+	byte(a, (uint8_t)(AML_ARG0_OP + (arg % 7)));
+	aml_integer(a, v);
+	return mark;
+}
+
+void aml_notify(struct aml *a, const char *path, uint64_t v)
+{
+	byte(a, AML_NOTIFY_OP);
+	aml_name(a, path);
+	aml_integer(a, v);
+}
+
 size_t aml_scope_begin(struct aml *a, const char *name)
 {
 	byte(a, AML_SCOPE_OP);
@@ -249,6 +292,15 @@ void aml_res_irq(struct aml *a, unsigned irq)
 {
 	byte(a, RES_IRQ_NOFLAGS);
 	le(a, 1u << irq, 2);
+}
+
+void aml_res_ext_irq_edge(struct aml *a, uint32_t gsi)
+{
+	byte(a, RES_EXT_IRQ);
+	le(a, 6, 2);      /* flags, count, one DWORD */
+	byte(a, RES_EXT_IRQ_CONSUMER | RES_EXT_IRQ_EDGE); /* active high, exclusive */
+	byte(a, 1);
+	le(a, gsi, 4);
 }
 
 /* Address space descriptor: tag, length, type, flags, then granularity, minimum,

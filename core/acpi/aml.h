@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * A small ACPI Machine Language (AML) writer for the DSDT: named objects,
- * scopes, devices, packages, integers and resource templates.
+ * scopes, devices, packages, integers, strings, resource templates, and the
+ * little code the power button needs (a method, an If on an argument, Notify).
  * Encodings: ACPI 6.5 §20 "ACPI Machine Language (AML) Specification" and §6.4
  * "Resource Data Types for ACPI".
  *
@@ -37,6 +38,13 @@ void aml_eisaid(struct aml *a, const char *id);
 /* Name (NAME, value) */
 void aml_name_integer(struct aml *a, const char *name, uint64_t v);
 void aml_name_eisaid(struct aml *a, const char *name, const char *id);
+void aml_name_string(struct aml *a, const char *name, const char *str);
+
+/* Method (NAME, nargs) { ... }; If (LEqual (ArgN, v)) { ... }; both closed by
+ * aml_end.  Notify (PATH, v). */
+size_t aml_method_begin(struct aml *a, const char *name, unsigned nargs);
+size_t aml_if_arg_equals_begin(struct aml *a, unsigned arg, uint64_t v);
+void aml_notify(struct aml *a, const char *path, uint64_t v);
 
 /* Scope (NAME) { ... }, Device (NAME) { ... }, Package (n) { ... } */
 size_t aml_scope_begin(struct aml *a, const char *name);
@@ -53,6 +61,8 @@ void aml_end(struct aml *a, size_t mark);
 /* Resource descriptors (§6.4.2, §6.4.3). */
 void aml_res_io(struct aml *a, uint16_t base, uint8_t len);        /* IO (Decode16, ...) */
 void aml_res_irq(struct aml *a, unsigned irq);                     /* IRQNoFlags () {irq} */
+/* Interrupt (ResourceConsumer, Edge, ActiveHigh, Exclusive) {gsi} */
+void aml_res_ext_irq_edge(struct aml *a, uint32_t gsi);
 void aml_res_bus_numbers(struct aml *a, uint8_t first, uint8_t last); /* WordBusNumber */
 void aml_res_io_window(struct aml *a, uint16_t first, uint16_t last); /* WordIO, producer */
 void aml_res_mem32_window(struct aml *a, uint32_t first, uint32_t last, bool prefetch);

@@ -34,6 +34,8 @@ const struct modvmm_key config_vm_keys[] = {
 	{ .name = "hugepages", .type = MODVMM_KEY_BOOL, .def = "false", .help = "back guest RAM with huge pages" },
 	{ .name = "vcpu_affinity", .type = MODVMM_KEY_STRING,
 	  .help = "host CPUs for the vCPU threads, e.g. 0,1 or 2-3: vCPU i runs on the i-th listed CPU (wrapping)" },
+	{ .name = "control", .type = MODVMM_KEY_STRING, .def = "",
+	  .help = "control socket path; default RUNDIR/NAME/control.sock, 'none': no socket" },
 	{ 0 }
 };
 
@@ -47,6 +49,7 @@ static const struct { uint16_t base, len; const char *what; } core_ports[] = {
 /* Interrupt lines the core drives itself: no device may claim them. */
 static const struct { uint8_t base, len; const char *what; } core_irqs[] = {
 	{ 0, 1, "the PIT" }, { IRQ_PIC_CASCADE, 1, "the PIC cascade" },
+	{ ACPI_POWER_BUTTON_GSI, 1, "the ACPI power button" },
 	{ IRQ_INTX_FIRST_GSI, IRQ_INTX_LINES, "PCI INTx (16-19)" },
 };
 
@@ -452,6 +455,7 @@ static void check_vm(struct config *cfg, struct cfg_section *s)
 	vm->cmdline = config_value(s, "cmdline");
 	vm->initrd = config_value(s, "initrd");
 	vm->plugin_path = config_value(s, "plugin_path");
+	vm->control = config_value(s, "control");
 	schema_parse_bool(config_value(s, "hugepages"), &vm->hugepages);
 	vm->kernel = config_value(s, "kernel");
 	e = config_get(s, "kernel");

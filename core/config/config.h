@@ -51,6 +51,7 @@ struct vm_config {
 	const char *plugin_path;
 	bool hugepages;
 	const char *vcpu_affinity;  /* CPU list or NULL */
+	const char *control;        /* control socket: "" default path, "none" */
 };
 
 struct config {

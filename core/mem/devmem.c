@@ -21,15 +21,19 @@
 #define DEVMEM_FILE_MODE 0600
 #define DEVMEM_RETRIES   3     /* a concurrent VM may remove an empty root under us */
 
+const char *devmem_root(void)
+{
+	const char *root = getenv(DEVMEM_ROOT_ENV);
+	return root && *root ? root : DEVMEM_DEFAULT_ROOT;
+}
+
 void devmem_dir_init(struct devmem_dir *d, const char *root, const char *vmname)
 {
 	memset(d, 0, sizeof(*d));
 	pthread_mutex_init(&d->lock, NULL);
 	d->lockfd = -1;
 	if (!root)
-		root = getenv(DEVMEM_ROOT_ENV);
-	if (!root || !*root)
-		root = DEVMEM_DEFAULT_ROOT;
+		root = devmem_root();
 	snprintf(d->root, sizeof(d->root), "%s", root);
 	snprintf(d->vmname, sizeof(d->vmname), "%s", vmname ? vmname : "");
 }
@@ -47,7 +51,7 @@ bool devmem_name_ok(const char *n)
 	return true;
 }
 
-static int mkdir_p(const char *path)
+int devmem_mkdir_p(const char *path)
 {
 	char buf[DEVMEM_PATH_MAX];
 	if ((size_t)snprintf(buf, sizeof(buf), "%s", path) >= sizeof(buf))
@@ -93,7 +97,7 @@ static int open_dir(struct devmem_dir *d)
 	snprintf(lock, sizeof(lock), "%s/%s", path, DEVMEM_LOCK_FILE);
 	int fd = -1, ret = 0;
 	for (int i = 0; i < DEVMEM_RETRIES && fd < 0; i++) {
-		if ((ret = mkdir_p(path)))
+		if ((ret = devmem_mkdir_p(path)))
 			continue;
 		fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, DEVMEM_FILE_MODE);
 		ret = fd < 0 ? -errno : 0;

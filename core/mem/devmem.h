@@ -48,6 +48,10 @@ struct devmem_dir {
 /* `root` NULL: $MODVMM_RUNDIR or DEVMEM_DEFAULT_ROOT.  Touches no file yet. */
 /* A VM or segment name: 1-64 letters, digits, '.', '_', '-', not starting with '.'. */
 bool devmem_name_ok(const char *name);
+/* $MODVMM_RUNDIR or DEVMEM_DEFAULT_ROOT: where each VM has its runtime folder. */
+const char *devmem_root(void);
+/* mkdir -p, folders mode 0755. */
+int devmem_mkdir_p(const char *path);
 void devmem_dir_init(struct devmem_dir *d, const char *root, const char *vmname);
 /* Unlink and unmap every segment, remove the lock and the folder. */
 void devmem_dir_destroy(struct devmem_dir *d);

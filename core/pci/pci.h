@@ -203,7 +203,7 @@ int pci_msix_fd(struct modvmm_pci *pci, unsigned vec);
 int pci_msix_notify(struct modvmm_pci *pci, unsigned vec);
 int pci_intx(struct modvmm_pci *pci, int level);
 int pci_intx_fds(struct modvmm_pci *pci, int *trigger, int *resample);
-/* ABI 2.1 */
+/* ABI 2.2 */
 int pci_msi_vector(struct modvmm_pci *pci, unsigned vec, uint64_t addr, uint32_t data, bool deliver);
 
 /* ---- pci_bar.c ---- */

@@ -91,5 +91,6 @@ void dev_destroy(struct modvmm_dev *dev)
 	while (dev->ios)
 		host_io_unregister(dev, dev->ios);
 	pthread_mutex_destroy(&dev->lock);
+	dev_section_free(dev->own_sec);
 	free(dev);
 }

@@ -36,6 +36,8 @@ struct modvmm_dev {
 	pthread_mutex_t lock;        /* protects the lists below */
 	struct modvmm_io *ios;
 	struct dev_thread *threads;
+	struct cfg_section *own_sec; /* a backend made at run time owns its section (runtime.c) */
+	unsigned runtime_seq;        /* backends this device made at run time */
 };
 
 /* Create the instance for `sec`; returns 0 or -errno (message printed). */
@@ -45,6 +47,11 @@ int dev_start(struct modvmm_dev *dev);
 void dev_stop(struct modvmm_dev *dev);
 /* destroy(), unregister what is left, free. */
 void dev_destroy(struct modvmm_dev *dev);
+/* runtime.c: host->backend_new and host->backend_free (plugin ABI 2.1). */
+int dev_backend_new(struct modvmm_dev *dev, const char *const *kv, unsigned n, void **priv,
+                    const struct modvmm_plugin **plugin, char *err, size_t errlen);
+int dev_backend_free(struct modvmm_dev *dev, void *priv);
+void dev_section_free(struct cfg_section *s);
 /* "device com1" style label. */
 const char *dev_label(const struct modvmm_dev *dev);
 

@@ -11,6 +11,7 @@
 #include <sys/ioctl.h>
 
 #include "acpi/acpi_vm.h"
+#include "ctl/vmctl.h"
 #include "config/config.h"
 #include "config/schema.h"
 #include "log.h"
@@ -196,6 +197,16 @@ static void *host_backend_get(struct modvmm_dev *dev, const char *key, const str
 	return NULL;
 }
 
+static void host_event(struct modvmm_dev *dev, const char *name, const char *fmt, ...)
+{
+	char detail[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	vmctl_event(dev->vm, name, json_pack("{s:s, s:s}", "device", dev_label(dev), "detail", detail));
+}
+
 const struct modvmm_host host_services = {
 	.size = sizeof(struct modvmm_host),
 	.abi_minor = MODVMM_ABI_MINOR,
@@ -229,5 +240,8 @@ const struct modvmm_host host_services = {
 	.pci_intx_fds = pci_intx_fds,
 	.devmem_create = devmem_create,
 	.acpi_node = acpi_vm_node,
+	.event = host_event,
+	.backend_new = dev_backend_new,
+	.backend_free = dev_backend_free,
 	.pci_msi_vector = pci_msi_vector,
 };

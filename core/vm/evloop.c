@@ -95,6 +95,21 @@ int evloop_watch(struct evloop *loop, int fd, uint32_t events, modvmm_fd_cb cb, 
 	return ret;
 }
 
+int evloop_rewatch(struct evloop *loop, int fd, uint32_t events)
+{
+	int ret = -ENOENT;
+	pthread_mutex_lock(&loop->lock);
+	for (struct watch *w = loop->watches; w; w = w->next) {
+		if (w->fd == fd) {
+			struct epoll_event ev = { .events = events, .data.ptr = w };
+			ret = epoll_ctl(loop->epfd, EPOLL_CTL_MOD, fd, &ev) ? -errno : 0;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&loop->lock);
+	return ret;
+}
+
 /* Caller holds the lock. Moves matching watches to the dead list. */
 static void unwatch_where(struct evloop *loop, int fd, const void *owner)
 {

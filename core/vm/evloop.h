@@ -27,6 +27,8 @@ int evloop_init(struct evloop *loop) __attribute__((warn_unused_result));
 void evloop_destroy(struct evloop *loop);
 int evloop_watch(struct evloop *loop, int fd, uint32_t events, modvmm_fd_cb cb, void *opaque,
                  const void *owner) __attribute__((warn_unused_result));
+/* Change the events a watched fd waits for; -ENOENT when it is not watched. */
+int evloop_rewatch(struct evloop *loop, int fd, uint32_t events) __attribute__((warn_unused_result));
 void evloop_unwatch(struct evloop *loop, int fd);
 /* Remove every watch registered with this owner. */
 void evloop_unwatch_owner(struct evloop *loop, const void *owner);

@@ -231,11 +231,14 @@ static bool handle_exit(struct vcpu *cpu)
 {
 	struct kvm_run *run = cpu->run;
 	char buf[128];
+	atomic_fetch_add_explicit(&cpu->exits, 1, memory_order_relaxed);
 	switch (run->exit_reason) {
 	case KVM_EXIT_IO:
+		atomic_fetch_add_explicit(&cpu->exits_io, 1, memory_order_relaxed);
 		handle_pio(cpu);
 		return true;
 	case KVM_EXIT_MMIO:
+		atomic_fetch_add_explicit(&cpu->exits_mmio, 1, memory_order_relaxed);
 		handle_mmio(cpu);
 		return true;
 	case KVM_EXIT_INTR:
@@ -292,6 +295,19 @@ static void pin(struct vcpu *cpu)
 		pr_info("vcpu%u pinned to host CPU %u", cpu->id, c);
 }
 
+/* vm_pause(): wait outside KVM_RUN until resumed or stopping. */
+static void park(struct vcpu *cpu)
+{
+	struct vm *vm = cpu->vm;
+	pthread_mutex_lock(&vm->pause_lock);
+	vm->parked++;
+	pthread_cond_broadcast(&vm->pause_cond);
+	while (atomic_load(&vm->pause_req) && !atomic_load(&vm->stopping))
+		pthread_cond_wait(&vm->pause_cond, &vm->pause_lock);
+	vm->parked--;
+	pthread_mutex_unlock(&vm->pause_lock);
+}
+
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *cpu = arg;
@@ -305,6 +321,10 @@ static void *vcpu_thread(void *arg)
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 
 	while (!atomic_load(&cpu->vm->stopping)) {
+		if (atomic_load(&cpu->vm->pause_req)) {
+			park(cpu);
+			continue;
+		}
 		if (ioctl(cpu->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
 				cpu->run->immediate_exit = 0;

@@ -4,7 +4,9 @@
 #define MODVMM_VCPU_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 struct vm;
 struct boot_entry;
@@ -16,6 +18,7 @@ struct vcpu {
 	struct kvm_run *run;
 	pthread_t thread;
 	bool started;
+	_Atomic uint64_t exits, exits_io, exits_mmio;   /* counters for `modvmm stats` */
 };
 
 int vcpu_create(struct vm *vm, unsigned id, struct vcpu *cpu) __attribute__((warn_unused_result));

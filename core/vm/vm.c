@@ -8,9 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "acpi/acpi_vm.h"
+#include "ctl/vmctl.h"
 #include "plugin/dev.h"
 #include "vm/kvm_help.h"
 #include "log.h"
@@ -149,6 +151,8 @@ int vm_create(struct vm *vm, struct config *cfg, struct plugin_set *plugins)
 	*vm = (struct vm){ .cfg = cfg, .plugins = plugins, .kvm_fd = -1, .vm_fd = -1, .mem.fd = -1 };
 	pthread_mutex_init(&vm->slot_lock, NULL);
 	pthread_mutex_init(&vm->stop_lock, NULL);
+	pthread_mutex_init(&vm->pause_lock, NULL);
+	pthread_cond_init(&vm->pause_cond, NULL);
 	iobus_init(&vm->pio, "pio");
 	iobus_init(&vm->mmio, "mmio");
 	vcpu_signals_init();
@@ -207,12 +211,57 @@ void vm_stop(struct vm *vm, int status)
 	pthread_mutex_unlock(&vm->stop_lock);
 }
 
+#define PAUSE_WAIT_S 5   /* a vCPU leaves KVM_RUN within microseconds of its kick */
+
+int vm_pause(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->pause_lock);
+	atomic_store(&vm->pause_req, true);
+	pthread_mutex_unlock(&vm->pause_lock);
+	for (unsigned i = 0; i < vm->nvcpus; i++)
+		vcpu_kick(&vm->vcpus[i]);
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += PAUSE_WAIT_S;
+	int ret = 0;
+	pthread_mutex_lock(&vm->pause_lock);
+	while (vm->parked < vm->nvcpus && !atomic_load(&vm->stopping) && ret == 0)
+		ret = pthread_cond_timedwait(&vm->pause_cond, &vm->pause_lock, &until);
+	pthread_mutex_unlock(&vm->pause_lock);
+	return ret ? -ret : 0;
+}
+
+void vm_resume(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->pause_lock);
+	atomic_store(&vm->pause_req, false);
+	pthread_cond_broadcast(&vm->pause_cond);
+	pthread_mutex_unlock(&vm->pause_lock);
+}
+
+bool vm_paused(struct vm *vm)
+{
+	return atomic_load(&vm->pause_req);
+}
+
+static void wake_parked(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->pause_lock);
+	pthread_cond_broadcast(&vm->pause_cond);
+	pthread_mutex_unlock(&vm->pause_lock);
+}
+
 int vm_run(struct vm *vm)
 {
 	int ret = 0;
 	size_t started = 0;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	vm->start_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 	for (; started < vm->ndevs && !ret; started++)
 		ret = dev_start(vm->devs[started]);
+	if (!ret)
+		ret = vmctl_open(vm);
 	for (unsigned i = 0; i < vm->nvcpus && !ret; i++)
 		if ((ret = vcpu_start(&vm->vcpus[i])))
 			vm_err("starting vCPU thread", ret);
@@ -225,10 +274,12 @@ int vm_run(struct vm *vm)
 		vm_stop(vm, 0);
 	}
 	atomic_store(&vm->stopping, true);
+	wake_parked(vm);
 	for (unsigned i = 0; i < vm->nvcpus; i++)
 		vcpu_kick(&vm->vcpus[i]);
 	for (unsigned i = 0; i < vm->nvcpus; i++)
 		vcpu_join(&vm->vcpus[i]);
+	vmctl_event(vm, "stopped", json_pack("{s:i}", "status", vm->exit_status));
 	for (size_t i = vm->ndevs; i-- > 0;)
 		dev_stop(vm->devs[i]);
 	return vm->exit_status;
@@ -236,6 +287,7 @@ int vm_run(struct vm *vm)
 
 void vm_destroy(struct vm *vm)
 {
+	vmctl_close(vm);
 	for (size_t i = vm->ndevs; i-- > 0;)
 		dev_destroy(vm->devs[i]);
 	free(vm->devs);
@@ -255,4 +307,6 @@ void vm_destroy(struct vm *vm)
 	evloop_destroy(&vm->loop);
 	pthread_mutex_destroy(&vm->slot_lock);
 	pthread_mutex_destroy(&vm->stop_lock);
+	pthread_mutex_destroy(&vm->pause_lock);
+	pthread_cond_destroy(&vm->pause_cond);
 }

@@ -29,6 +29,7 @@
 struct vcpu;
 struct pci_bus;
 struct devmem_dir;
+struct vmctl;
 
 struct vm {
 	struct config *cfg;
@@ -55,6 +56,14 @@ struct vm {
 	pthread_mutex_t stop_lock;
 	int exit_status;
 	char rundir[256];                /* runtime folder for exported devmem, "" if none */
+
+	/* pause (vm_pause, vm_resume: main thread) */
+	pthread_mutex_t pause_lock;
+	pthread_cond_t pause_cond;       /* parked vCPUs wait here; vm_pause waits for them */
+	atomic_bool pause_req;
+	unsigned parked;                 /* vCPU threads parked, under pause_lock */
+	struct vmctl *ctl;               /* the control socket, NULL without one */
+	uint64_t start_ns;               /* CLOCK_MONOTONIC at vm_run */
 };
 
 /* Build everything from a validated config; returns 0 or -errno (messages printed). */
@@ -65,6 +74,13 @@ void vm_destroy(struct vm *vm);
 
 /* Request the VM to stop with `status` (first request wins). Any thread. */
 void vm_stop(struct vm *vm, int status);
+
+/* Park every vCPU thread outside KVM_RUN (the guest stops making progress;
+ * device threads keep running).  Main thread.  0, or -ETIMEDOUT when some vCPU
+ * did not park within a few seconds (the request stays: it parks later). */
+int vm_pause(struct vm *vm);
+void vm_resume(struct vm *vm);
+bool vm_paused(struct vm *vm);
 
 /* Memory slots: returns a free slot number or -ENOSPC. */
 int vm_memslot_alloc(struct vm *vm);

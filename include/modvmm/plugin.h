@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * modvmm plugin ABI, version 2.1 (2.1 appended pci_msi_vector).
+ * modvmm plugin ABI, version 2.2 (2.1: control socket services, 2.2: pci_msi_vector).
  *
  * A plugin is a shared object exporting exactly one symbol, MODVMM_PLUGIN_SYMBOL,
  * of type `const struct modvmm_plugin`.  Everything else in the object should be
@@ -25,6 +25,9 @@
  *    ABI 2.0 (2026-12) added the tails of modvmm_io_ops, modvmm_pci_cfg_ops and
  *    modvmm_mem_region, MODVMM_KEY_IRQ and host->acpi_node; 1.x plugins are
  *    refused and need a rebuild (sources need no change).
+ *    ABI 2.1 (2026-12) appended the descriptor's stats and commands (read only
+ *    from plugins built for 2.1 or later) and the host services event,
+ *    backend_new and backend_free (test with MODVMM_HOST_HAS).
  *
  * Errors are negative errno values.  A plugin never calls exit() or abort() on bad
  * input: it returns an error, and the core unwinds a failed start in reverse order.
@@ -44,7 +47,7 @@ extern "C" {
 #endif
 
 #define MODVMM_ABI_MAJOR 2
-#define MODVMM_ABI_MINOR 1
+#define MODVMM_ABI_MINOR 2
 
 /* Name of the one symbol a plugin exports. */
 #define MODVMM_PLUGIN_SYMBOL "modvmm_plugin"
@@ -103,6 +106,10 @@ struct modvmm_dev;   /* a plugin instance, owned by the core (opaque) */
 struct modvmm_host;
 struct modvmm_check; /* a section being validated (opaque) */
 struct modvmm_check_ops;
+struct modvmm_command;  /* 2.1 */
+
+/* 2.1: receives one counter of modvmm_plugin.stats. */
+typedef void (*modvmm_stat_fn)(void *ctx, const char *name, uint64_t value);
 
 /* The descriptor.  Exported once per .so as MODVMM_PLUGIN_SYMBOL. */
 struct modvmm_plugin {
@@ -136,7 +143,42 @@ struct modvmm_plugin {
 	 * refusal with chk->error() and returns 0 or -EINVAL.  Runs nothing else:
 	 * no files, threads or guest state. */
 	int (*validate)(const struct modvmm_check_ops *chk, struct modvmm_check *c);
-	void *reserved[7];
+
+	/* -- 2.1: the VM's control socket (modvmm stats, status, and plugin commands) -- */
+	/* Optional: report the instance's counters, once per counter, through
+	 * emit(ctx, name, value).  `name`: letters, digits, '_' and '.', a dotted path
+	 * such as "pair0.tx_packets".  Called on the main thread between start()
+	 * and stop(), concurrently with the instance's own threads: counters are
+	 * read as they are (monotonic counters may lag a little). */
+	void (*stats)(void *priv, modvmm_stat_fn emit, void *ctx);
+	/* Optional: commands the instance offers, ended by an entry whose name is
+	 * NULL; `modvmm status` lists them. */
+	const struct modvmm_command *commands;
+	void *reserved[5];
+};
+
+/* ---- statistics and commands (2.1) ------------------------------------------ */
+
+/* What a command gets: the client's arguments and a way to answer. */
+struct modvmm_cmd_args {
+	uint32_t size;                 /* sizeof(struct modvmm_cmd_args) in the core */
+	uint32_t argc;
+	const char *const *argv;       /* the client's words, e.g. "plugin=sink" */
+	/* Add a line to the reply the client sees (on success and on failure). */
+	void (*reply)(const struct modvmm_cmd_args *a, const char *fmt, ...) MODVMM_PRINTF(2, 3);
+	void *ctx;                     /* the core's */
+	void *reserved[4];
+};
+
+struct modvmm_command {
+	const char *name;              /* letters, digits and '-' */
+	const char *usage;             /* the arguments, e.g. "plugin=NAME [KEY=VALUE ...]" */
+	const char *help;              /* one line */
+	/* Run on the main thread between start() and stop().  Returns 0 or -errno,
+	 * having said why through a->reply().  Must not block for long: the
+	 * event loop (other clients, plugin fds) waits meanwhile. */
+	int (*run)(void *priv, const struct modvmm_cmd_args *a);
+	void *reserved[3];
 };
 
 /* ---- configuration checks ------------------------------------------------------ */
@@ -315,7 +357,9 @@ struct modvmm_acpi_node {
  *   pci_msix_fd, pci_intx_fds         create() .. destroy()      any
  *   pci_msix_notify, pci_intx         create() .. stop()         any
  *   acpi_node                         create()                   main
- *   pci_msi_vector (2.1)              create() .. stop()         any
+ *   event (2.1)                       create() .. stop()         main
+ *   backend_new, backend_free (2.1)   start() .. stop()          main
+ *   pci_msi_vector (2.2)              create() .. stop()         any
  */
 struct modvmm_host {
 	uint32_t size;       /* sizeof(struct modvmm_host) in the core */
@@ -453,7 +497,27 @@ struct modvmm_host {
 	 * -ENOSPC past 9 nodes of one prefix, -EBUSY after create(). */
 	MODVMM_MUST_CHECK int (*acpi_node)(struct modvmm_dev *dev, const struct modvmm_acpi_node *node);
 
-	/* -- ABI 2.1: MSI for a plugin that emulates the MSI capability itself
+	/* -- 2.1: the control socket and run-time backends -- */
+	/* Send an event to the clients of the VM's control socket that asked for
+	 * events: {"event": NAME, "device": instance, "detail": the formatted text}.
+	 * NAME: lower-case letters, digits and '-'. */
+	void (*event)(struct modvmm_dev *dev, const char *name, const char *fmt, ...) MODVMM_PRINTF(3, 4);
+	/* Create and start a backend instance now, from n "KEY=VALUE" words, one of
+	 * them plugin=NAME, checked against that plugin's schema like an INI
+	 * section (its validate() hook is not run; PATH values are relative to the
+	 * INI file's folder; keys that claim resources — ports, slots, IRQs,
+	 * backends — are refused).  The instance is named after this device
+	 * ("nic0.1", "nic0.2", ...).  Returns its private pointer in *priv and its
+	 * descriptor in *plugin, or -errno with a reason in err. */
+	MODVMM_MUST_CHECK int (*backend_new)(struct modvmm_dev *dev, const char *const *kv, unsigned n,
+	                                     void **priv, const struct modvmm_plugin **plugin,
+	                                     char *err, size_t errlen);
+	/* Stop and destroy a backend instance this device no longer uses: one from
+	 * backend_new() or the one backend_get() returned.  `priv` is its private
+	 * pointer.  -ENOENT when no backend has it. */
+	int (*backend_free)(struct modvmm_dev *dev, void *priv);
+
+	/* -- 2.2: MSI for a plugin that emulates the MSI capability itself
 	 *    (PCI Local Bus 3.0 §6.8.1; add it with pci_cap_add, ID 0x05, and
 	 *    handle its writes in cfg_ops), e.g. a passed-through host function --
 	 * Vector `vec` (0-31) of the function: the first call gives it an eventfd
@@ -465,7 +529,7 @@ struct modvmm_host {
 	 * eventfd or -errno. */
 	int (*pci_msi_vector)(struct modvmm_pci *pci, unsigned vec, uint64_t addr, uint32_t data, bool deliver);
 
-	void *reserved[14];
+	void *reserved[11];
 };
 
 /* True when the core's host table has `member` (a service added after 2.0). */

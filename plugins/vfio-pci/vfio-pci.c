@@ -628,7 +628,7 @@ static int vfio_create(const struct modvmm_host *host, struct modvmm_dev *dev, v
 	*priv = v;
 	snprintf(v->addr, sizeof(v->addr), "%s", host->config_str(dev, "host"));
 	if (!MODVMM_HOST_HAS(host, pci_msi_vector))
-		return fail(v, -ENOTSUP, "this modvmm lacks host->pci_msi_vector (plugin ABI 2.1)");
+		return fail(v, -ENOTSUP, "this modvmm lacks host->pci_msi_vector (plugin ABI 2.2)");
 	char group[64];
 	int ret = check_host_fn(v, group, sizeof(group));
 	if (!ret)

@@ -133,6 +133,11 @@ struct vnet {
 	bool link_watched;
 	bool link_last;                  /* the link state last seen */
 	_Atomic uint64_t link_irqs;      /* configuration interrupts raised for link changes */
+
+	/* backend swap (vnet_swap.c, main thread) */
+	atomic_bool link_forced_down;    /* STATUS reads "down" while the backend changes */
+	bool link_down_seen;             /* the driver read STATUS meanwhile (under wlock) */
+	_Atomic uint64_t swaps, swap_failures;
 };
 
 #define vnet_log(n, lvl, ...) ((n)->host->log((n)->dev, (lvl), __VA_ARGS__))
@@ -153,6 +158,14 @@ uint64_t vnet_offload_features(const struct vnet *n, uint64_t offered);
 int vnet_offload_start(struct vnet *n);        /* DRIVER_OK */
 void vnet_offload_resume(struct vnet *n);      /* a queue enabled after DRIVER_OK */
 void vnet_offload_stop(struct vnet *n);        /* reset */
+
+/* vnet_dev.c */
+uint64_t vnet_guest_offloads(const struct vpci *v);  /* MODVMM_NET_OFF_* the driver receives */
+
+/* vnet_swap.c: the control socket's statistics and the `swap` command */
+void vnet_stats(void *priv, modvmm_stat_fn emit, void *ctx);
+extern const struct modvmm_command vnet_commands[];
+void vnet_swap_link_seen(struct vnet *n);       /* the driver read STATUS while forced down (vCPU) */
 
 /* vnet_ctrl.c */
 void vnet_ctrl_kick(void *opaque, int fd, uint32_t events);  /* event loop */

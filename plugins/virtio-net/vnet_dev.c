@@ -113,7 +113,8 @@ static void vnet_cfg_read(void *opaque, unsigned off, void *buf, unsigned len)
 {
 	struct vnet *n = opaque;
 	uint8_t cfg[VPCI_DEVCFG_LEN] = { 0 };
-	uint16_t status = modvmm_net_link_up(&n->be) ? VIRTIO_NET_S_LINK_UP : 0;
+	bool swapping = atomic_load(&n->link_forced_down);
+	uint16_t status = !swapping && modvmm_net_link_up(&n->be) ? VIRTIO_NET_S_LINK_UP : 0;
 	uint16_t pairs = (uint16_t)n->max_pairs, mtu = n->mtu;
 	pthread_mutex_lock(&n->flock);
 	memcpy(cfg + VIRTIO_NET_CFG_MAC, n->mac, ETH_ALEN);
@@ -123,6 +124,8 @@ static void vnet_cfg_read(void *opaque, unsigned off, void *buf, unsigned len)
 	memcpy(cfg + VIRTIO_NET_CFG_MTU, &mtu, sizeof(mtu));
 	if (off < sizeof(cfg) && len <= sizeof(cfg) - off)
 		memcpy(buf, cfg + off, len);
+	if (swapping && off < VIRTIO_NET_CFG_STATUS + sizeof(status) && off + len > VIRTIO_NET_CFG_STATUS)
+		vnet_swap_link_seen(n);
 }
 
 static void vnet_cfg_write(void *opaque, unsigned off, const void *buf, unsigned len)
@@ -133,7 +136,7 @@ static void vnet_cfg_write(void *opaque, unsigned off, const void *buf, unsigned
 
 /* ---- life cycle ----------------------------------------------------------------- */
 
-static uint64_t guest_offloads(const struct vpci *v)
+uint64_t vnet_guest_offloads(const struct vpci *v)
 {
 	return (vpci_has(v, VIRTIO_NET_F_GUEST_CSUM) ? MODVMM_NET_OFF_CSUM : 0) |
 	       (vpci_has(v, VIRTIO_NET_F_GUEST_TSO4) ? MODVMM_NET_OFF_TSO4 : 0) |
@@ -149,7 +152,7 @@ static int vnet_driver_ok(void *opaque)
 		return vnet_offload_start(n);
 	int ret = modvmm_net_set_vnet_hdr_len(&n->be, VNET_HDR_LEN);
 	if (!ret)
-		ret = modvmm_net_set_offloads(&n->be, guest_offloads(&n->pci));
+		ret = modvmm_net_set_offloads(&n->be, vnet_guest_offloads(&n->pci));
 	if (ret) {
 		vnet_log(n, MODVMM_LOG_ERROR, "backend %s refused the negotiated header or offloads: %s", n->be.name,
 		         strerror(-ret));
@@ -526,4 +529,6 @@ MODVMM_PLUGIN_DEFINE = {
 	.stop = vnet_stop,
 	.destroy = vnet_destroy,
 	.validate = vnet_validate,
+	.stats = vnet_stats,
+	.commands = vnet_commands,
 };

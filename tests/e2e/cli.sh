@@ -72,7 +72,28 @@ status=0
 "$MODVMM" check "$T/no-such.ini" 2>"$T/err" || status=$?
 [ "$status" = 241 ] || fail "check of a missing file exited $status, expected 241"
 expect_in "$T/err" "$T/no-such.ini: cannot open: No such file or directory"
+# the commands for a running VM: usage errors exit 240, a VM that is not there 1
+usage_error status
+expect_in "$T/err" "'status' needs a VM"
+usage_error swap vm nic0
+expect_in "$T/err" "'swap' needs VM DEVICE --backend PLUGIN"
+usage_error status vm --watch
+expect_in "$T/err" "--watch goes with 'stats'"
+usage_error stats vm --interval 0
+expect_in "$T/err" "--interval wants seconds"
+usage_error run "$T/good.ini" --json
+expect_in "$T/err" "go with the commands for a running VM"
+status=0
+MODVMM_RUNDIR=$T/run "$MODVMM" status nosuch 2>"$T/err" || status=$?
+[ "$status" = 1 ] || fail "status of a missing VM exited $status, expected 1"
+expect_in "$T/err" "no VM answers at $T/run/nosuch/control.sock"
+MODVMM_RUNDIR=$T/run "$MODVMM" list >"$T/out" || fail "list with no VM failed"
+expect_in "$T/out" "(no VM answers under $T/run)"
 "$MODVMM" --help >"$T/help"
+for word in "list " "status VM" "stats VM [DEVICE]" "pause VM" "resume VM" "stop VM" "events VM" \
+	"swap VM DEVICE --backend PLUGIN [KEY=VALUE ...]" "--json" "--watch"; do
+	expect_in "$T/help" "$word"
+done
 for word in "240  bad command line" "241  the INI file is refused" "242  the VM could not start" "243  the VM failed"; do
 	expect_in "$T/help" "$word"
 done

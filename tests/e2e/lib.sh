@@ -26,6 +26,12 @@ need_root() {
 	}
 }
 
+# need_tap: root and /dev/net/tun (taps in namespaces the test creates)
+need_tap() {
+	need_root
+	[ -c /dev/net/tun ] || { echo "SKIP: no /dev/net/tun" >&2; exit 77; }
+}
+
 # MODVMM_TIME_FACTOR, set by the runner (tests/kvmhost/with-kvm: 8 inside a KVM
 # host, where everything runs emulated; 1 natively), scales every time limit:
 # `scaled N` is N seconds times the factor, and `timeout` below is coreutils'

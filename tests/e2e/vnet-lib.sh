@@ -52,3 +52,18 @@ run_vnet() {
 		fail "guest reported failure (exit status $status)"
 	fi
 }
+
+# flap_verdict STATUS FRAMES WHAT: the guest of a mode=flap run (output in
+# $T/out and $T/err) exited with STATUS 0 and no FAIL line, saw the link go down
+# and come back with at least two configuration interrupts (counted in $cfg),
+# and got FRAMES new frames back intact afterwards.  WHAT leads the failures.
+flap_verdict() {
+	if [ "$1" != 0 ] || grep -q "^FAIL" "$T/out"; then
+		cat "$T/out" "$T/err" >&2
+		fail "$3: guest failed (exit status $1)"
+	fi
+	expect_in "$T/out" "ok: the link went down and came back"
+	expect_in "$T/out" "flap: phase 3 sent $2 received $2 intact $2"
+	cfg=$(sed -n 's/.*link: \([0-9]*\) configuration interrupts.*/\1/p' "$T/out")
+	[ "${cfg:-0}" -ge 2 ] || fail "$3: expected configuration interrupts for link down and up, got ${cfg:-none}"
+}

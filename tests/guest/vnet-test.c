@@ -22,7 +22,9 @@
  *                  echo `frames` frames, print "flap: phase 1 done", keep
  *                  sending while waiting for the link to go down and up again,
  *                  then echo `frames` new frames (`window` in flight, default
- *                  32), which must all come back.
+ *                  32), which must all come back.  go_serial=1: after the
+ *                  link came back, keep sending until a byte arrives on COM1
+ *                  (the test swaps the backend meanwhile).
  *   mode=link      wait for the link to go down and come back (no traffic);
  *                  with go_serial=1, then keep watching until a byte arrives on
  *                  COM1 (the test sends it once the peer is done: a peer that
@@ -224,6 +226,7 @@ struct flap {
 	bool until_serial;                 /* mode=link go_serial=1: end on a COM1 byte */
 	unsigned sent2, recvd2;            /* phase 2: while the link flaps */
 	bool saw_down, saw_up;
+	bool got_serial;                   /* go_serial=1: the byte came (after the link came up) */
 	unsigned cfg_irqs;                 /* configuration interrupts seen (ISR CONFIG bit) */
 	unsigned sent3, recvd3, intact3, stale3;
 };
@@ -256,14 +259,15 @@ static void count_cfg_irq(struct flap *f)
 }
 
 /* Phase 2: send test frames whenever a buffer is free, drop what comes back, and
- * watch the link status until it went down and came up again; count the
+ * watch the link status until it went down and came up again (with go_serial=1:
+ * and then until a byte arrives on COM1, traffic going on); count the
  * configuration interrupts the changes raise (the one for "up" may follow the
  * status the guest already saw: wait a little for it). */
 static void flap_wait_user(void *arg)
 {
 	struct flap *f = arg;
 	uint64_t end = guest_rdtsc() + flap_wait;
-	while (!f->saw_up && guest_rdtsc() < end) {
+	while (!(f->saw_up && (!f->until_serial || f->got_serial)) && guest_rdtsc() < end) {
 		count_cfg_irq(f);
 		uint8_t *b = f->no_traffic ? NULL : vn_tx_buf(&dev, 0);
 		if (b) {
@@ -279,12 +283,10 @@ static void flap_wait_user(void *arg)
 		bool up = link_up();
 		f->saw_down |= !up;
 		f->saw_up = f->saw_down && up;
+		f->got_serial = f->saw_up && f->until_serial && serial_byte();
 	}
 	end = guest_rdtsc() + WAIT_CYCLES;
 	while (f->saw_up && !dev.msix && f->cfg_irqs < 2 && guest_rdtsc() < end)
-		count_cfg_irq(f);
-	end = guest_rdtsc() + flap_wait;
-	while (f->saw_up && f->until_serial && !serial_byte() && guest_rdtsc() < end)
 		count_cfg_irq(f);
 }
 
@@ -343,7 +345,8 @@ static void run_flap(void)
 {
 	static struct flap f;
 	f = (struct flap){ .frames = (unsigned)guest_cmdline_ulong("frames", 1000),
-	                   .window = (unsigned)guest_cmdline_ulong("window", 32) };
+	                   .window = (unsigned)guest_cmdline_ulong("window", 32),
+	                   .until_serial = guest_cmdline_ulong("go_serial", 0) != 0 };
 	run_echo(1);
 	guest_printf("flap: phase 1 done\n");
 	guest_user_run(flap_wait_user, &f);

@@ -226,6 +226,17 @@ static void dsdt_contents(void **state)
 	static const uint8_t slot0_intd[] = { 0x12, 0x0a, 0x04, 0x0b, 0xff, 0xff, 0x0a, 0x03, 0x00, 0x0a, 0x13 };
 	assert_non_null(find(d, len, slot3_intb, sizeof(slot3_intb)));
 	assert_non_null(find(d, len, slot0_intd, sizeof(slot0_intd)));
+	/* the power button: PWRB (PNP0C0C) and the GED (ACPI0013) whose
+	 * Interrupt (ResourceConsumer, Edge, ActiveHigh, Exclusive) {9} runs
+	 * _EVT: If (LEqual (Arg0, 9)) { Notify (PWRB, 0x80) } */
+	static const uint8_t pnp0c0c[] = { 0x0c, 0x41, 0xd0, 0x0c, 0x0c };
+	static const uint8_t ged_irq[] = { 0x89, 0x06, 0x00, 0x03, 0x01, 0x09, 0x00, 0x00, 0x00 };
+	static const uint8_t evt[] = { 0x14, 0x13, '_', 'E', 'V', 'T', 0x01, 0xa0, 0x0c, 0x93, 0x68, 0x0a, 0x09,
+	                               0x86, 'P', 'W', 'R', 'B', 0x0a, 0x80 };
+	assert_non_null(find(d, len, pnp0c0c, sizeof(pnp0c0c)));
+	assert_non_null(find(d, len, "ACPI0013", 9));
+	assert_non_null(find(d, len, ged_irq, sizeof(ged_irq)));
+	assert_non_null(find(d, len, evt, sizeof(evt)));
 	/* Name (_S5, Package (2) { 5, 0 }) */
 	static const uint8_t s5[] = { 0x08, '_', 'S', '5', '_', 0x12, 0x05, 0x02, 0x0a, 0x05, 0x00 };
 	assert_non_null(find(d, len, s5, sizeof(s5)));

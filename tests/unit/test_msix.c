@@ -360,7 +360,7 @@ static void routing_table(void **state)
 	irq_router_destroy(&r);
 }
 
-/* ABI 2.1 pci_msi_vector: MSI vectors of a plugin that emulates the MSI
+/* ABI 2.2 pci_msi_vector: MSI vectors of a plugin that emulates the MSI
  * capability: one eventfd and GSI per vector, stable across calls; routed and
  * bound while delivering, unbound otherwise with writes kept for later. */
 static void msi_vectors(void **state)

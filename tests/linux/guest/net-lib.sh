@@ -47,22 +47,31 @@ macvlan_traffic() {
 	tcp_to "" 10.0.0.1 5002 "$1" "ip netns exec peer"
 }
 
-# carrier_wait IF 0|1: block until IF's carrier is 0 or 1, woken by rtnetlink
+# link_wait IF WHAT COMMAND...: block until COMMAND succeeds, woken by rtnetlink
 # link events (ip monitor), not by polling.  The monitor is known to listen
-# once it has shown an event of our own (an alias change); the carrier is
-# read after that and again after every event, so no change is missed.
-carrier_wait() {
-	local line mpid
+# once it has shown an event of our own (an alias change); COMMAND is run
+# after that and again after every event, so no change is missed.
+link_wait() {
+	local line mpid if=$1 what=$2
+	shift 2
 	rm -f /tmp/mon && mkfifo /tmp/mon
 	ip -o monitor link >/tmp/mon 2>&1 &
 	mpid=$!
 	exec 4</tmp/mon
-	ip link set "$1" alias "carrier-wait-$$-$RANDOM"
+	ip link set "$if" alias "link-wait-$$-$RANDOM"
 	read -r -t 60 line <&4 || { kill $mpid; fail "ip monitor showed no event"; }
-	while [ "$(cat "/sys/class/net/$1/carrier")" != "$2" ]; do
-		read -r -t 120 line <&4 || { kill $mpid; exec 4<&-; fail "$1: carrier not $2 after 120 s"; }
+	while ! "$@"; do
+		read -r -t 120 line <&4 || { kill $mpid; exec 4<&-; fail "$if: not $what after 120 s"; }
 	done
 	kill $mpid
 	exec 4<&-
-	say "$1: carrier $2"
+	say "$if: $what"
 }
+
+# carrier_wait IF 0|1: block until IF's carrier is 0 or 1.
+carrier_is() { [ "$(cat "/sys/class/net/$1/carrier")" = "$2" ]; }
+carrier_wait() { link_wait "$1" "carrier $2" carrier_is "$1" "$2"; }
+
+# changes_wait IF N: block until IF's carrier changed N times since boot.
+changes_reach() { [ "$(cat "/sys/class/net/$1/carrier_changes")" -ge "$2" ]; }
+changes_wait() { link_wait "$1" "$2 carrier changes" changes_reach "$1" "$2"; }
