@@ -24,6 +24,7 @@
 #define PKTGEN_F_FIN  0x1u /* last packet of its session */
 #define PKTGEN_F_PING 0x2u /* a ping: echo it */
 #define PKTGEN_F_PONG 0x4u /* an echoed ping */
+#define PKTGEN_F_HELLO 0x8u /* an announcement to a learning switch: not part of a stream */
 
 struct pktgen_hdr {
 	uint8_t  dst[6];
