@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The switch's data path (fwd.h). */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -80,23 +81,68 @@ static uint64_t classify(struct sw *s, unsigned src, const uint8_t *f, uint64_t 
 	return others & (1ull << d);
 }
 
-/* Copy the frames of the batch bound for port d into its TX ring 0. */
+/* Room in port d's TX ring 0 (completions taken first), tracking how long
+ * it has been full. */
+static uint32_t room(struct sw *s, unsigned d, uint64_t now_ns)
+{
+	struct sw_port *p = &s->port[d];
+	uint32_t space;
+
+	nmport_txsync(p->np, 0);
+	space = nm_uring_space(nmport_tx(p->np, 0));
+	if (space)
+		p->full_since = 0;
+	else if (!p->full_since)
+		p->full_since = now_ns;
+	return space;
+}
+
+static bool stalled(const struct sw_port *p, uint64_t now_ns)
+{
+	return p->full_since && now_ns - p->full_since > SW_HOLD_NS;
+}
+
+/* How many frames of the batch go now: a frame goes when each of its
+ * destinations has room or is stalled (dropped there). */
+static unsigned cutoff(struct sw *s, unsigned n, uint64_t dsts, uint64_t now_ns)
+{
+	uint32_t space[SW_MAX_PORTS];
+	uint64_t drop = 0;
+
+	for (unsigned d = 0; d < SW_MAX_PORTS; d++) {
+		if (!(dsts & (1ull << d)))
+			continue;
+		space[d] = room(s, d, now_ns);
+		if (!space[d] && stalled(&s->port[d], now_ns))
+			drop |= 1ull << d;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		struct sw_pkt *pk = &s->batch[i];
+		uint64_t want = pk->dst & ~drop;
+		for (uint64_t m = want; m; m &= m - 1)
+			if (!space[__builtin_ctzll(m)])
+				return i;
+		for (uint64_t m = want; m; m &= m - 1)
+			space[__builtin_ctzll(m)]--;
+		for (uint64_t m = pk->dst & drop; m; m &= m - 1)
+			s->port[__builtin_ctzll(m)].drop_full++;
+		pk->dst = want;
+	}
+	return n;
+}
+
+/* Copy the first n frames of the batch bound for port d into its TX ring 0
+ * (cutoff() checked the room). */
 static void fill(struct sw *s, unsigned d, unsigned n)
 {
 	struct sw_port *p = &s->port[d];
 	struct nm_uring *u = nmport_tx(p->np, 0);
-	uint32_t space, k = 0;
+	uint32_t k = 0;
 
-	nmport_txsync(p->np, 0); /* take completions first */
-	space = nm_uring_space(u);
 	for (unsigned i = 0; i < n; i++) {
 		const struct sw_pkt *pk = &s->batch[i];
 		if (!(pk->dst & (1ull << d)))
 			continue;
-		if (k == space) {
-			p->drop_full++;
-			continue;
-		}
 		struct netmap_slot *sl = nm_uring_slot(u, k++);
 		/* the slot is shared with the port's peer: read its index once */
 		uint8_t *buf = nm_uring_buf(u, NM_READ_ONCE(sl->buf_idx));
@@ -119,7 +165,7 @@ static void fill(struct sw *s, unsigned d, unsigned n)
 unsigned sw_forward_port(struct sw *s, unsigned src, uint64_t now_ns)
 {
 	struct sw_port *p = &s->port[src];
-	unsigned nr = nmport_nrings(p->np), n = 0;
+	unsigned nr = nmport_nrings(p->np), n = 0, go, released = 0;
 	uint32_t taken[NMPORT_MAX_RINGS];
 	uint64_t live = sw_live(s), dsts = 0;
 
@@ -135,28 +181,38 @@ unsigned sw_forward_port(struct sw *s, unsigned src, uint64_t now_ns)
 			uint32_t len;
 			const uint8_t *f = nm_uring_slot_buf(u, nm_uring_slot(u, k), &len);
 			if (!f || len < SW_ETH_HLEN) {
-				p->bad++;
+				p->bad++; /* refused slots go with the next frame */
 				continue;
 			}
 			struct sw_pkt *pk = &s->batch[n++];
 			pk->buf = f;
 			pk->len = len;
+			pk->ring = r;
+			pk->upto = k + 1;
 			pk->dst = classify(s, src, f, live, now_ns);
 			dsts |= pk->dst;
 		}
 		taken[r] = k;
-		p->rx += k;
+	}
+	go = cutoff(s, n, dsts, now_ns);
+	p->held = go < n;
+	if (go < n) { /* release up to the first frame that waits */
+		const struct sw_pkt *w = &s->batch[go];
+		for (unsigned r = w->ring; r < nr; r++)
+			taken[r] = r == w->ring ? w->upto - 1 : 0;
 	}
 	for (unsigned d = 0; dsts; d++, dsts >>= 1)
 		if (dsts & 1)
-			fill(s, d, n);
+			fill(s, d, go);
+	p->rx += go;
 	for (unsigned r = 0; r < nr; r++) {
 		if (!taken[r])
 			continue;
 		nm_uring_advance(nmport_rx(p->np, r), taken[r]);
 		nmport_rxsync(p->np, r);
+		released += taken[r];
 	}
-	return n;
+	return released;
 }
 
 unsigned sw_forward(struct sw *s, uint64_t now_ns)

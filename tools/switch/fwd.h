@@ -10,9 +10,14 @@
  * and unknown unicast; never the source); then each destination port is
  * filled in one pass over the batch, copying each frame into a buffer of the
  * destination's own pipe (TX ring 0), and the source's RX slots are released.
- * Ports share no memory: a port can only ever corrupt its own frames.  A
- * frame for a destination whose TX ring is full is dropped (VALE does the
- * same), so a stalled port never stalls the others.  One thread.
+ * Ports share no memory: a port can only ever corrupt its own frames.
+ *
+ * Full destinations: VALE drops at once.  Here a frame whose destination's
+ * TX ring is full stays in the source's RX ring (with every frame after it),
+ * so the source's sender waits as on a plain pipe and nothing is lost while
+ * the receivers keep up on average; a destination full for longer than
+ * SW_HOLD_NS is "stalled" and its frames are dropped (counted), so a stuck
+ * or dead port holds the others up for at most that long.  One thread.
  */
 #ifndef SWITCH_FWD_H
 #define SWITCH_FWD_H
@@ -27,6 +32,7 @@
 #define SW_MAX_PORTS 64u   /* a port bit in a uint64_t mask */
 #define SW_BATCH     1024u /* frames per batch: VALE's default */
 #define SW_ETH_HLEN  14u   /* shorter frames are dropped (counted in bad) */
+#define SW_HOLD_NS   50000000ull /* a full destination stalls the sources this long at most */
 
 struct sw_port {
 	struct nmport *np;
@@ -36,11 +42,14 @@ struct sw_port {
 	uint64_t drop_full;   /* frames for this port dropped: its TX ring was full */
 	uint64_t bad;         /* its slots refused: buffer index, length, runt */
 	uint64_t to_self;     /* frames whose destination was learned on the source */
+	uint64_t full_since;  /* when its TX ring was first seen full (0: it has room) */
+	bool held;            /* frames wait in its RX ring for a full destination */
 };
 
 struct sw_pkt {
 	const uint8_t *buf;
 	uint32_t len;
+	uint32_t ring, upto;  /* source RX ring, slots of it consumed with this frame */
 	uint64_t dst;         /* destination port mask */
 };
 
@@ -61,9 +70,9 @@ void sw_port_del(struct sw *s, unsigned i);
 int sw_port_find(const struct sw *s, const char *name);
 /* Ports whose link is up. */
 uint64_t sw_live(const struct sw *s);
-/* Forward one batch from port src; returns frames taken. */
+/* Forward one batch from port src; returns the RX slots released. */
 unsigned sw_forward_port(struct sw *s, unsigned src, uint64_t now_ns);
-/* One batch from every port; returns frames taken. */
+/* One batch from every port; returns the RX slots released. */
 unsigned sw_forward(struct sw *s, uint64_t now_ns);
 
 #endif

@@ -17,6 +17,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -140,10 +141,21 @@ static void reap(struct swd *d)
 		}
 		if (!p->was_up)
 			continue;
-		say(d, "port %s left", p->name);
+		if (!d->quiet)
+			printf("switch %s: port %s left (rx %" PRIu64 " tx %" PRIu64 " drop_full %" PRIu64
+			       " bad %" PRIu64 ")\n", d->name, p->name, p->rx, p->tx, p->drop_full, p->bad);
+		fflush(stdout);
 		epoll_ctl(d->epfd, EPOLL_CTL_DEL, nmport_fd(p->np), NULL);
 		sw_port_del(&d->s, i);
 	}
+}
+
+static bool held(const struct swd *d)
+{
+	for (unsigned i = 0; i < SW_MAX_PORTS; i++)
+		if ((d->s.used & (1ull << i)) && d->s.port[i].held)
+			return true;
+	return false;
 }
 
 /* Ask every port for a wake-up; false if one has work already. */
@@ -155,7 +167,10 @@ static bool arm(struct swd *d)
 		struct nmport *np = d->s.port[i].np;
 		if (!(d->s.used & (1ull << i)))
 			continue;
-		unsigned ev = NMPORT_POLLIN | (nmport_tx_pending(np, 0) ? NMPORT_POLLDRAIN : 0);
+		/* a port whose frames wait for a full destination needs no wake-up:
+		 * the destination's (POLLDRAIN) or the hold timeout brings us back */
+		unsigned ev = (d->s.port[i].held ? 0 : NMPORT_POLLIN) |
+			      (nmport_tx_pending(np, 0) ? NMPORT_POLLDRAIN : 0);
 		if (nmport_poll(np, ev, 0) != 0)
 			sleep = false;
 	}
@@ -219,7 +234,7 @@ static int run(struct swd *d)
 			continue;
 		idle = 0;
 		struct epoll_event evs[16];
-		int n = epoll_wait(d->epfd, evs, 16, -1);
+		int n = epoll_wait(d->epfd, evs, 16, held(d) ? (int)(SW_HOLD_NS / 1000000 + 1) : -1);
 		if (n < 0 && errno != EINTR)
 			return -errno;
 		for (int e = 0; e < n; e++) {
