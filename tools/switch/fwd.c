@@ -222,5 +222,9 @@ unsigned sw_forward(struct sw *s, uint64_t now_ns)
 	for (unsigned i = 0; i < SW_MAX_PORTS; i++)
 		if (s->used & (1ull << i))
 			total += sw_forward_port(s, i, now_ns);
+	/* frames copied earlier and still waiting for room at their port */
+	for (unsigned i = 0; i < SW_MAX_PORTS; i++)
+		if ((s->used & (1ull << i)) && nmport_tx_pending(s->port[i].np, 0))
+			nmport_txsync(s->port[i].np, 0);
 	return total;
 }
