@@ -270,7 +270,7 @@ static void full_destination_holds_then_drops(void **state)
 	assert_int_equal(b->s.port[1].drop_full, 0);
 	assert_false(b->s.port[0].held);
 
-	/* 1 stops reading for longer than SW_HOLD_NS: it is stalled, its frames
+	/* 1 stops reading for longer than the hold time: it is stalled, its frames
 	 * are dropped and 0's other traffic goes on */
 	uint64_t now = 1000;
 	for (unsigned round = 0; round < 4; round++) {
@@ -278,7 +278,7 @@ static void full_destination_holds_then_drops(void **state)
 		sw_forward(&b->s, now);
 	}
 	assert_true(b->s.port[0].held);
-	now += SW_HOLD_NS + 1;
+	now += b->s.hold_ns + 1;
 	sw_forward(&b->s, now);
 	assert_true(b->s.port[1].drop_full > 0);
 	assert_false(b->s.port[0].held);

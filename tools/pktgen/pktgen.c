@@ -377,9 +377,13 @@ static int do_pong(struct run *r)
 		struct netmap_slot *rs = nm_uring_slot(r->rx, 0), *ts = nm_uring_slot(r->tx, 0);
 		uint32_t len, tidx = NM_READ_ONCE(ts->buf_idx);
 		struct pktgen_hdr *h = nm_uring_slot_buf(r->rx, rs, &len);
-		if (h && nm_uring_buf(r->tx, tidx) && len >= PKTGEN_MIN_SIZE) {
+		/* only pings are answered: on a switch, others' floods arrive too */
+		if (h && nm_uring_buf(r->tx, tidx) && len >= PKTGEN_MIN_SIZE && pktgen_pong(h, len)) {
 			fin = (h->flags & PKTGEN_F_FIN) != 0;
-			pktgen_pong(h, len);
+			uint8_t peer[6]; /* answer the sender: swap the addresses */
+			memcpy(peer, h->src, 6);
+			memcpy(h->src, h->dst, 6);
+			memcpy(h->dst, peer, 6);
 			ts->buf_idx = rs->buf_idx;
 			ts->len = (uint16_t)len;
 			ts->flags = NS_BUF_CHANGED;

@@ -172,11 +172,12 @@ int ctl_request(const char *name, const char *req)
 {
 	char buf[4096];
 	ssize_t n;
-	int fd = ctl_connect(name);
+	int fd = ctl_connect(name), len = snprintf(buf, sizeof(buf), "%s\n", req);
 
 	if (fd < 0)
 		return fd;
-	if (write(fd, req, strlen(req)) != (ssize_t)strlen(req) || write(fd, "\n", 1) != 1) {
+	/* one write: the switch answers and closes after the first read */
+	if (send(fd, buf, (size_t)len, MSG_NOSIGNAL) != len) {
 		close(fd);
 		return -EIO;
 	}

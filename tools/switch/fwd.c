@@ -11,6 +11,7 @@ void sw_init(struct sw *s, uint64_t age_ns)
 {
 	memset(s, 0, sizeof(*s));
 	fdb_init(&s->fdb, age_ns);
+	s->hold_ns = SW_HOLD_NS;
 }
 
 int sw_port_add(struct sw *s, struct nmport *np, const char *name)
@@ -63,8 +64,15 @@ static uint64_t classify(struct sw *s, unsigned src, const uint8_t *f, uint64_t 
 	uint64_t others = live & ~(1ull << src);
 	uint64_t smac = fdb_mac(f + 6);
 
-	if (!fdb_is_multicast(f + 6) && smac != 0)
+	if (!fdb_is_multicast(f + 6) && smac != 0) {
+		uint64_t before = s->fdb.learned + s->fdb.moved;
 		fdb_learn(&s->fdb, smac, src, now_ns);
+		if (s->verbose && s->fdb.learned + s->fdb.moved != before) {
+			printf("learned %02x:%02x:%02x:%02x:%02x:%02x on %s\n", f[6], f[7], f[8], f[9],
+			       f[10], f[11], s->port[src].name);
+			fflush(stdout);
+		}
+	}
 	if (fdb_is_multicast(f)) {
 		s->floods++;
 		return others;
@@ -97,9 +105,9 @@ static uint32_t room(struct sw *s, unsigned d, uint64_t now_ns)
 	return space;
 }
 
-static bool stalled(const struct sw_port *p, uint64_t now_ns)
+static bool stalled(const struct sw *s, const struct sw_port *p, uint64_t now_ns)
 {
-	return p->full_since && now_ns - p->full_since > SW_HOLD_NS;
+	return p->full_since && now_ns - p->full_since > s->hold_ns;
 }
 
 /* How many frames of the batch go now: a frame goes when each of its
@@ -113,7 +121,7 @@ static unsigned cutoff(struct sw *s, unsigned n, uint64_t dsts, uint64_t now_ns)
 		if (!(dsts & (1ull << d)))
 			continue;
 		space[d] = room(s, d, now_ns);
-		if (!space[d] && stalled(&s->port[d], now_ns))
+		if (!space[d] && stalled(s, &s->port[d], now_ns))
 			drop |= 1ull << d;
 	}
 	for (unsigned i = 0; i < n; i++) {

@@ -16,7 +16,7 @@
  * TX ring is full stays in the source's RX ring (with every frame after it),
  * so the source's sender waits as on a plain pipe and nothing is lost while
  * the receivers keep up on average; a destination full for longer than
- * SW_HOLD_NS is "stalled" and its frames are dropped (counted), so a stuck
+ * hold_ns (default SW_HOLD_NS) is "stalled" and its frames are dropped (counted), so a stuck
  * or dead port holds the others up for at most that long.  One thread.
  */
 #ifndef SWITCH_FWD_H
@@ -32,7 +32,7 @@
 #define SW_MAX_PORTS 64u   /* a port bit in a uint64_t mask */
 #define SW_BATCH     1024u /* frames per batch: VALE's default */
 #define SW_ETH_HLEN  14u   /* shorter frames are dropped (counted in bad) */
-#define SW_HOLD_NS   50000000ull /* a full destination stalls the sources this long at most */
+#define SW_HOLD_NS   200000000ull /* default: a full destination holds its sources this long at most */
 
 struct sw_port {
 	struct nmport *np;
@@ -59,6 +59,8 @@ struct sw {
 	struct fdb fdb;
 	struct sw_pkt batch[SW_BATCH];
 	uint64_t floods;      /* frames flooded */
+	uint64_t hold_ns;     /* a port full for longer is stalled (SW_HOLD_NS) */
+	bool verbose;         /* print each MAC learned or moved (not per frame) */
 };
 
 void sw_init(struct sw *s, uint64_t age_ns);

@@ -2,7 +2,7 @@
 /*
  * modvmm-switch: a VALE-style learning L2 switch between pipe ends.
  *
- *   modvmm-switch [--stay] [--age SECONDS] [--quiet] NAME   run switch NAME
+ *   modvmm-switch [--stay] [--age S] [--hold MS] [-q|-v] NAME   run switch NAME
  *   modvmm-switch list | ports NAME | macs NAME           introspection
  *
  * A port of switch NAME is pipe NAME.PORT (RUNDIR/pipe/NAME.PORT.sock): an
@@ -141,6 +141,9 @@ static void reap(struct swd *d)
 		}
 		if (!p->was_up)
 			continue;
+		/* what the endpoint sent before it left still goes (unless held) */
+		for (unsigned k = 0; k < 64 && sw_forward_port(&d->s, i, now_ns()); k++)
+			;
 		if (!d->quiet)
 			printf("switch %s: port %s left (rx %" PRIu64 " tx %" PRIu64 " drop_full %" PRIu64
 			       " bad %" PRIu64 ")\n", d->name, p->name, p->rx, p->tx, p->drop_full, p->bad);
@@ -234,7 +237,7 @@ static int run(struct swd *d)
 			continue;
 		idle = 0;
 		struct epoll_event evs[16];
-		int n = epoll_wait(d->epfd, evs, 16, held(d) ? (int)(SW_HOLD_NS / 1000000 + 1) : -1);
+		int n = epoll_wait(d->epfd, evs, 16, held(d) ? (int)(d->s.hold_ns / 1000000 + 1) : -1);
 		if (n < 0 && errno != EINTR)
 			return -errno;
 		for (int e = 0; e < n; e++) {
@@ -252,29 +255,36 @@ static int run(struct swd *d)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: modvmm-switch [--stay] [--age SECONDS] [--quiet] NAME\n"
+	fprintf(f, "usage: modvmm-switch [--stay] [--age S] [--hold MS] [--quiet|--verbose] NAME\n"
 		   "       modvmm-switch list | ports NAME | macs NAME\n"
 		   "Runs learning L2 switch NAME; its ports are the pipes NAME.PORT that endpoints\n"
 		   "create (RUNDIR/pipe/NAME.PORT.sock).  Without --stay it exits when its last\n"
 		   "port has left.  list: the running switches; ports: their ports and counters;\n"
-		   "macs: the learned MAC table.\n");
+		   "macs: the learned MAC table.  --age: seconds a MAC stays learned (default 300);\n"
+		   "--hold: milliseconds frames wait for a full port before they are dropped for it\n"
+		   "(default 200; 0: drop at once, as VALE); --verbose: print each MAC learned or moved.\n");
 }
 
 int main(int argc, char **argv)
 {
 	static const struct option lo[] = {
 		{ "stay", no_argument, 0, 's' }, { "age", required_argument, 0, 'a' },
-		{ "quiet", no_argument, 0, 'q' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
+		{ "hold", required_argument, 0, 'H' },
+		{ "quiet", no_argument, 0, 'q' }, { "verbose", no_argument, 0, 'v' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
 	};
 	static struct swd d; /* the batch is large: not on the stack */
 	double age = SW_DEFAULT_AGE_S;
+	double hold_ms = (double)SW_HOLD_NS / 1e6;
+	bool verbose = false;
 	int c, err;
 
-	while ((c = getopt_long(argc, argv, "sa:qh", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "sa:H:qvh", lo, NULL)) != -1) {
 		switch (c) {
 		case 's': d.stay = true; break;
 		case 'a': age = strtod(optarg, NULL); break;
+		case 'H': hold_ms = strtod(optarg, NULL); break;
 		case 'q': d.quiet = true; break;
+		case 'v': verbose = true; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -290,7 +300,7 @@ int main(int argc, char **argv)
 		}
 		return 0;
 	}
-	if (optind + 1 != argc || !(age > 0)) {
+	if (optind + 1 != argc || !(age > 0) || !(hold_ms >= 0) || hold_ms > 60000) {
 		usage(stderr);
 		return 2;
 	}
@@ -301,6 +311,8 @@ int main(int argc, char **argv)
 	}
 	snprintf(d.name, sizeof(d.name), "%s", argv[optind]);
 	sw_init(&d.s, (uint64_t)(age * 1e9));
+	d.s.verbose = verbose;
+	d.s.hold_ns = (uint64_t)(hold_ms * 1e6);
 	if ((err = setup(&d)) < 0) {
 		fprintf(stderr, "modvmm-switch: %s: %s\n", d.name,
 			err == -EADDRINUSE ? "already running" : strerror(-err));
