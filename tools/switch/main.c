@@ -253,38 +253,55 @@ static int run(struct swd *d)
 	}
 }
 
+/* --daemon: go on in a child of a new session; the parent returns 1 (and
+ * exits 0: whoever started us knows the switch listens), the child 0. */
+static int detach(void)
+{
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return -errno;
+	if (pid > 0)
+		return 1;
+	setsid();
+	return 0;
+}
+
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: modvmm-switch [--stay] [--age S] [--hold MS] [--quiet|--verbose] NAME\n"
+	fprintf(f, "usage: modvmm-switch [--stay] [--age S] [--hold MS] [--quiet|--verbose] [--daemon] NAME\n"
 		   "       modvmm-switch list | ports NAME | macs NAME\n"
 		   "Runs learning L2 switch NAME; its ports are the pipes NAME.PORT that endpoints\n"
 		   "create (RUNDIR/pipe/NAME.PORT.sock).  Without --stay it exits when its last\n"
 		   "port has left.  list: the running switches; ports: their ports and counters;\n"
 		   "macs: the learned MAC table.  --age: seconds a MAC stays learned (default 300);\n"
 		   "--hold: milliseconds frames wait for a full port before they are dropped for it\n"
-		   "(default 200; 0: drop at once, as VALE); --verbose: print each MAC learned or moved.\n");
+		   "(default 200; 0: drop at once, as VALE); --verbose: print each MAC learned or moved;\n"
+		   "--daemon: return once the switch listens, leaving it running (the pipe backend's\n"
+		   "`switch = NAME` starts it so).\n");
 }
 
 int main(int argc, char **argv)
 {
 	static const struct option lo[] = {
 		{ "stay", no_argument, 0, 's' }, { "age", required_argument, 0, 'a' },
-		{ "hold", required_argument, 0, 'H' },
+		{ "hold", required_argument, 0, 'H' }, { "daemon", no_argument, 0, 'D' },
 		{ "quiet", no_argument, 0, 'q' }, { "verbose", no_argument, 0, 'v' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
 	};
 	static struct swd d; /* the batch is large: not on the stack */
 	double age = SW_DEFAULT_AGE_S;
 	double hold_ms = (double)SW_HOLD_NS / 1e6;
-	bool verbose = false;
+	bool verbose = false, daemon = false;
 	int c, err;
 
-	while ((c = getopt_long(argc, argv, "sa:H:qvh", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "sa:H:Dqvh", lo, NULL)) != -1) {
 		switch (c) {
 		case 's': d.stay = true; break;
 		case 'a': age = strtod(optarg, NULL); break;
 		case 'H': hold_ms = strtod(optarg, NULL); break;
 		case 'q': d.quiet = true; break;
 		case 'v': verbose = true; break;
+		case 'D': daemon = true; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -318,6 +335,8 @@ int main(int argc, char **argv)
 			err == -EADDRINUSE ? "already running" : strerror(-err));
 		return err == -EADDRINUSE ? 3 : 1;
 	}
+	if (daemon && (err = detach()) != 0)
+		return err < 0 ? 1 : 0; /* the parent: the switch listens */
 	err = run(&d);
 	for (unsigned i = 0; i < SW_MAX_PORTS; i++)
 		sw_port_del(&d.s, i);
