@@ -88,7 +88,9 @@ struct pktgen_rx_state {
  * Account one received frame.  A new session id starts a new session at
  * whatever sequence number it carries (a receiver may join late); within a
  * session every packet must carry the next number.  Returns 1 when the frame
- * started a session, 0 when it was in order, -1 for an error.
+ * started a session, 0 when it was in order, -1 for an error, 2 for an
+ * announcement (PKTGEN_F_HELLO, sent to a learning switch: not part of any
+ * stream, nothing counted).
  */
 static inline int pktgen_rx_check(struct pktgen_rx_state *s, const void *buf, uint32_t len)
 {
@@ -99,6 +101,8 @@ static inline int pktgen_rx_check(struct pktgen_rx_state *s, const void *buf, ui
 		s->errors++;
 		return -1;
 	}
+	if (h->flags & PKTGEN_F_HELLO)
+		return 2;
 	if (s->sessions == 0 || h->session != s->session) {
 		s->sessions++;
 		s->session = h->session;

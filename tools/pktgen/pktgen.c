@@ -245,12 +245,11 @@ static int do_rx(struct run *r)
 			}
 			if (!r->o.check && r->o.quiet)
 				continue; /* count only: do not touch the payload */
-			if (len >= PKTGEN_MIN_SIZE &&
-			    (((const struct pktgen_hdr *)buf)->flags & PKTGEN_F_HELLO)) {
+			int c = pktgen_rx_check(&st, buf, len);
+			if (c == 2) {
 				got--; /* a switch port's announcement: not ours to count */
 				continue;
 			}
-			int c = pktgen_rx_check(&st, buf, len);
 			if (c == 1 && st.sessions > 1 && !r->o.quiet)
 				printf("rx: new session %08x at seq %" PRIu64 "\n", st.session, st.first);
 			else if (c == 1 && !r->o.quiet)

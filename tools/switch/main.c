@@ -39,6 +39,7 @@
 #define TAG_PORT   16u /* + port index */
 #define SW_DEFAULT_AGE_S 300 /* as a Linux bridge's ageing time */
 #define IDLE_SPINS 64u /* empty passes before arming wake-ups and sleeping */
+#define RESCAN_MS  1000 /* a failed join is tried again after this long */
 
 struct swd {
 	struct sw s;
@@ -46,6 +47,7 @@ struct swd {
 	char pipedir[PATH_MAX];
 	int epfd, ctl_fd, notify_fd, sig_fd;
 	bool stay, quiet, had_port;
+	bool rescan;          /* a join failed midway (a slow endpoint): look again */
 };
 
 static void say(const struct swd *d, const char *fmt, const char *arg)
@@ -80,8 +82,11 @@ static void try_join(struct swd *d, const char *pipe)
 		return;
 	err = nmport_open_ex(NULL, pipe, NULL, 0, 0, &np);
 	if (err < 0) {
-		if (err != -ENOENT && err != -ECONNREFUSED && !d->quiet)
-			printf("switch %s: %s: %s\n", d->name, pipe, strerror(-err));
+		if (err != -ENOENT && err != -ECONNREFUSED) {
+			d->rescan = true; /* e.g. its end did not answer the handshake yet */
+			if (!d->quiet)
+				printf("switch %s: %s: %s (trying again)\n", d->name, pipe, strerror(-err));
+		}
 		return;
 	}
 	i = sw_port_add(&d->s, np, pipe);
@@ -237,9 +242,16 @@ static int run(struct swd *d)
 			continue;
 		idle = 0;
 		struct epoll_event evs[16];
-		int n = epoll_wait(d->epfd, evs, 16, held(d) ? (int)(d->s.hold_ns / 1000000 + 1) : -1);
+		int wait = held(d) ? (int)(d->s.hold_ns / 1000000 + 1) : -1;
+		if (d->rescan && (wait < 0 || wait > RESCAN_MS))
+			wait = RESCAN_MS;
+		int n = epoll_wait(d->epfd, evs, 16, wait);
 		if (n < 0 && errno != EINTR)
 			return -errno;
+		if (n == 0 && d->rescan) {
+			d->rescan = false;
+			scan(d);
+		}
 		for (int e = 0; e < n; e++) {
 			if (evs[e].data.u64 == TAG_CTL) {
 				ctl_serve(d->ctl_fd, &d->s, now_ns());

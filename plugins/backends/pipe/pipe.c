@@ -366,11 +366,6 @@ int pipe_pt_begin(struct pipe_be *p, const struct modvmm_net_pt_cfg *cfg)
 			p->rdv = NULL;
 			return fail(p, "the requested end of the pipe is taken", -EBUSY);
 		}
-		if (p->switch_name[0] && (ret = pipe_switch_ensure(p)) < 0) {
-			nmport_rdv_close(p->rdv);
-			p->rdv = NULL;
-			return ret;
-		}
 	}
 	struct nmport_view me, peer;
 	nmport_region_view(p->reg, p->end, &me);
@@ -547,7 +542,8 @@ static int pipe_start(void *priv)
 	p->threads = true; /* the worker first: the control thread waits for it */
 	if ((ret = p->host->thread_start(p->dev, "pipe-ctl", ctl_thread, p)))
 		return fail(p, "cannot start the pipe threads", ret);
-	return 0;
+	/* on a switch: make sure it runs, now that pipe-ctl answers its join */
+	return p->switch_name[0] ? pipe_switch_ensure(p) : 0;
 }
 
 static void pipe_stop(void *priv)

@@ -1,0 +1,73 @@
+#!/bin/bash
+# ptnetmap-memdev guests on a learning switch with modvmm-pktgen ports:
+#  1. a guest's pipe backend (`switch = sw0`) starts modvmm-switch itself;
+#     pktgen broadcasts N sequence-numbered frames that reach the guest and
+#     a second pktgen port, and not the sender;
+#  2. a second guest sends N frames to one pktgen port's MAC (unicast,
+#     learned from its announcement); the other receives none of them;
+#  3. the switch (started by hand this time) leaves with its last port.
+# usage: switch-vm.sh MODVMM GUEST.elf modvmm-pktgen modvmm-switch
+. "$(dirname "$0")/lib.sh"
+MODVMM=$(realpath "$1") GUEST=$(realpath "$2") PKTGEN=$(realpath "$3")
+export MODVMM_SWITCH=$(realpath "$4")
+need_kvm
+export MODVMM_RUNDIR=$T/run
+trap 'kill -9 $(jobs -p) 2>/dev/null; rm -rf "$T"' EXIT
+N=200000
+mac() { printf '02:00:00:00:00:%s' "$1"; }
+ports() { "$MODVMM_SWITCH" ports sw0 >"$T/ports.$1" || fail "ports: no switch"; }
+
+# 1. the guest starts the switch; a broadcast stream reaches it and h2
+pipe_vm_ini "$T/rx.ini" "$GUEST" "mode=rx count=$N" vm1 ptnetmap-memdev "switch = sw0"
+timeout 120 "$MODVMM" -v run "$T/rx.ini" >"$T/rx.out" 2>"$T/rx.err" &
+vm=$!
+wait_for "$T/rx.out" "memdev: rx ready on ring 0"
+expect_in "$T/rx.err" "pipe sw0.vm1: started switch sw0"
+"$PKTGEN" -p sw0.h2 -m rx -c -n $N --src "$(mac 02)" --announce >"$T/h2.rx" 2>&1 &
+h2=$!
+wait_for "$T/h2.rx" "rx: link up"
+timeout 60 "$PKTGEN" -p sw0.h1 -m tx -n $N --src "$(mac 01)" --dst ff:ff:ff:ff:ff:ff \
+	>"$T/h1.tx" 2>&1 || fail "pktgen tx: $(cat "$T/h1.tx")"
+vm_ok rx $vm
+exits_within $h2 60 || fail "h2 still running: $(cat "$T/h2.rx")"
+wait $h2 || fail "h2: $(cat "$T/h2.rx")"
+expect_in "$T/rx.out" "first 0, last $((N - 1)), errors 0"
+expect_in "$T/rx.out" "memdev rx ok: $N packets in order"
+expect_in "$T/h2.rx" "first 0 last $((N - 1)) packets $N fin"
+expect_in "$T/h2.rx" "rx: sessions 1 errors 0"
+expect_in "$T/h1.tx" "dropped 0, refused 0"
+echo "pktgen -> switch -> guest + pktgen: $(grep -h Mpps "$T/h1.tx")"
+
+# 2. guest -> the MAC of h3 (the memdev guest sends to 02:00:00:00:00:01); h4 hears nothing
+"$PKTGEN" -p sw0.h3 -m rx -c -n $N --src "$(mac 01)" --announce >"$T/h3.rx" 2>&1 &
+h3=$!
+"$PKTGEN" -p sw0.h4 -m rx -c --src "$(mac 04)" --announce >"$T/h4.rx" 2>&1 &
+h4=$!
+# (the switch of step 1 left with its last port: this one is started by hand)
+"$MODVMM_SWITCH" -v sw0 >"$T/sw.log" 2>&1 &
+sw=$!
+wait_for "$T/h3.rx" "rx: link up"
+wait_for "$T/h4.rx" "rx: link up"
+wait_for "$T/sw.log" "learned $(mac 01) on sw0.h3"
+ports before
+expect_in "$T/ports.before" "sw0.h3"
+pipe_vm_ini "$T/tx.ini" "$GUEST" "mode=tx count=$N" vm2 ptnetmap-memdev "switch = sw0"
+timeout 120 "$MODVMM" -v run "$T/tx.ini" >"$T/tx.out" 2>"$T/tx.err" &
+vm=$!
+vm_ok tx $vm
+exits_within $h3 60 || fail "h3 still running: $(cat "$T/h3.rx")"
+wait $h3 || fail "h3: $(cat "$T/h3.rx")"
+expect_in "$T/tx.out" "memdev tx ok: $N packets of 64 bytes"
+expect_in "$T/h3.rx" "first 0 last $((N - 1)) packets $N fin"
+expect_in "$T/h3.rx" "rx: sessions 1 errors 0"
+ports after
+# h4 got the announcements of h3 (it joined first, so h3's came later) and nothing else
+awk '$2 == "sw0.h4" { if ($5 > 1) exit 1 }' "$T/ports.after" ||
+	fail "h4 received the unicast stream: $(cat "$T/ports.after")"
+! grep -q "started switch" "$T/tx.err" || fail "a second switch was started: $(cat "$T/tx.err")"
+kill $h4
+wait $h4 2>/dev/null
+# 3. the last port gone, the switch leaves
+exits_within $sw 30 || fail "the switch stayed after its last port: $(cat "$T/sw.log")"
+wait $sw || fail "switch status $?"
+echo "ok"
