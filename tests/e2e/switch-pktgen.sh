@@ -29,7 +29,10 @@ rx_of() { "$SWITCH" ports sw0 | awk -v p="sw0.$1" '$2 == p { print $4 }'; }
 joined() { wait_for "$T/sw.log" "port sw0.$1 joined" 30 "${2:-1}"; }
 learned() { wait_for "$T/sw.log" "learned $(mac "$1") on sw0.$1" 30 "${2:-1}"; }
 ok() { # ok PID NAME.EXT: the pktgen exited 0
-	exits_within "$1" 60 || fail "$2 still running: $(cat "$T/$2")"
+	exits_within "$1" 60 || {
+		"$SWITCH" ports sw0 >&2
+		fail "$2 still running: $(cat "$T/$2") --- switch: $(cat "$T/sw.log")"
+	}
 	wait "$1" || fail "$2 failed: $(cat "$T/$2")"
 }
 

@@ -98,9 +98,11 @@ static void answer_ports(FILE *f, const struct sw *s)
 		struct nmport_stats st;
 		if (!(s->used & (1ull << i)))
 			continue;
-		nmport_get_stats(p->np, &st);
+		memset(&st, 0, sizeof(st));
+		if (p->np)
+			nmport_get_stats(p->np, &st);
 		fprintf(f, "%-3u %-24s %-4s %12" PRIu64 " %12" PRIu64 " %10" PRIu64 " %8" PRIu64
-			" %8" PRIu64 "\n", i, p->name, nmport_link_up(p->np) ? "up" : "down", p->rx,
+			" %8" PRIu64 "\n", i, p->name, !p->np || nmport_link_up(p->np) ? "up" : "down", p->rx,
 			p->tx, p->drop_full, p->bad, st.bad);
 	}
 	fprintf(f, "floods %" PRIu64 " learned %" PRIu64 " moved %" PRIu64 " table-full %" PRIu64 "\n",

@@ -3,7 +3,9 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fwd.h"
 
@@ -14,27 +16,44 @@ void sw_init(struct sw *s, uint64_t age_ns)
 	s->hold_ns = SW_HOLD_NS;
 }
 
-int sw_port_add(struct sw *s, struct nmport *np, const char *name)
+static int port_add(struct sw *s, struct nmport *np, int tap_fd, const char *name)
 {
 	for (unsigned i = 0; i < SW_MAX_PORTS; i++) {
 		if (s->used & (1ull << i))
 			continue;
 		memset(&s->port[i], 0, sizeof(s->port[i]));
 		s->port[i].np = np;
+		s->port[i].tap_fd = tap_fd;
 		snprintf(s->port[i].name, sizeof(s->port[i].name), "%s", name);
-		s->port[i].was_up = nmport_link_up(np);
+		s->port[i].was_up = np ? nmport_link_up(np) : true;
 		s->used |= 1ull << i;
 		return (int)i;
 	}
 	return -ENOSPC;
 }
 
+int sw_port_add(struct sw *s, struct nmport *np, const char *name)
+{
+	return port_add(s, np, -1, name);
+}
+
+int sw_port_add_tap(struct sw *s, int fd, const char *name)
+{
+	if (!s->tapbuf && !(s->tapbuf = malloc((size_t)SW_BATCH * SW_TAP_FRAME)))
+		return -ENOMEM;
+	return port_add(s, NULL, fd, name);
+}
+
 void sw_port_del(struct sw *s, unsigned i)
 {
 	if (i >= SW_MAX_PORTS || !(s->used & (1ull << i)))
 		return;
-	nmport_close(s->port[i].np);
+	if (s->port[i].np)
+		nmport_close(s->port[i].np);
+	else
+		close(s->port[i].tap_fd);
 	s->port[i].np = NULL;
+	s->port[i].tap_fd = -1;
 	s->used &= ~(1ull << i);
 	fdb_flush_port(&s->fdb, i);
 }
@@ -52,7 +71,7 @@ uint64_t sw_live(const struct sw *s)
 	uint64_t live = 0;
 
 	for (unsigned i = 0; i < SW_MAX_PORTS; i++)
-		if ((s->used & (1ull << i)) && nmport_link_up(s->port[i].np))
+		if ((s->used & (1ull << i)) && (!s->port[i].np || nmport_link_up(s->port[i].np)))
 			live |= 1ull << i;
 	return live;
 }
@@ -96,6 +115,8 @@ static uint32_t room(struct sw *s, unsigned d, uint64_t now_ns)
 	struct sw_port *p = &s->port[d];
 	uint32_t space;
 
+	if (!p->np)
+		return SW_BATCH; /* a tap takes what it can; what it refuses is dropped */
 	nmport_txsync(p->np, 0);
 	space = nm_uring_space(nmport_tx(p->np, 0));
 	if (space)
@@ -111,8 +132,9 @@ static bool stalled(const struct sw *s, const struct sw_port *p, uint64_t now_ns
 }
 
 /* How many frames of the batch go now: a frame goes when each of its
- * destinations has room or is stalled (dropped there). */
-static unsigned cutoff(struct sw *s, unsigned n, uint64_t dsts, uint64_t now_ns)
+ * destinations has room or is stalled (dropped there); with `all` (a source
+ * that cannot hold frames back: the tap), every frame, dropped where full. */
+static unsigned cutoff(struct sw *s, unsigned n, uint64_t dsts, bool all, uint64_t now_ns)
 {
 	uint32_t space[SW_MAX_PORTS];
 	uint64_t drop = 0;
@@ -121,15 +143,21 @@ static unsigned cutoff(struct sw *s, unsigned n, uint64_t dsts, uint64_t now_ns)
 		if (!(dsts & (1ull << d)))
 			continue;
 		space[d] = room(s, d, now_ns);
-		if (!space[d] && stalled(s, &s->port[d], now_ns))
+		if (!space[d] && (all || stalled(s, &s->port[d], now_ns)))
 			drop |= 1ull << d;
 	}
 	for (unsigned i = 0; i < n; i++) {
 		struct sw_pkt *pk = &s->batch[i];
 		uint64_t want = pk->dst & ~drop;
-		for (uint64_t m = want; m; m &= m - 1)
-			if (!space[__builtin_ctzll(m)])
+		for (uint64_t m = want; m; m &= m - 1) {
+			unsigned d = (unsigned)__builtin_ctzll(m);
+			if (space[d])
+				continue;
+			if (!all)
 				return i;
+			want &= ~(1ull << d); /* full now: dropped there */
+			s->port[d].drop_full++;
+		}
 		for (uint64_t m = want; m; m &= m - 1)
 			space[__builtin_ctzll(m)]--;
 		for (uint64_t m = pk->dst & drop; m; m &= m - 1)
@@ -139,14 +167,35 @@ static unsigned cutoff(struct sw *s, unsigned n, uint64_t dsts, uint64_t now_ns)
 	return n;
 }
 
+/* The tap port: one write() per frame; refused ones are dropped. */
+static void tap_fill(struct sw *s, unsigned d, unsigned n)
+{
+	struct sw_port *p = &s->port[d];
+
+	for (unsigned i = 0; i < n; i++) {
+		const struct sw_pkt *pk = &s->batch[i];
+		if (!(pk->dst & (1ull << d)))
+			continue;
+		if (write(p->tap_fd, pk->buf, pk->len) == (ssize_t)pk->len)
+			p->tx++;
+		else
+			p->drop_full++;
+	}
+}
+
 /* Copy the first n frames of the batch bound for port d into its TX ring 0
  * (cutoff() checked the room). */
 static void fill(struct sw *s, unsigned d, unsigned n)
 {
 	struct sw_port *p = &s->port[d];
-	struct nm_uring *u = nmport_tx(p->np, 0);
+	struct nm_uring *u;
 	uint32_t k = 0;
 
+	if (!p->np) {
+		tap_fill(s, d, n);
+		return;
+	}
+	u = nmport_tx(p->np, 0);
 	for (unsigned i = 0; i < n; i++) {
 		const struct sw_pkt *pk = &s->batch[i];
 		if (!(pk->dst & (1ull << d)))
@@ -170,12 +219,46 @@ static void fill(struct sw *s, unsigned d, unsigned n)
 	}
 }
 
+/* The tap port as a source: read up to a batch, forward it all. */
+static unsigned tap_forward(struct sw *s, unsigned src, uint64_t now_ns)
+{
+	struct sw_port *p = &s->port[src];
+	uint64_t live = sw_live(s), dsts = 0;
+	unsigned n = 0;
+
+	while (n < SW_BATCH) {
+		uint8_t *f = s->tapbuf + (size_t)n * SW_TAP_FRAME;
+		ssize_t len = read(p->tap_fd, f, SW_TAP_FRAME);
+		if (len < 0)
+			break; /* EAGAIN: nothing more for now */
+		if (len < (ssize_t)SW_ETH_HLEN) {
+			p->bad++;
+			continue;
+		}
+		struct sw_pkt *pk = &s->batch[n++];
+		pk->buf = f;
+		pk->len = (uint32_t)len;
+		pk->dst = classify(s, src, f, live, now_ns);
+		dsts |= pk->dst;
+	}
+	cutoff(s, n, dsts, true, now_ns);
+	for (unsigned d = 0; dsts; d++, dsts >>= 1)
+		if (dsts & 1)
+			fill(s, d, n);
+	p->rx += n;
+	return n;
+}
+
 unsigned sw_forward_port(struct sw *s, unsigned src, uint64_t now_ns)
 {
 	struct sw_port *p = &s->port[src];
-	unsigned nr = nmport_nrings(p->np), n = 0, go, released = 0;
+	unsigned nr, n = 0, go, released = 0;
 	uint32_t taken[NMPORT_MAX_RINGS];
 	uint64_t live = sw_live(s), dsts = 0;
+
+	if (!p->np)
+		return tap_forward(s, src, now_ns);
+	nr = nmport_nrings(p->np);
 
 	for (unsigned r = 0; r < nr; r++) {
 		struct nm_uring *u = nmport_rx(p->np, r);
@@ -202,7 +285,7 @@ unsigned sw_forward_port(struct sw *s, unsigned src, uint64_t now_ns)
 		}
 		taken[r] = k;
 	}
-	go = cutoff(s, n, dsts, now_ns);
+	go = cutoff(s, n, dsts, false, now_ns);
 	p->held = go < n;
 	if (go < n) { /* release up to the first frame that waits */
 		const struct sw_pkt *w = &s->batch[go];
@@ -232,7 +315,7 @@ unsigned sw_forward(struct sw *s, uint64_t now_ns)
 			total += sw_forward_port(s, i, now_ns);
 	/* frames copied earlier and still waiting for room at their port */
 	for (unsigned i = 0; i < SW_MAX_PORTS; i++)
-		if ((s->used & (1ull << i)) && nmport_tx_pending(s->port[i].np, 0))
+		if ((s->used & (1ull << i)) && s->port[i].np && nmport_tx_pending(s->port[i].np, 0))
 			nmport_txsync(s->port[i].np, 0);
 	return total;
 }

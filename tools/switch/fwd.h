@@ -32,10 +32,12 @@
 #define SW_MAX_PORTS 64u   /* a port bit in a uint64_t mask */
 #define SW_BATCH     1024u /* frames per batch: VALE's default */
 #define SW_ETH_HLEN  14u   /* shorter frames are dropped (counted in bad) */
+#define SW_TAP_FRAME 2048u /* bytes read per frame from a tap (MTU 1500 and more) */
 #define SW_HOLD_NS   200000000ull /* default: a full destination holds its sources this long at most */
 
 struct sw_port {
-	struct nmport *np;
+	struct nmport *np;    /* a pipe port; NULL for the tap port */
+	int tap_fd;           /* the host port: a tap (frames by read/write), else -1 */
 	char name[NMPORT_NAME_MAX];
 	bool was_up;          /* the link was seen up: down again means gone */
 	uint64_t rx, tx;      /* frames taken from / copied to the port */
@@ -60,12 +62,16 @@ struct sw {
 	struct sw_pkt batch[SW_BATCH];
 	uint64_t floods;      /* frames flooded */
 	uint64_t hold_ns;     /* a port full for longer is stalled (SW_HOLD_NS) */
+	uint8_t *tapbuf;      /* SW_BATCH frames read from the tap port */
 	bool verbose;         /* print each MAC learned or moved (not per frame) */
 };
 
 void sw_init(struct sw *s, uint64_t age_ns);
 /* Take over pipe end np as a new port; returns its index or -ENOSPC. */
 int sw_port_add(struct sw *s, struct nmport *np, const char *name);
+/* Take over tap fd (non-blocking, no packet info) as the host port;
+ * returns its index, -ENOSPC or -ENOMEM. */
+int sw_port_add_tap(struct sw *s, int fd, const char *name);
 /* Close port i (its pipe end, slots and buffers) and forget its MACs. */
 void sw_port_del(struct sw *s, unsigned i);
 /* The port of pipe `name`, or -1. */

@@ -23,7 +23,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <linux/if.h>
+#include <linux/if_tun.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/inotify.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -48,6 +52,8 @@ struct swd {
 	int epfd, ctl_fd, notify_fd, sig_fd;
 	bool stay, quiet, had_port;
 	bool rescan;          /* a join failed midway (a slow endpoint): look again */
+	const char *tap;      /* --tap IFNAME: the host port */
+	uint64_t tap_mask;
 };
 
 static void say(const struct swd *d, const char *fmt, const char *arg)
@@ -137,8 +143,8 @@ static void reap(struct swd *d)
 {
 	for (unsigned i = 0; i < SW_MAX_PORTS; i++) {
 		struct sw_port *p = &d->s.port[i];
-		if (!(d->s.used & (1ull << i)))
-			continue;
+		if (!(d->s.used & (1ull << i)) || !p->np)
+			continue; /* (the tap port stays) */
 		bool up = nmport_link_up(p->np);
 		if (up) {
 			p->was_up = true;
@@ -173,8 +179,8 @@ static bool arm(struct swd *d)
 
 	for (unsigned i = 0; i < SW_MAX_PORTS; i++) {
 		struct nmport *np = d->s.port[i].np;
-		if (!(d->s.used & (1ull << i)))
-			continue;
+		if (!(d->s.used & (1ull << i)) || !np)
+			continue; /* the tap port's fd wakes us by itself */
 		/* a port whose frames wait for a full destination needs no wake-up:
 		 * the destination's (POLLDRAIN) or the hold timeout brings us back */
 		unsigned ev = (d->s.port[i].held ? 0 : NMPORT_POLLIN) |
@@ -184,6 +190,31 @@ static bool arm(struct swd *d)
 	}
 	reap(d);
 	return sleep;
+}
+
+/* --tap IFNAME: attach to (or create) a tap as the host port. */
+static int add_tap(struct swd *d)
+{
+	struct ifreq ifr = { .ifr_flags = IFF_TAP | IFF_NO_PI };
+	int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC), i, err;
+
+	if (fd < 0)
+		return -errno;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", d->tap);
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+		err = -errno;
+		close(fd);
+		fprintf(stderr, "modvmm-switch: tap %s: %s\n", d->tap, strerror(-err));
+		return err;
+	}
+	i = sw_port_add_tap(&d->s, fd, d->tap);
+	if (i < 0) {
+		close(fd);
+		return i;
+	}
+	d->tap_mask = 1ull << i;
+	say(d, "host port: tap %s", d->tap);
+	return ep_add(d->epfd, fd, TAG_PORT + (unsigned)i);
 }
 
 static int setup(struct swd *d)
@@ -219,6 +250,8 @@ static int setup(struct swd *d)
 	    (err = ep_add(d->epfd, d->notify_fd, TAG_NOTIFY)) < 0 ||
 	    (err = ep_add(d->epfd, d->sig_fd, TAG_SIGNAL)) < 0)
 		return err;
+	if (d->tap && (err = add_tap(d)) < 0)
+		return err;
 	scan(d); /* after the watch: a pipe created meanwhile is seen either way */
 	return 0;
 }
@@ -234,7 +267,7 @@ static int run(struct swd *d)
 			continue;
 		}
 		reap(d);
-		if (d->had_port && !d->s.used && !d->stay) {
+		if (d->had_port && !(d->s.used & ~d->tap_mask) && !d->stay) {
 			say(d, "%s", "last port left: exiting");
 			return 0;
 		}
@@ -281,7 +314,7 @@ static int detach(void)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: modvmm-switch [--stay] [--age S] [--hold MS] [--quiet|--verbose] [--daemon] NAME\n"
+	fprintf(f, "usage: modvmm-switch [--stay] [--age S] [--hold MS] [--tap IFNAME] [-q|-v] [--daemon] NAME\n"
 		   "       modvmm-switch list | ports NAME | macs NAME\n"
 		   "Runs learning L2 switch NAME; its ports are the pipes NAME.PORT that endpoints\n"
 		   "create (RUNDIR/pipe/NAME.PORT.sock).  Without --stay it exits when its last\n"
@@ -290,14 +323,15 @@ static void usage(FILE *f)
 		   "--hold: milliseconds frames wait for a full port before they are dropped for it\n"
 		   "(default 200; 0: drop at once, as VALE); --verbose: print each MAC learned or moved;\n"
 		   "--daemon: return once the switch listens, leaving it running (the pipe backend's\n"
-		   "`switch = NAME` starts it so).\n");
+		   "`switch = NAME` starts it so); --tap: a port to the host's network stack through\n"
+		   "tap IFNAME (created if missing; needs CAP_NET_ADMIN).\n");
 }
 
 int main(int argc, char **argv)
 {
 	static const struct option lo[] = {
 		{ "stay", no_argument, 0, 's' }, { "age", required_argument, 0, 'a' },
-		{ "hold", required_argument, 0, 'H' }, { "daemon", no_argument, 0, 'D' },
+		{ "hold", required_argument, 0, 'H' }, { "tap", required_argument, 0, 'T' }, { "daemon", no_argument, 0, 'D' },
 		{ "quiet", no_argument, 0, 'q' }, { "verbose", no_argument, 0, 'v' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
 	};
 	static struct swd d; /* the batch is large: not on the stack */
@@ -306,7 +340,7 @@ int main(int argc, char **argv)
 	bool verbose = false, daemon = false;
 	int c, err;
 
-	while ((c = getopt_long(argc, argv, "sa:H:Dqvh", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "sa:H:T:Dqvh", lo, NULL)) != -1) {
 		switch (c) {
 		case 's': d.stay = true; break;
 		case 'a': age = strtod(optarg, NULL); break;
@@ -314,6 +348,7 @@ int main(int argc, char **argv)
 		case 'q': d.quiet = true; break;
 		case 'v': verbose = true; break;
 		case 'D': daemon = true; break;
+		case 'T': d.tap = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
