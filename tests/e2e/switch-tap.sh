@@ -30,16 +30,7 @@ sw=$!
 wait_for "$T/sw.log" "host port: tap $TAP"
 wait_for "$T/sw.log" "running"
 
-# The datagram's payload byte i is (i * 13 + 5) & 0xff (tests/guest/vnet-test.c).
-nsx timeout "$(scaled 90)" "$PYTHON" -c '
-import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind((sys.argv[1], int(sys.argv[2])))
-print("ready", flush=True)
-data, peer = s.recvfrom(65536)
-want = bytes((i * 13 + 5) & 0xff for i in range(int(sys.argv[3])))
-print("udp", len(data), "bytes from", peer[0], "intact" if data == want else "CORRUPT", flush=True)
-' $HOST_IP $PORT $UDPLEN >"$T/udp" 2>&1 &
+udp_receiver &
 rpid=$!
 wait_for "$T/udp" ready
 

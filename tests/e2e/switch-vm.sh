@@ -16,6 +16,13 @@ trap 'kill -9 $(jobs -p) 2>/dev/null; rm -rf "$T"' EXIT
 N=200000
 mac() { printf '02:00:00:00:00:%s' "$1"; }
 ports() { "$MODVMM_SWITCH" ports sw0 >"$T/ports.$1" || fail "ports: no switch"; }
+# rx_all PID NAME: the checking pktgen receiver NAME exits 0 with all N frames in order
+rx_all() {
+	exits_within "$1" 60 || fail "$2 still running: $(cat "$T/$2.rx")"
+	wait "$1" || fail "$2: $(cat "$T/$2.rx")"
+	expect_in "$T/$2.rx" "first 0 last $((N - 1)) packets $N fin"
+	expect_in "$T/$2.rx" "rx: sessions 1 errors 0"
+}
 
 # 1. the guest starts the switch; a broadcast stream reaches it and h2
 pipe_vm_ini "$T/rx.ini" "$GUEST" "mode=rx count=$N" vm1 ptnetmap-memdev "switch = sw0"
@@ -29,12 +36,9 @@ wait_for "$T/h2.rx" "rx: link up"
 timeout 60 "$PKTGEN" -p sw0.h1 -m tx -n $N --src "$(mac 01)" --dst ff:ff:ff:ff:ff:ff \
 	>"$T/h1.tx" 2>&1 || fail "pktgen tx: $(cat "$T/h1.tx")"
 vm_ok rx $vm
-exits_within $h2 60 || fail "h2 still running: $(cat "$T/h2.rx")"
-wait $h2 || fail "h2: $(cat "$T/h2.rx")"
+rx_all $h2 h2
 expect_in "$T/rx.out" "first 0, last $((N - 1)), errors 0"
 expect_in "$T/rx.out" "memdev rx ok: $N packets in order"
-expect_in "$T/h2.rx" "first 0 last $((N - 1)) packets $N fin"
-expect_in "$T/h2.rx" "rx: sessions 1 errors 0"
 expect_in "$T/h1.tx" "dropped 0, refused 0"
 echo "pktgen -> switch -> guest + pktgen: $(grep -h Mpps "$T/h1.tx")"
 
@@ -55,11 +59,8 @@ pipe_vm_ini "$T/tx.ini" "$GUEST" "mode=tx count=$N" vm2 ptnetmap-memdev "switch 
 timeout 120 "$MODVMM" -v run "$T/tx.ini" >"$T/tx.out" 2>"$T/tx.err" &
 vm=$!
 vm_ok tx $vm
-exits_within $h3 60 || fail "h3 still running: $(cat "$T/h3.rx")"
-wait $h3 || fail "h3: $(cat "$T/h3.rx")"
+rx_all $h3 h3
 expect_in "$T/tx.out" "memdev tx ok: $N packets of 64 bytes"
-expect_in "$T/h3.rx" "first 0 last $((N - 1)) packets $N fin"
-expect_in "$T/h3.rx" "rx: sessions 1 errors 0"
 ports after
 # h4 got the announcements of h3 (it joined first, so h3's came later) and nothing else
 awk '$2 == "sw0.h4" { if ($5 > 1) exit 1 }' "$T/ports.after" ||

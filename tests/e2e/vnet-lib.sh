@@ -52,3 +52,18 @@ run_vnet() {
 		fail "guest reported failure (exit status $status)"
 	fi
 }
+
+# udp_receiver: inside the caller's namespace (its nsx), receive one datagram on
+# $HOST_IP:$PORT and say in $T/udp whether its $UDPLEN bytes are intact (byte i
+# of the guest's payload is (i * 13 + 5) & 0xff, tests/guest/vnet-test.c).
+udp_receiver() {
+	nsx timeout "$(scaled 90)" "$PYTHON" -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], int(sys.argv[2])))
+print("ready", flush=True)
+data, peer = s.recvfrom(65536)
+want = bytes((i * 13 + 5) & 0xff for i in range(int(sys.argv[3])))
+print("udp", len(data), "bytes from", peer[0], "intact" if data == want else "CORRUPT", flush=True)
+' $HOST_IP $PORT $UDPLEN >"$T/udp" 2>&1
+}
