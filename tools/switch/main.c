@@ -152,9 +152,13 @@ static void reap(struct swd *d)
 		}
 		if (!p->was_up)
 			continue;
-		/* what the endpoint sent before it left still goes (unless held) */
+		/* what the endpoint sent before it left still goes: while its
+		 * frames wait for a full port (until that port drains or stalls),
+		 * the port stays */
 		for (unsigned k = 0; k < 64 && sw_forward_port(&d->s, i, now_ns()); k++)
 			;
+		if (p->held)
+			continue;
 		if (!d->quiet)
 			printf("switch %s: port %s left (rx %" PRIu64 " tx %" PRIu64 " drop_full %" PRIu64
 			       " bad %" PRIu64 ")\n", d->name, p->name, p->rx, p->tx, p->drop_full, p->bad);
