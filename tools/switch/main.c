@@ -44,6 +44,8 @@
 #define SW_DEFAULT_AGE_S 300 /* as a Linux bridge's ageing time */
 #define IDLE_SPINS 64u /* empty passes before arming wake-ups and sleeping */
 #define RESCAN_MS  1000 /* a failed join is tried again after this long */
+#define FAILED_MAX 16   /* pipes whose join failed, remembered */
+#define FAILED_TRIES 3  /* joins tried by rescans before waiting for a new pipe */
 
 struct swd {
 	struct sw s;
@@ -52,6 +54,7 @@ struct swd {
 	int epfd, ctl_fd, notify_fd, sig_fd;
 	bool stay, quiet, had_port;
 	bool rescan;          /* a join failed midway (a slow endpoint): look again */
+	struct { char pipe[NMPORT_NAME_MAX]; unsigned tries; } failed[FAILED_MAX];
 	const char *tap;      /* --tap IFNAME: the host port */
 	uint64_t tap_mask;
 };
@@ -78,23 +81,55 @@ static bool port_pipe(const struct swd *d, const char *file, char *out, size_t l
 	return nmport_name_ok(out);
 }
 
-/* Join pipe `pipe` if an endpoint holds it and it is not a port yet. */
-static void try_join(struct swd *d, const char *pipe)
+/* The entry of a pipe whose join failed (made when `add`), or -1.  An
+ * endpoint that never completes the handshake costs the switch up to
+ * NMPORT_RDV_HANDSHAKE_MS per try: rescans try it FAILED_TRIES times, then
+ * only a new pipe of that name (inotify) does. */
+static int failed(struct swd *d, const char *pipe, bool add)
 {
+	int fresh = -1;
+
+	for (int k = 0; k < FAILED_MAX; k++) {
+		if (d->failed[k].pipe[0] && strcmp(d->failed[k].pipe, pipe) == 0)
+			return k;
+		if (!d->failed[k].pipe[0] && fresh < 0)
+			fresh = k;
+	}
+	if (!add)
+		return -1;
+	fresh = fresh < 0 ? 0 : fresh; /* full: forget the first */
+	snprintf(d->failed[fresh].pipe, sizeof(d->failed[fresh].pipe), "%s", pipe);
+	d->failed[fresh].tries = 0;
+	return fresh;
+}
+
+/* Join pipe `pipe` if an endpoint holds it and it is not a port yet (`fresh`:
+ * the pipe was just created, whatever its earlier tries). */
+static void try_join(struct swd *d, const char *pipe, bool fresh)
+{
+	int f = failed(d, pipe, false), i, err;
 	struct nmport *np;
-	int i, err;
 
 	if (sw_port_find(&d->s, pipe) >= 0)
+		return;
+	if (f >= 0 && fresh)
+		d->failed[f].tries = 0;
+	if (f >= 0 && d->failed[f].tries >= FAILED_TRIES)
 		return;
 	err = nmport_open_ex(NULL, pipe, NULL, 0, 0, &np);
 	if (err < 0) {
 		if (err != -ENOENT && err != -ECONNREFUSED) {
-			d->rescan = true; /* e.g. its end did not answer the handshake yet */
+			f = failed(d, pipe, true);
+			if (++d->failed[f].tries < FAILED_TRIES)
+				d->rescan = true; /* e.g. its end did not answer the handshake yet */
 			if (!d->quiet)
-				printf("switch %s: %s: %s (trying again)\n", d->name, pipe, strerror(-err));
+				printf("switch %s: %s: %s (try %u)\n", d->name, pipe, strerror(-err),
+				       d->failed[f].tries);
 		}
 		return;
 	}
+	if (f >= 0) /* joined: forget the failures */
+		d->failed[f].pipe[0] = '\0';
 	i = sw_port_add(&d->s, np, pipe);
 	if (i < 0 || ep_add(d->epfd, nmport_fd(np), TAG_PORT + (unsigned)i) < 0) {
 		say(d, "%s: refused (no room for another port)", pipe);
@@ -118,7 +153,7 @@ static void scan(struct swd *d)
 		return;
 	while ((de = readdir(dir)))
 		if (port_pipe(d, de->d_name, pipe, sizeof(pipe)))
-			try_join(d, pipe);
+			try_join(d, pipe, false);
 	closedir(dir);
 }
 
@@ -132,7 +167,7 @@ static void notified(struct swd *d)
 		for (char *p = buf; p < buf + n;) {
 			const struct inotify_event *ev = (const struct inotify_event *)p;
 			if (ev->len && port_pipe(d, ev->name, pipe, sizeof(pipe)))
-				try_join(d, pipe);
+				try_join(d, pipe, true);
 			p += sizeof(*ev) + ev->len;
 		}
 	}
