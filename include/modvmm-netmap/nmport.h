@@ -107,7 +107,8 @@ struct nmport_rdv;
  * region with geometry `g` if no end is alive, else joins the live end's region
  * (whose geometry wins).  `mine` is copied (the fds stay owned by the caller
  * and must stay open).  Returns with the link up when joining, down when
- * creating. */
+ * creating.  With g NULL it only joins: -ENOENT or -ECONNREFUSED when no end
+ * is alive (a switch joining the ports it finds). */
 NMPORT_MUST_CHECK int nmport_rdv_open(const char *rundir, const char *name,
 				      const struct nmport_geom *g,
 				      const struct nmport_rdv_fds *mine,
@@ -149,7 +150,8 @@ struct nmport_stats {
 	uint64_t bad;          /* peer values refused (heads, tails, slots) */
 };
 
-/* Open an end of pipe `name` through the rendezvous (g: geometry if creating). */
+/* Open an end of pipe `name` through the rendezvous (g: geometry if creating;
+ * NULL: join a live end only, see nmport_rdv_open()). */
 NMPORT_MUST_CHECK int nmport_open(const char *rundir, const char *name,
 				  const struct nmport_geom *g, struct nmport **out);
 /* The same, offering the engine of my TX rings in `offer_pull` to the peer
@@ -189,11 +191,17 @@ void nmport_rxsync(struct nmport *p, unsigned i);
 #define NMPORT_POLLOUT   2u /* a free slot at cur of the TX ring */
 #define NMPORT_POLLDRAIN 4u /* nothing pending in the TX ring (all moved to the peer) */
 /* Wait until one of `events` holds on some ring, the link changes, or
- * timeout_ms passes (-1: forever; 0: just check).  Returns 1 (ready or link
- * change), 0 on timeout, -errno on error.  Handles the rendezvous on the way. */
+ * timeout_ms passes (-1: forever; 0: just check, taking pending wake-ups).
+ * Returns 1 (ready or link change), 0 on timeout, -errno on error.  Handles
+ * the rendezvous on the way.  When it returns 0 the end has asked its peer
+ * for a wake-up on `events`. */
 int nmport_poll(struct nmport *p, unsigned events, int timeout_ms);
 /* The same for ring pair `ring` only. */
 int nmport_poll_ring(struct nmport *p, unsigned ring, unsigned events, int timeout_ms);
+/* One fd (epoll) that becomes readable when nmport_poll() on this end has
+ * something to look at: a program serving many ends (a switch) watches these
+ * with its own epoll and calls nmport_poll(p, events, 0) to arm each end. */
+int nmport_fd(const struct nmport *p);
 /* Packets handed over on TX ring `ring` and not yet moved to the peer. */
 uint32_t nmport_tx_pending(const struct nmport *p, unsigned ring);
 

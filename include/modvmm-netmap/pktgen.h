@@ -24,6 +24,7 @@
 #define PKTGEN_F_FIN  0x1u /* last packet of its session */
 #define PKTGEN_F_PING 0x2u /* a ping: echo it */
 #define PKTGEN_F_PONG 0x4u /* an echoed ping */
+#define PKTGEN_F_HELLO 0x8u /* an announcement to a learning switch: not part of a stream */
 
 struct pktgen_hdr {
 	uint8_t  dst[6];
@@ -87,7 +88,9 @@ struct pktgen_rx_state {
  * Account one received frame.  A new session id starts a new session at
  * whatever sequence number it carries (a receiver may join late); within a
  * session every packet must carry the next number.  Returns 1 when the frame
- * started a session, 0 when it was in order, -1 for an error.
+ * started a session, 0 when it was in order, -1 for an error, 2 for an
+ * announcement (PKTGEN_F_HELLO, sent to a learning switch: not part of any
+ * stream, nothing counted).
  */
 static inline int pktgen_rx_check(struct pktgen_rx_state *s, const void *buf, uint32_t len)
 {
@@ -98,6 +101,8 @@ static inline int pktgen_rx_check(struct pktgen_rx_state *s, const void *buf, ui
 		s->errors++;
 		return -1;
 	}
+	if (h->flags & PKTGEN_F_HELLO)
+		return 2;
 	if (s->sessions == 0 || h->session != s->session) {
 		s->sessions++;
 		s->session = h->session;

@@ -387,7 +387,7 @@ int nmport_rdv_open(const char *rundir, const char *name, const struct nmport_ge
 	struct nmport_rdv *rdv;
 	int err, sock, lock;
 
-	if (!nmport_name_ok(name) || !nmport_geom_ok(g))
+	if (!nmport_name_ok(name) || (g && !nmport_geom_ok(g)))
 		return -EINVAL;
 	if (rundir)
 		err = snprintf(dir, sizeof(dir), "%s", rundir) >= (int)sizeof(dir) ? -ENAMETOOLONG : 0;
@@ -430,7 +430,7 @@ int nmport_rdv_open(const char *rundir, const char *name, const struct nmport_ge
 			err = -errno;
 		} else {
 			err = try_connect(rdv, &sock);
-			if (err == -ENOENT || err == -ECONNREFUSED) {
+			if ((err == -ENOENT || err == -ECONNREFUSED) && g) {
 				err = create(rdv, g);
 				if (err == 0)
 					err = 1; /* created: nobody to join */

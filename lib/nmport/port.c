@@ -323,6 +323,7 @@ static int poll_rings(struct nmport *p, unsigned lo, unsigned hi, unsigned event
 {
 	int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
 	struct epoll_event evs[8];
+	bool consumed = false;
 
 	for (;;) {
 		bool was_up = p->up, ready = false;
@@ -344,11 +345,15 @@ static int poll_rings(struct nmport *p, unsigned lo, unsigned hi, unsigned event
 		int wait = -1;
 		if (deadline >= 0) {
 			int64_t left = deadline - now_ms();
-			if (left <= 0)
+			if (left <= 0 && consumed)
 				return 0;
-			wait = left > 60000 ? 60000 : (int)left;
+			/* out of time: take the wake-ups that came (so that an epoll
+			 * watching nmport_fd() calms down) and look once more */
+			wait = left <= 0 ? 0 : left > 60000 ? 60000 : (int)left;
+			consumed = left <= 0;
 		}
-		p->st.sleeps++;
+		if (wait != 0)
+			p->st.sleeps++;
 		int n = epoll_wait(p->epfd, evs, 8, wait);
 		if (n < 0 && errno != EINTR)
 			return -errno;
@@ -528,6 +533,11 @@ void nmport_close(struct nmport *p)
 	if (p->kick_fd >= 0)
 		close(p->kick_fd);
 	free(p);
+}
+
+int nmport_fd(const struct nmport *p)
+{
+	return p->epfd;
 }
 
 unsigned nmport_nrings(const struct nmport *p)

@@ -67,3 +67,18 @@ flap_verdict() {
 	cfg=$(sed -n 's/.*link: \([0-9]*\) configuration interrupts.*/\1/p' "$T/out")
 	[ "${cfg:-0}" -ge 2 ] || fail "$3: expected configuration interrupts for link down and up, got ${cfg:-none}"
 }
+
+# udp_receiver: inside the caller's namespace (its nsx), receive one datagram on
+# $HOST_IP:$PORT and say in $T/udp whether its $UDPLEN bytes are intact (byte i
+# of the guest's payload is (i * 13 + 5) & 0xff, tests/guest/vnet-test.c).
+udp_receiver() {
+	nsx timeout "$(scaled 90)" "$PYTHON" -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], int(sys.argv[2])))
+print("ready", flush=True)
+data, peer = s.recvfrom(65536)
+want = bytes((i * 13 + 5) & 0xff for i in range(int(sys.argv[3])))
+print("udp", len(data), "bytes from", peer[0], "intact" if data == want else "CORRUPT", flush=True)
+' $HOST_IP $PORT $UDPLEN >"$T/udp" 2>&1
+}

@@ -22,19 +22,6 @@ trap 'ip netns del $NS 2>/dev/null; rm -rf "$T"' EXIT
 nsx() { ip netns exec $NS "$@"; }
 nsx ip link set lo up
 
-# The datagram's payload byte i is (i * 13 + 5) & 0xff (tests/guest/vnet-test.c).
-udp_receiver() {
-	nsx timeout "$(scaled 90)" "$PYTHON" -c '
-import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind((sys.argv[1], int(sys.argv[2])))
-print("ready", flush=True)
-data, peer = s.recvfrom(65536)
-want = bytes((i * 13 + 5) & 0xff for i in range(int(sys.argv[3])))
-print("udp", len(data), "bytes from", peer[0], "intact" if data == want else "CORRUPT", flush=True)
-' $HOST_IP $PORT $UDPLEN >"$T/udp" 2>&1
-}
-
 # one round: an existing tap (flags $1), modvmm attaches with `queues = $2`
 round() {
 	local tap=mvtap$$ flags=$1 queues=$2 pairs=$2

@@ -50,6 +50,10 @@ static void rx_check(void **state)
 	assert_int_equal(st.first, 10);
 	pktgen_fill(buf, macs, 5, 11, 0, 0, sizeof(buf));
 	assert_int_equal(pktgen_rx_check(&st, buf, sizeof(buf)), 0);
+	pktgen_fill(buf, macs, 9, 0, PKTGEN_F_HELLO, 0, sizeof(buf)); /* a switch port's hello */
+	assert_int_equal(pktgen_rx_check(&st, buf, sizeof(buf)), 2);
+	assert_int_equal(st.sessions, 1);
+	assert_int_equal(st.packets, 2);
 	pktgen_fill(buf, macs, 5, 13, 0, 0, sizeof(buf)); /* 12 lost */
 	assert_int_equal(pktgen_rx_check(&st, buf, sizeof(buf)), -1);
 	pktgen_fill(buf, macs, 5, 13, 0, 0, sizeof(buf)); /* duplicated */

@@ -26,7 +26,9 @@ struct opts {
 	uint64_t count;     /* 0: unlimited */
 	double duration;    /* seconds, 0: unlimited */
 	uint64_t hold_after; /* rx: stop consuming after this many packets (tests) */
-	bool check, busy, quiet, no_pull, offer_pull;
+	uint64_t rate;      /* tx: packets per second, 0: as fast as possible */
+	uint8_t macs[12];   /* destination then source MAC of what we send */
+	bool check, busy, quiet, no_pull, offer_pull, announce;
 	struct nmport_geom geom;
 };
 
@@ -41,6 +43,32 @@ struct run {
 
 static const char *mode_name[] = { "tx", "rx", "ping", "pong" };
 
+static void fill(struct run *r, void *buf, uint64_t seq, uint16_t flags);
+
+/* --announce: one broadcast frame from our MAC, so that a learning switch
+ * knows where we are (receivers skip it: PKTGEN_F_HELLO). */
+static void announce(struct run *r)
+{
+	static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+	struct nm_uring *tx = nmport_tx(r->p, r->o.ring);
+	uint8_t dst[6];
+
+	nmport_txsync(r->p, r->o.ring);
+	if (nm_uring_space(tx) == 0)
+		return;
+	struct netmap_slot *s = nm_uring_slot(tx, 0);
+	void *buf = nm_uring_buf(tx, NM_READ_ONCE(s->buf_idx));
+	if (!buf)
+		return;
+	memcpy(dst, r->o.macs, 6);
+	memcpy(r->o.macs, bcast, 6);
+	fill(r, buf, 0, PKTGEN_F_HELLO);
+	memcpy(r->o.macs, dst, 6);
+	s->len = PKTGEN_MIN_SIZE;
+	nm_uring_advance(tx, 1);
+	nmport_txsync(r->p, r->o.ring);
+}
+
 /* Report link changes; returns the current state. */
 static bool link_check(struct run *r)
 {
@@ -52,6 +80,8 @@ static bool link_check(struct run *r)
 		       nmport_pulled(r->p) ? " (the peer pulls our TX ring)" : "");
 		fflush(stdout);
 		r->was_up = up;
+		if (up && r->o.announce)
+			announce(r);
 	}
 	return up;
 }
@@ -84,9 +114,7 @@ static int wait_ready(struct run *r, unsigned events)
 
 static void fill(struct run *r, void *buf, uint64_t seq, uint16_t flags)
 {
-	static const uint8_t macs[12] = { 0x02, 0, 0, 0, 0, 0x02, 0x02, 0, 0, 0, 0, 0x01 };
-
-	pktgen_fill(buf, macs, r->session, seq, flags, flags & PKTGEN_F_PING ? now_ns() : 0,
+	pktgen_fill(buf, r->o.macs, r->session, seq, flags, flags & PKTGEN_F_PING ? now_ns() : 0,
 		    r->o.size);
 }
 
@@ -108,6 +136,17 @@ static void report(struct run *r, const char *what, uint64_t pkts)
 }
 
 /* ---- tx ---------------------------------------------------------------------- */
+
+/* --rate: wait until packet seq is due. */
+static void pace(struct run *r, uint64_t seq)
+{
+	uint64_t due = r->t0 + (uint64_t)((double)seq * 1e9 / (double)r->o.rate);
+	struct timespec ts = { .tv_sec = (time_t)(due / 1000000000ull),
+			       .tv_nsec = (long)(due % 1000000000ull) };
+
+	if (now_ns() < due)
+		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+}
 
 static int do_tx(struct run *r)
 {
@@ -134,6 +173,8 @@ static int do_tx(struct run *r)
 		uint32_t n = space < r->o.batch ? space : r->o.batch;
 		if (limit && limit - seq < n)
 			n = (uint32_t)(limit - seq);
+		if (r->o.rate)
+			pace(r, seq);
 		for (uint32_t k = 0; k < n; k++, seq++) {
 			struct netmap_slot *s = nm_uring_slot(r->tx, k);
 			void *buf = nm_uring_buf(r->tx, NM_READ_ONCE(s->buf_idx));
@@ -205,6 +246,10 @@ static int do_rx(struct run *r)
 			if (!r->o.check && r->o.quiet)
 				continue; /* count only: do not touch the payload */
 			int c = pktgen_rx_check(&st, buf, len);
+			if (c == 2) {
+				got--; /* a switch port's announcement: not ours to count */
+				continue;
+			}
 			if (c == 1 && st.sessions > 1 && !r->o.quiet)
 				printf("rx: new session %08x at seq %" PRIu64 "\n", st.session, st.first);
 			else if (c == 1 && !r->o.quiet)
@@ -331,9 +376,13 @@ static int do_pong(struct run *r)
 		struct netmap_slot *rs = nm_uring_slot(r->rx, 0), *ts = nm_uring_slot(r->tx, 0);
 		uint32_t len, tidx = NM_READ_ONCE(ts->buf_idx);
 		struct pktgen_hdr *h = nm_uring_slot_buf(r->rx, rs, &len);
-		if (h && nm_uring_buf(r->tx, tidx) && len >= PKTGEN_MIN_SIZE) {
+		/* only pings are answered: on a switch, others' floods arrive too */
+		if (h && nm_uring_buf(r->tx, tidx) && len >= PKTGEN_MIN_SIZE && pktgen_pong(h, len)) {
 			fin = (h->flags & PKTGEN_F_FIN) != 0;
-			pktgen_pong(h, len);
+			uint8_t peer[6]; /* answer the sender: swap the addresses */
+			memcpy(peer, h->src, 6);
+			memcpy(h->src, h->dst, 6);
+			memcpy(h->dst, peer, 6);
 			ts->buf_idx = rs->buf_idx;
 			ts->len = (uint16_t)len;
 			ts->flags = NS_BUF_CHANGED;
@@ -370,6 +419,10 @@ static void usage(FILE *f)
 		"                      one that offers it, a memdev guest's pipe, is pulled in our receive loop)\n"
 		"      --offer-pull    let the peer pull our TX ring (it does the move, we only kick)\n"
 		"      --hold-after N  rx: stop consuming after N packets and wait to be killed\n"
+		"      --src MAC / --dst MAC  addresses of what we send (02:00:00:00:00:01 /\n"
+		"                      02:00:00:00:00:02)\n"
+		"      --rate PPS      tx: at most PPS packets per second\n"
+		"      --announce      send a broadcast from --src at each link up (a switch learns us)\n"
 		"  -r, --rings N / -S, --slots N / -B, --buf-size N   geometry if this end creates the pipe\n"
 		"  -q, --quiet         only the summary\n",
 		PKTGEN_MIN_SIZE, PKTGEN_DEFAULT_SIZE);
@@ -377,7 +430,8 @@ static void usage(FILE *f)
 
 static int parse(int argc, char **argv, struct opts *o)
 {
-	enum { OPT_BUSY = 256, OPT_RING, OPT_HOLD, OPT_NO_PULL, OPT_OFFER_PULL };
+	enum { OPT_BUSY = 256, OPT_RING, OPT_HOLD, OPT_NO_PULL, OPT_OFFER_PULL, OPT_SRC, OPT_DST,
+	       OPT_RATE, OPT_ANNOUNCE };
 	static const struct option lo[] = {
 		{ "pipe", required_argument, 0, 'p' }, { "mode", required_argument, 0, 'm' },
 		{ "size", required_argument, 0, 's' }, { "batch", required_argument, 0, 'b' },
@@ -387,6 +441,8 @@ static int parse(int argc, char **argv, struct opts *o)
 		{ "rings", required_argument, 0, 'r' }, { "slots", required_argument, 0, 'S' },
 		{ "buf-size", required_argument, 0, 'B' }, { "quiet", no_argument, 0, 'q' },
 		{ "no-pull", no_argument, 0, OPT_NO_PULL }, { "offer-pull", no_argument, 0, OPT_OFFER_PULL },
+		{ "src", required_argument, 0, OPT_SRC }, { "dst", required_argument, 0, OPT_DST },
+		{ "rate", required_argument, 0, OPT_RATE }, { "announce", no_argument, 0, OPT_ANNOUNCE },
 		{ "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
 	};
 	int c;
@@ -394,6 +450,15 @@ static int parse(int argc, char **argv, struct opts *o)
 	while ((c = getopt_long(argc, argv, "p:m:s:b:n:d:cr:S:B:qh", lo, NULL)) != -1) {
 		char *end = NULL;
 		unsigned long long v = 0;
+		if (c == OPT_SRC || c == OPT_DST) {
+			uint8_t *m = o->macs + (c == OPT_SRC ? 6 : 0);
+			if (sscanf(optarg, "%2hhx:%2hhx:%2hhx:%2hhx:%2hhx:%2hhx%c", &m[0], &m[1], &m[2],
+				   &m[3], &m[4], &m[5], (char[1]){ 0 }) != 6) {
+				fprintf(stderr, "modvmm-pktgen: bad MAC address '%s'\n", optarg);
+				return -1;
+			}
+			continue;
+		}
 		if (optarg && c != 'p' && c != 'm' && c != 'd') {
 			errno = 0;
 			v = strtoull(optarg, &end, 0);
@@ -429,6 +494,8 @@ static int parse(int argc, char **argv, struct opts *o)
 		case OPT_HOLD: o->hold_after = v; break;
 		case OPT_NO_PULL: o->no_pull = true; break;
 		case OPT_OFFER_PULL: o->offer_pull = true; break;
+		case OPT_RATE: o->rate = v; break;
+		case OPT_ANNOUNCE: o->announce = true; break;
 		case 'r': o->geom.nr_rings = (uint32_t)v; break;
 		case 'S': o->geom.num_slots = (uint32_t)v; break;
 		case 'B': o->geom.buf_size = (uint32_t)v; break;
@@ -449,6 +516,7 @@ static int parse(int argc, char **argv, struct opts *o)
 int main(int argc, char **argv)
 {
 	struct run r = { .o = { .size = PKTGEN_DEFAULT_SIZE, .batch = 256,
+				.macs = { 0x02, 0, 0, 0, 0, 0x02, 0x02, 0, 0, 0, 0, 0x01 },
 				.geom = { NMPORT_DEFAULT_RINGS, NMPORT_DEFAULT_SLOTS,
 					  NMPORT_DEFAULT_BUF_SIZE, 0 } } };
 	int err;

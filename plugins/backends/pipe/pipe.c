@@ -495,7 +495,19 @@ static int pipe_create(const struct modvmm_host *host, struct modvmm_dev *dev, v
 		name = host->instance_name(dev);
 	if (!nmport_name_ok(name))
 		return fail(p, "name: 1-63 characters from [A-Za-z0-9_.-], not starting with '.'", -EINVAL);
-	snprintf(p->name, sizeof(p->name), "%s", name);
+	const char *sw = host->config_str(dev, "switch");
+	if (sw && *sw) {
+		if (!pipe_switch_name_ok(sw) || strlen(sw) + 1 + strlen(name) >= NMPORT_NAME_MAX)
+			return fail(p, "switch: 1-31 characters from [A-Za-z0-9_-], with the name 62 at most",
+				    -EINVAL);
+		size_t ls = strlen(sw), ln = strlen(name); /* both checked above */
+		memcpy(p->switch_name, sw, ls + 1);
+		memcpy(p->name, sw, ls);
+		p->name[ls] = '.';
+		memcpy(p->name + ls + 1, name, ln + 1);
+	} else {
+		snprintf(p->name, sizeof(p->name), "%s", name);
+	}
 	const char *end = host->config_str(dev, "end");
 	p->want_end = !end || !strcmp(end, "auto") ? -1 : atoi(end);
 	if ((ret = cfg_u32(p, "rings", &p->geom.nr_rings)) || (ret = cfg_u32(p, "slots", &p->geom.num_slots)) ||
@@ -530,7 +542,8 @@ static int pipe_start(void *priv)
 	p->threads = true; /* the worker first: the control thread waits for it */
 	if ((ret = p->host->thread_start(p->dev, "pipe-ctl", ctl_thread, p)))
 		return fail(p, "cannot start the pipe threads", ret);
-	return 0;
+	/* on a switch: make sure it runs, now that pipe-ctl answers its join */
+	return p->switch_name[0] ? pipe_switch_ensure(p) : 0;
 }
 
 static void pipe_stop(void *priv)
@@ -552,6 +565,15 @@ static int pipe_validate(const struct modvmm_check_ops *chk, struct modvmm_check
 		chk->error(c, "name", "1-63 characters from [A-Za-z0-9_.-], not starting with '.'");
 		ret = -EINVAL;
 	}
+	const char *sw = chk->config_str(c, "switch");
+	if (sw && *sw && !pipe_switch_name_ok(sw)) {
+		chk->error(c, "switch", "1-31 characters from [A-Za-z0-9_-]");
+		ret = -EINVAL;
+	} else if (sw && *sw && name && strlen(sw) + 1 + strlen(name) >= NMPORT_NAME_MAX) {
+		chk->error(c, "switch", "the port's pipe SWITCH.NAME is longer than %u characters",
+			   NMPORT_NAME_MAX - 1);
+		ret = -EINVAL;
+	}
 	uint64_t r = 0, s = 0, b = 0;
 	struct nmport_mem m;
 	if (chk->config_u64(c, "buf_size", &b) == 0 && b % NMPORT_CACHE_LINE) {
@@ -569,6 +591,9 @@ static int pipe_validate(const struct modvmm_check_ops *chk, struct modvmm_check
 static const struct modvmm_key keys[] = {
 	{ .name = "name", .type = MODVMM_KEY_STRING,
 	  .help = "pipe name, met at RUNDIR/pipe/NAME.sock (default: the section name)" },
+	{ .name = "switch", .type = MODVMM_KEY_STRING,
+	  .help = "be port NAME of learning switch SWITCH instead (pipe SWITCH.NAME), starting "
+		  "modvmm-switch SWITCH ($MODVMM_SWITCH or the installed one) when it is not running" },
 	{ .name = "end", .type = MODVMM_KEY_ENUM, .def = "auto", .choices = "auto|0|1",
 	  .help = "which end to be: auto takes whichever is free; 0 or 1 refuse the other" },
 	{ .name = "rings", .type = MODVMM_KEY_U64, .def = "1",

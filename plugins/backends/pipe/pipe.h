@@ -28,11 +28,13 @@ struct modvmm_net_queue {
 };
 
 #define MAX_PT_RINGS (2 * NMPORT_MAX_RINGS) /* device ring numbers r < this */
+#define PIPE_SWITCH_NAME_MAX 32 /* as modvmm-switch's names */
 
 struct pipe_be {
 	const struct modvmm_host *host;
 	struct modvmm_dev *dev;
-	char name[NMPORT_NAME_MAX];
+	char name[NMPORT_NAME_MAX];     /* the pipe: SWITCH.NAME on a switch */
+	char switch_name[PIPE_SWITCH_NAME_MAX]; /* `switch`: empty for a plain pipe */
 	int want_end;                   /* -1: auto */
 	struct nmport_geom geom;
 	uint64_t busy_poll_ns;
@@ -64,6 +66,11 @@ struct pipe_be {
 
 /* pipe.c: rendezvous with the given device ring fds and build the engine. */
 int pipe_pt_begin(struct pipe_be *p, const struct modvmm_net_pt_cfg *cfg);
+
+/* switch.c: `switch = NAME` */
+bool pipe_switch_name_ok(const char *sw);
+/* Start switch NAME unless it runs.  0 or -errno (logged). */
+int pipe_switch_ensure(struct pipe_be *p);
 
 /* pkt_io.c */
 void pipe_io_init(struct pipe_be *p);
