@@ -3,12 +3,10 @@
 #include "plugin/host.h"
 
 #include <errno.h>
-#include <linux/kvm.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 
 #include "acpi/acpi_vm.h"
 #include "ctl/vmctl.h"
@@ -19,6 +17,7 @@
 #include "pci/pci.h"
 #include "pci/pci_vm.h"
 #include "plugin/dev.h"
+#include "vm/kvmops.h"
 #include "vm/vm.h"
 
 static void host_log(struct modvmm_dev *dev, int level, const char *fmt, ...)
@@ -132,8 +131,7 @@ static int host_irq_line(struct modvmm_dev *dev, unsigned gsi, int level)
 		dev->irq_refused = true;
 		return -EPERM;
 	}
-	struct kvm_irq_level irq = { .irq = gsi, .level = level ? 1 : 0 };
-	return ioctl(dev->vm->vm_fd, KVM_IRQ_LINE, &irq) ? -errno : 0;
+	return kvm_vm_ops.irq_line(dev->vm, gsi, level);
 }
 
 static void host_vm_exit(struct modvmm_dev *dev, int status)

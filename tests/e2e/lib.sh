@@ -26,6 +26,13 @@ need_root() {
 	}
 }
 
+# pktgen_rx_ok PID FILE: the receiving modvmm-pktgen PID (its output in FILE)
+# exits 0 within 120 s (scaled)
+pktgen_rx_ok() {
+	exits_within "$1" 120 || fail "pktgen rx still running: $(cat "$2")"
+	wait "$1" || fail "pktgen rx: $(cat "$2")"
+}
+
 # need_tap: root and /dev/net/tun (taps in namespaces the test creates)
 need_tap() {
 	need_root

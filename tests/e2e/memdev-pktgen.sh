@@ -48,12 +48,6 @@ start_vm() {
 }
 
 
-# rx_ok PID FILE: the receiving pktgen PID exits 0 within 120 s (scaled).
-rx_ok() {
-	exits_within "$1" 120 || fail "pktgen rx still running: $(cat "$T/$2")"
-	wait "$1" || fail "pktgen rx: $(cat "$T/$2")"
-}
-
 # 1. pktgen -> guest
 N=1000000
 memdev_ini "$T/rx.ini" "mode=rx count=$N" h2g
@@ -77,7 +71,7 @@ for how in pull no-pull; do
 	memdev_ini "$T/tx.ini" "mode=tx count=$N batch=32" g2h$how
 	start_vm "$T/tx.ini" tx
 	vm_ok tx $vm
-	rx_ok $rx g2h.rx
+	pktgen_rx_ok $rx "$T/g2h.rx"
 	expect_in "$T/tx.out" "1 ring pair(s), 64 slots"
 	expect_in "$T/tx.out" "memdev tx ok: $N packets of 64 bytes"
 	expect_in "$T/tx.out" "refused 0"
@@ -101,7 +95,7 @@ rx=$!
 BE="rings = 2" memdev_ini "$T/two.ini" "mode=tx count=100000 dev=1 ring=1 size=1000" two-a two-b
 start_vm "$T/two.ini" two
 vm_ok two $vm
-rx_ok $rx two.rx
+pktgen_rx_ok $rx "$T/two.rx"
 expect_in "$T/two.out" "memid 8"
 expect_in "$T/two.out" "2 ring pair(s), 1024 slots"
 expect_in "$T/two.rx" "first 0 last 99999 packets 100000 fin"
@@ -118,7 +112,7 @@ wait_for "$T/k.err" "pipe g2hk end 1: link down"
 "$PKTGEN" -p g2hk -m rx -c >"$T/k2.rx" 2>&1 &
 rx=$!
 vm_ok k $vm
-rx_ok $rx k2.rx
+pktgen_rx_ok $rx "$T/k2.rx"
 expect_in "$T/k1.rx" "rx: link up (pulling the peer's TX ring)"
 expect_in "$T/k2.rx" "rx: link up (pulling the peer's TX ring)"
 expect_in "$T/k2.rx" "last $((N - 1)) packets"

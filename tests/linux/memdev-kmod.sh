@@ -52,21 +52,15 @@ memdev_ini() {
 	done
 }
 
-# rx_ok PID OUT: the receiving pktgen PID exits 0 within 120 s (scaled) with all N.
-rx_ok() {
-	exits_within "$1" 120 || fail "pktgen rx still running: $(cat "$2")"
-	wait "$1" || fail "pktgen rx: $(cat "$2")"
-	expect_in "$2" "rx: $N packets"
-}
-
 # 1. guest -> host on pipe kg2h (pktgen creates it), host -> guest on kh2g
 "$PKTGEN" -p kg2h -m rx -c >"$T/g2h.rx" 2>&1 &
 rx=$!
 lt_start modvmm kmod 1 "lt.test=memdev-kmod lt.devs=2 lt.steps=tx:0:$N,rx:1:$N" "$(memdev_ini kg2h kh2g)"
-rx_ok $rx "$T/g2h.rx"
+pktgen_rx_ok $rx "$T/g2h.rx"
+expect_in "$T/g2h.rx" "rx: $N packets"
 echo "guest -> host: $(grep -h Mpps "$T/g2h.rx")"
 lt_wait_line modvmm kmod "LINUXTEST: rx ready on 1"
-timeout "$(scaled 60)" "$PKTGEN" -p kh2g -m tx -n "$N" >"$T/h2g.tx" 2>&1 || fail "pktgen tx: $(cat "$T/h2g.tx")"
+timeout 60 "$PKTGEN" -p kh2g -m tx -n "$N" >"$T/h2g.tx" 2>&1 || fail "pktgen tx: $(cat "$T/h2g.tx")"
 expect_in "$T/h2g.tx" "dropped 0, refused 0"
 lt_finish modvmm kmod
 echo "host -> guest: $(grep -a -h 'rx:.*Mpps' "$T/kmod.modvmm.log" | tr -d '\r')"
