@@ -2,8 +2,13 @@
 # folder, removed on exit.  Tests needing KVM exit 77 (skip) without it.
 set -u
 
+# FAIL_LOGS: files whose last lines fail() shows (a VM's stderr, its console)
 fail() {
 	echo "FAIL: $*" >&2
+	local f
+	for f in ${FAIL_LOGS:-}; do
+		[ -s "$f" ] && { echo "--- the end of $f:" >&2; tail -25 "$f" >&2; }
+	done
 	exit 1
 }
 

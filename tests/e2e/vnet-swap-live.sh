@@ -16,6 +16,7 @@ VM=swaptest
 vnet_ini "$T/vm.ini" "$GUEST" "mode=flap go_serial=1 frames=300" "plugin = loopback" ""
 sed -i "s/^input = none$/input = stdin/; s/^\[vm\]$/[vm]\nname = $VM/" "$T/vm.ini"
 mkfifo "$T/in"
+FAIL_LOGS="$T/err $T/out"
 "$MODVMM" -v run "$T/vm.ini" <"$T/in" >"$T/out" 2>"$T/err" &
 vm=$!
 exec 3>"$T/in"

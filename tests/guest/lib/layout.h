@@ -20,6 +20,7 @@
 
 #define IDT_ENTRIES 32 /* exceptions only */
 #define VEC_UD      6  /* invalid opcode: also the CPL3 -> CPL0 request, see entry.S */
+#define VEC_DF      8  /* double fault: on its own stack (IST), see user.c */
 
 /* AP trampoline: copied here, started with SIPI vector TRAMPOLINE_PA >> 12. */
 #define TRAMPOLINE_PA 0x8000

@@ -72,7 +72,7 @@ static void set_gate(unsigned int vec, uint64_t handler, uint8_t type)
 
 	g->off_lo = (uint16_t)handler;
 	g->sel = SEL_KCODE64;
-	g->ist = 0;
+	g->ist = vec == VEC_DF ? GUEST_DF_IST : 0;
 	g->type = type;
 	g->off_mid = (uint16_t)(handler >> 16);
 	g->off_hi = (uint32_t)(handler >> 32);
@@ -103,6 +103,7 @@ void guest_start(uint32_t start_info_pa)
 	unsigned int v;
 
 	copy_cmdline((const struct hvm_start_info *)(uintptr_t)start_info_pa);
+	guest_tss_load();
 	for (v = 0; v < IDT_ENTRIES; v++)
 		set_gate(v, exc_stub_table[v], GATE_INTR_DPL0);
 	load_idt();
@@ -138,10 +139,12 @@ void guest_exception(const struct guest_exc_frame *f)
 		if (f->rip == (uintptr_t)user_halt_point)
 			halt_forever();
 	}
+	uint64_t cr2;
+	__asm__ volatile("mov %%cr2, %0" : "=r"(cr2));
 	guest_cprintf_nolock(CON_SERIAL | CON_DEBUGCON,
-		      "guest: exception %lu at RIP=0x%lx (error 0x%lx, cs 0x%lx, rsp 0x%lx)\n",
+		      "guest: exception %lu at RIP=0x%lx (error 0x%lx, cs 0x%lx, rsp 0x%lx, cr2 0x%lx)\n",
 		      (unsigned long)f->vector, (unsigned long)f->rip, (unsigned long)f->error,
-		      (unsigned long)f->cs, (unsigned long)f->rsp);
+		      (unsigned long)f->cs, (unsigned long)f->rsp, (unsigned long)cr2);
 	guest_exit(GUEST_EXIT_EXCEPTION);
 }
 

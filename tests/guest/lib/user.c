@@ -5,7 +5,7 @@
  * comes from the TSS I/O permission bitmap (Intel SDM vol. 1 §19.5.2): one bit
  * per port, 0 = allowed, followed by a 0xff byte.
  */
-#include "guest.h"
+#include "internal.h"
 #include "layout.h"
 
 #define IOPB_BYTES (65536 / 8)
@@ -30,18 +30,19 @@ static struct tss64 tss __attribute__((aligned(16))) = {
 	.iopb_end = 0xff,
 };
 static uint8_t intr_stack[8192] __attribute__((aligned(16)));
+static uint8_t df_stack[4096] __attribute__((aligned(16))); /* IST1: #DF reports instead of a triple fault */
 static uint8_t user_stack[USER_STACK_SIZE] __attribute__((aligned(16)));
-static bool tss_loaded;
 
 extern uint64_t gdt[];
 void user_enter(void (*fn)(void *), void *arg, uintptr_t stack_top);
 
-static void tss_load(void)
+void guest_tss_load(void)
 {
 	uint64_t base = (uintptr_t)&tss;
 	uint64_t limit = sizeof(tss) - 1;
 
 	tss.rsp[0] = (uintptr_t)(intr_stack + sizeof(intr_stack));
+	tss.ist[GUEST_DF_IST - 1] = (uintptr_t)(df_stack + sizeof(df_stack));
 	gdt[SEL_TSS / 8] = (limit & 0xffff) | (base & 0xffffff) << 16 |
 			   (uint64_t)TSS_TYPE_AVAIL64 << 40 | ((limit >> 16) & 0xf) << 48 |
 			   ((base >> 24) & 0xff) << 56;
@@ -51,9 +52,5 @@ static void tss_load(void)
 
 void guest_user_run(void (*fn)(void *), void *arg)
 {
-	if (!tss_loaded) {
-		tss_load();
-		tss_loaded = true;
-	}
 	user_enter(fn, arg, (uintptr_t)(user_stack + sizeof(user_stack)));
 }
