@@ -112,11 +112,12 @@ static bool wait_link(const struct memdev *m, uint64_t limit)
 	return true;
 }
 
+/* dst=, then mac= (02:00:00:00:00:01 and :03 by default) */
+uint8_t memdev_macs[12] = { 0x02, 0, 0, 0, 0, 0x01, 0x02, 0, 0, 0, 0, 0x03 };
+
 /* Called per packet in the TX hot loop (pktgen_fill() is inlined here; the
  * library's memcpy/memset are `rep movsb/stosb`, whose start-up cost would
  * dominate a 64-byte packet). */
-uint8_t memdev_macs[12] = { 0x02, 0, 0, 0, 0, 0x01, 0x02, 0, 0, 0, 0, 0x03 };
-
 void memdev_fill(void *buf, uint32_t session, uint64_t seq, uint16_t flags, unsigned size)
 {
 	pktgen_fill(buf, memdev_macs, session, seq, flags, 0, size);
