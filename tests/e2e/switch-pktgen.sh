@@ -2,9 +2,9 @@
 # modvmm-switch with modvmm-pktgen ports (host processes, no KVM): unicast
 # reaches only its destination, broadcast every port but the sender, nothing
 # lost (the switch holds frames for a full port), introspection, a port
-# killed with -9 and restarted while another pair keeps exchanging, the switch
-# killed with -9 and restarted with every port back, and the switch leaving
-# with its last port.
+# killed with -9 and restarted while another pair keeps exchanging, a pipe of
+# two ring pairs refused, the switch killed with -9 and restarted with every
+# port back, and the switch leaving with its last port.
 # usage: switch-pktgen.sh modvmm-pktgen modvmm-switch
 . "$(dirname "$0")/lib.sh"
 PKTGEN=$(realpath "$1")
@@ -74,6 +74,15 @@ for r in 0c 0d; do
 	expect_in "$T/$r.rx" "rx: sessions 1 errors 0"
 done
 wait_for "$T/sw.log" "port sw0.0e left (rx 100000 tx 0 drop_full 0 bad 0)"
+
+# a pipe of two ring pairs is refused as a port (frames are delivered on RX
+# ring 0 only: its ring 1 would wait for ever)
+"$PKTGEN" -p sw0.mr -r 2 --ring 1 -m rx -n 1 >"$T/mr.rx" 2>&1 &
+mr=$!
+wait_for "$T/sw.log" "sw0.mr: refused: 2 ring pairs; a port has 1"
+"$SWITCH" ports sw0 >"$T/ports.mr" || fail "ports"
+! grep -q "sw0.mr" "$T/ports.mr" || fail "a two-ring port joined: $(cat "$T/ports.mr")"
+kill9 $mr
 
 # a receiver killed with -9 and restarted rejoins; 10 keeps pinging 11
 "$PKTGEN" -p sw0.11 -m pong --src "$(mac 11)" --announce >"$T/11.pong" 2>&1 &

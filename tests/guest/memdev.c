@@ -38,6 +38,17 @@
  *   dev=K           the K-th memdev on the bus (default 0)
  *   timeout=S       give up after about S seconds without progress (default 30)
  *   session=X       tx session id (default 0x6d656d64)
+ *   mac=N           our MAC is 02:00:00:00:00:N (1-254), for a learning switch
+ *                   (modvmm-switch): tx sends from it; rx counts a frame for
+ *                   another unicast address as an error ("foreign"); echo
+ *                   answers to the frame's source from it (a plain echo would
+ *                   send the frame back to its own address).  Default: tx
+ *                   from 02:00:00:00:00:03, no address checks
+ *   dst=N           tx: to 02:00:00:00:00:N, 255 for ff:ff:ff:ff:ff:ff
+ *                   (default 1)
+ *   announce=1      rx: first send one PKTGEN_F_HELLO broadcast from `mac`,
+ *                   so that a learning switch knows our port before traffic
+ *                   comes (modvmm-pktgen --announce); prints "memdev: announced"
  * Prints "memdev: ..." lines; the last is "memdev tx ok ..." / "memdev rx ok ..."
  * or "memdev FAIL: ..."; exits 0 on success.
  */
@@ -101,14 +112,67 @@ static bool wait_link(const struct memdev *m, uint64_t limit)
 	return true;
 }
 
+/* dst=, then mac= (02:00:00:00:00:01 and :03 by default) */
+uint8_t memdev_macs[12] = { 0x02, 0, 0, 0, 0, 0x01, 0x02, 0, 0, 0, 0, 0x03 };
+
 /* Called per packet in the TX hot loop (pktgen_fill() is inlined here; the
  * library's memcpy/memset are `rep movsb/stosb`, whose start-up cost would
  * dominate a 64-byte packet). */
 void memdev_fill(void *buf, uint32_t session, uint64_t seq, uint16_t flags, unsigned size)
 {
-	static const uint8_t macs[12] = { 0x02, 0, 0, 0, 0, 0x01, 0x02, 0, 0, 0, 0, 0x03 };
+	pktgen_fill(buf, memdev_macs, session, seq, flags, 0, size);
+}
 
-	pktgen_fill(buf, macs, session, seq, flags, 0, size);
+#define MAC_BCAST 255 /* dst=255: ff:ff:ff:ff:ff:ff */
+
+/* 02:00:00:00:00:n, or the broadcast address for MAC_BCAST */
+static void mac_set(uint8_t *a, unsigned long n)
+{
+	for (unsigned i = 0; i < 6; i++)
+		a[i] = n == MAC_BCAST ? 0xff : 0;
+	if (n != MAC_BCAST) {
+		a[0] = 0x02;
+		a[5] = (uint8_t)n;
+	}
+}
+
+/* Is destination address d ours (02:00:00:00:00:mac), or broadcast? */
+static bool mac_for_us(const uint8_t *d, unsigned long mac)
+{
+	uint8_t a[6];
+
+	if (d[0] & 1) /* group address: broadcast, multicast */
+		return true;
+	mac_set(a, mac);
+	for (unsigned i = 0; i < 6; i++)
+		if (d[i] != a[i])
+			return false;
+	return true;
+}
+
+/* rx announce=1: one HELLO broadcast on TX ring r (it waits in the ring
+ * until the link is up). */
+static int announce(struct params *p, struct memdev *m, uint32_t r)
+{
+	struct nm_uring tx;
+	uint8_t macs[12];
+	void *buf;
+
+	nm_uring_attach(&tx, &m->v, r);
+	if (nm_uring_space(&tx) == 0)
+		return fail(p, "announce: the tx ring is full");
+	buf = nm_uring_buf(&tx, NM_READ_ONCE(nm_uring_slot(&tx, 0)->buf_idx));
+	if (!buf)
+		return fail(p, "announce: the host gave a buffer outside the pool");
+	mac_set(macs, MAC_BCAST);
+	mac_set(macs + 6, p->mac);
+	pktgen_fill(buf, macs, (uint32_t)p->session, 0, PKTGEN_F_HELLO, 0, PKTGEN_DEFAULT_SIZE);
+	nm_uring_slot(&tx, 0)->len = PKTGEN_DEFAULT_SIZE;
+	nm_uring_advance(&tx, 1);
+	if (nm_uring_publish(&tx))
+		reg_wr(m, PTNET_MDEV_IO_KICK(r), 1);
+	guest_printf("memdev: announced 02:00:00:00:00:%02lx\n", p->mac);
+	return 0;
 }
 
 static int do_tx(struct params *p, struct memdev *m)
@@ -172,9 +236,11 @@ static int do_rx(struct params *p, struct memdev *m)
 {
 	struct nm_uring rx;
 	struct pktgen_rx_state st = { 0 };
-	uint64_t got = 0, kicks = 0, limit = p->timeout * CYCLES_PER_SEC, t0 = 0, last;
+	uint64_t got = 0, kicks = 0, foreign = 0, limit = p->timeout * CYCLES_PER_SEC, t0 = 0, last;
 	uint32_t r = (uint32_t)(m->v.geom.nr_rings + p->ring);
 
+	if (p->announce && announce(p, m, (uint32_t)p->ring))
+		return 1;
 	nm_uring_attach(&rx, &m->v, r);
 	guest_printf("memdev: rx ready on ring %lu\n", p->ring);
 	last = guest_rdtsc();
@@ -204,6 +270,8 @@ static int do_rx(struct params *p, struct memdev *m)
 			got++;
 			if (!buf)
 				st.errors++;
+			else if (p->mac && len >= 6 && !mac_for_us(buf, p->mac))
+				foreign++; /* a switch sent us somebody else's unicast */
 			else if (pktgen_rx_check(&st, buf, len) == 1)
 				guest_printf("memdev: %ssession %x at seq %lu\n", st.sessions > 1 ? "new " : "",
 					     st.session, (unsigned long)st.first);
@@ -218,6 +286,10 @@ static int do_rx(struct params *p, struct memdev *m)
 		     (unsigned long)got, (unsigned long)(last - t0), st.sessions, (unsigned long)st.first,
 		     (unsigned long)(st.next - 1), (unsigned long)st.errors, (unsigned long)kicks,
 		     st.fin ? ", fin" : "");
+	if (p->mac)
+		guest_printf("memdev rx: foreign %lu\n", (unsigned long)foreign);
+	if (foreign)
+		return fail(p, "frames for another address came in");
 	if (st.errors || st.sessions != p->sessions || st.next != p->count ||
 	    (!p->late && (st.first != 0 || st.packets != p->count)))
 		return fail(p, "lost, reordered or malformed packets");
@@ -242,6 +314,7 @@ void echo_init(struct echo *e, struct memdev *m, uint32_t r)
 {
 	e->m = m;
 	e->r = r;
+	e->mac = 0;
 	e->moved = e->bad = e->kicks = 0;
 	nm_uring_attach(&e->tx, &m->v, r);
 	nm_uring_attach(&e->rx, &m->v, m->v.geom.nr_rings + r);
@@ -272,6 +345,12 @@ uint32_t echo_step(struct echo *e, uint64_t max)
 			continue;
 		}
 		pktgen_pong(b, len);
+		if (e->mac && len >= 12) { /* back to the sender, from us */
+			uint8_t *h = b;
+			for (unsigned i = 0; i < 6; i++)
+				h[i] = h[6 + i];
+			mac_set(h + 6, e->mac);
+		}
 		swap_slots(rs, ts, len);
 	}
 	e->moved += n;
@@ -294,6 +373,7 @@ static int do_echo(struct params *p, struct memdev *m)
 	uint64_t limit = p->timeout * CYCLES_PER_SEC, last;
 
 	echo_init(&e, m, (uint32_t)p->ring);
+	e.mac = (uint8_t)p->mac;
 	guest_printf("memdev: echo ready on ring %lu\n", p->ring);
 	last = guest_rdtsc();
 	while (e.moved < p->count) {
@@ -463,7 +543,10 @@ int guest_main(void)
 		.sessions = guest_cmdline_ulong("sessions", 1),
 		.late = guest_cmdline_ulong("late", 0),
 		.hold = guest_cmdline_ulong("hold", 0),
+		.mac = guest_cmdline_ulong("mac", 0),
+		.announce = guest_cmdline_ulong("announce", 0),
 	};
+	unsigned long dst = guest_cmdline_ulong("dst", 1);
 	size_t len;
 	const char *mode = guest_cmdline_get("mode", &len);
 
@@ -481,6 +564,11 @@ int guest_main(void)
 		return fail(&p, "mode must be tx, rx, echo, hostile or demo");
 	if (p.batch == 0)
 		p.batch = 1;
+	if (p.mac >= MAC_BCAST || dst == 0 || dst > MAC_BCAST || (p.announce && !p.mac))
+		return fail(&p, "mac wants 1-254, dst 1-255, announce a mac");
+	mac_set(memdev_macs, dst);
+	if (p.mac)
+		mac_set(memdev_macs + 6, p.mac);
 	guest_user_run(run, &p);
 	return p.status;
 }

@@ -16,6 +16,8 @@ enum mode { MODE_TX, MODE_RX, MODE_ECHO, MODE_HOSTILE, MODE_DEMO };
 struct params {
 	enum mode mode;
 	unsigned long count, size, batch, ring, dev, timeout, session, sessions, late, hold;
+	unsigned long mac;          /* our MAC is 02:00:00:00:00:MAC; 0: none given */
+	unsigned long announce;     /* rx: one PKTGEN_F_HELLO broadcast first */
 	int status;
 };
 
@@ -32,6 +34,8 @@ void reg_wr(const struct memdev *m, unsigned int off, uint32_t val);
 int fail(struct params *p, const char *what);
 /* The which-th ptnetmap-memdev on bus 0, its registers checked into m->v. */
 bool memdev_find(struct memdev *m, unsigned long which);
+/* The addresses memdev_fill() writes: destination, then source. */
+extern uint8_t memdev_macs[12];
 /* A pktgen packet of `size` bytes in buf. */
 void memdev_fill(void *buf, uint32_t session, uint64_t seq, uint16_t flags, unsigned size);
 
@@ -39,6 +43,7 @@ void memdev_fill(void *buf, uint32_t session, uint64_t seq, uint16_t flags, unsi
 struct echo {
 	struct memdev *m;
 	uint32_t r;
+	uint8_t mac;                /* nonzero: answer from 02:00:00:00:00:mac to the sender (a switch port) */
 	struct nm_uring rx, tx;
 	uint64_t moved, bad, kicks;
 };

@@ -4,7 +4,8 @@
  * learning, ageing, moves, a full table; unicast, flooding, never back to the
  * source; a full destination holding its sources, then dropped once stalled
  * while the other ports go on; a hostile port's slots, tails and heads
- * refused without touching the other ports. */
+ * refused without touching the other ports; a pipe of two ring pairs refused
+ * as a port. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -339,6 +340,27 @@ static void hostile_port(void **state)
 	assert_int_equal(recv(b, 1, NULL, 0), 2);
 }
 
+/* A port gets frames on its RX ring 0 only: a pipe of two ring pairs is
+ * refused (its endpoint would wait on ring 1 for ever), the others stay. */
+static void multi_ring_port_refused(void **state)
+{
+	struct bench *b = *state;
+	struct nmport *swe, *host;
+	uint64_t used = b->s.used;
+
+	assert_int_equal(nmport_pair("sw.mr", &(struct nmport_geom){ 2, 256, 2048, 0 }, &swe, &host), 0);
+	assert_int_equal(sw_port_add(&b->s, swe, "sw.mr"), -EPROTO);
+	assert_int_equal(b->s.used, used);
+	assert_int_equal(sw_port_find(&b->s, "sw.mr"), -1);
+	nmport_close(swe);
+	nmport_close(host);
+	/* the ports there go on */
+	send(b, 0, bcast, 0, 1);
+	sw_forward(&b->s, 1);
+	assert_int_equal(recv(b, 1, NULL, 0), 1);
+	assert_int_equal(recv(b, 2, NULL, 0), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -346,6 +368,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(unicast_flood_never_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(full_destination_holds_then_drops, setup, teardown),
 		cmocka_unit_test_setup_teardown(hostile_port, setup, teardown),
+		cmocka_unit_test_setup_teardown(multi_ring_port_refused, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -34,6 +34,8 @@ static int port_add(struct sw *s, struct nmport *np, int tap_fd, const char *nam
 
 int sw_port_add(struct sw *s, struct nmport *np, const char *name)
 {
+	if (nmport_nrings(np) != SW_PORT_RINGS)
+		return -EPROTO;
 	return port_add(s, np, -1, name);
 }
 

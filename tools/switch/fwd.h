@@ -34,6 +34,10 @@
 #define SW_ETH_HLEN  14u   /* shorter frames are dropped (counted in bad) */
 #define SW_TAP_FRAME 2048u /* bytes read per frame from a tap (MTU 1500 and more) */
 #define SW_HOLD_NS   200000000ull /* default: a full destination holds its sources this long at most */
+/* Ring pairs of a port.  Frames are delivered on a port's RX ring 0 only (as
+ * VALE's learning bridge does): an endpoint with more rings would wait on
+ * rings that never fill, so such a pipe is refused, not joined half-way. */
+#define SW_PORT_RINGS 1u
 
 struct sw_port {
 	struct nmport *np;    /* a pipe port; NULL for the tap port */
@@ -67,7 +71,9 @@ struct sw {
 };
 
 void sw_init(struct sw *s, uint64_t age_ns);
-/* Take over pipe end np as a new port; returns its index or -ENOSPC. */
+/* Take over pipe end np as a new port; returns its index, -ENOSPC, or
+ * -EPROTO for a pipe of more than SW_PORT_RINGS ring pairs (left to the
+ * caller to close). */
 int sw_port_add(struct sw *s, struct nmport *np, const char *name);
 /* Take over tap fd (non-blocking, no packet info) as the host port;
  * returns its index, -ENOSPC or -ENOMEM. */

@@ -131,6 +131,16 @@ static void try_join(struct swd *d, const char *pipe, bool fresh)
 	if (f >= 0) /* joined: forget the failures */
 		d->failed[f].pipe[0] = '\0';
 	i = sw_port_add(&d->s, np, pipe);
+	if (i == -EPROTO) {
+		/* its rings do not change until it is made again: no rescans */
+		f = failed(d, pipe, true);
+		d->failed[f].tries = FAILED_TRIES;
+		fprintf(stderr, "switch %s: %s: refused: %u ring pairs; a port has %u (frames are "
+			"delivered on ring 0 only; make the pipe with rings = %u)\n", d->name, pipe,
+			nmport_nrings(np), SW_PORT_RINGS, SW_PORT_RINGS);
+		nmport_close(np);
+		return;
+	}
 	if (i < 0 || ep_add(d->epfd, nmport_fd(np), TAG_PORT + (unsigned)i) < 0) {
 		say(d, "%s: refused (no room for another port)", pipe);
 		if (i >= 0)

@@ -576,6 +576,11 @@ static int pipe_validate(const struct modvmm_check_ops *chk, struct modvmm_check
 	}
 	uint64_t r = 0, s = 0, b = 0;
 	struct nmport_mem m;
+	if (sw && *sw && chk->config_u64(c, "rings", &r) == 0 && r != PIPE_SWITCH_RINGS) {
+		chk->error(c, "rings", "a switch port has %u ring pair (modvmm-switch delivers on ring 0 only)",
+			   PIPE_SWITCH_RINGS);
+		ret = -EINVAL;
+	}
 	if (chk->config_u64(c, "buf_size", &b) == 0 && b % NMPORT_CACHE_LINE) {
 		chk->error(c, "buf_size", "must be a multiple of %u", NMPORT_CACHE_LINE);
 		ret = -EINVAL;
@@ -593,7 +598,8 @@ static const struct modvmm_key keys[] = {
 	  .help = "pipe name, met at RUNDIR/pipe/NAME.sock (default: the section name)" },
 	{ .name = "switch", .type = MODVMM_KEY_STRING,
 	  .help = "be port NAME of learning switch SWITCH instead (pipe SWITCH.NAME), starting "
-		  "modvmm-switch SWITCH ($MODVMM_SWITCH or the installed one) when it is not running" },
+		  "modvmm-switch SWITCH ($MODVMM_SWITCH or the installed one) when it is not running; "
+		  "a switch port has one ring pair (rings = 1)" },
 	{ .name = "end", .type = MODVMM_KEY_ENUM, .def = "auto", .choices = "auto|0|1",
 	  .help = "which end to be: auto takes whichever is free; 0 or 1 refuse the other" },
 	{ .name = "rings", .type = MODVMM_KEY_U64, .def = "1",

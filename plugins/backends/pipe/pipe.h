@@ -29,6 +29,7 @@ struct modvmm_net_queue {
 
 #define MAX_PT_RINGS (2 * NMPORT_MAX_RINGS) /* device ring numbers r < this */
 #define PIPE_SWITCH_NAME_MAX 32 /* as modvmm-switch's names */
+#define PIPE_SWITCH_RINGS 1u    /* ring pairs of a switch port (tools/switch/fwd.h SW_PORT_RINGS) */
 
 struct pipe_be {
 	const struct modvmm_host *host;
