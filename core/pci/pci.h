@@ -130,6 +130,8 @@ struct modvmm_pci {
 	struct modvmm_pci_id id;
 	const struct modvmm_pci_cfg_ops *cfg_ops;
 	void *cfg_opaque;
+	/* cfg_ops->header_written, NULL for plugins built before ABI 2.3 */
+	void (*header_written)(void *opaque, unsigned offset, unsigned size, uint32_t value);
 	pthread_mutex_t lock;      /* recursive */
 	struct pci_cfg cfg;
 	struct pci_bar_state bar[PCI_NUM_BARS];

@@ -119,6 +119,8 @@ int pci_register(struct modvmm_dev *dev, const struct modvmm_pci_id *id, const s
 		return ret;
 	}
 	pci->dev = dev;
+	if (dev->plugin->desc->abi_minor < 3)
+		pci->header_written = NULL;   /* the 2.3 hook: a reserved slot before */
 	snprintf(pci->name, sizeof(pci->name), "%02x:%02x.%x [%s]", 0, pci->slot, pci->fn, dev_label(dev));
 	*out = pci;
 	return 0;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * modvmm plugin ABI, version 2.2 (2.1: control socket services, 2.2: pci_msi_vector).
+ * modvmm plugin ABI, version 2.3 (2.1: control socket services, 2.2: pci_msi_vector,
+ * 2.3: modvmm_pci_cfg_ops.header_written).
  *
  * A plugin is a shared object exporting exactly one symbol, MODVMM_PLUGIN_SYMBOL,
  * of type `const struct modvmm_plugin`.  Everything else in the object should be
@@ -28,6 +29,8 @@
  *    ABI 2.1 (2026-12) appended the descriptor's stats and commands (read only
  *    from plugins built for 2.1 or later) and the host services event,
  *    backend_new and backend_free (test with MODVMM_HOST_HAS).
+ *    ABI 2.2 appended host->pci_msi_vector; ABI 2.3 gave modvmm_pci_cfg_ops a
+ *    header_written hook (a reserved slot; read only from 2.3 plugins).
  *
  * Errors are negative errno values.  A plugin never calls exit() or abort() on bad
  * input: it returns an error, and the core unwinds a failed start in reverse order.
@@ -47,7 +50,7 @@ extern "C" {
 #endif
 
 #define MODVMM_ABI_MAJOR 2
-#define MODVMM_ABI_MINOR 2
+#define MODVMM_ABI_MINOR 3
 
 /* Name of the one symbol a plugin exports. */
 #define MODVMM_PLUGIN_SYMBOL "modvmm_plugin"
@@ -238,7 +241,15 @@ struct modvmm_pci_id {
 struct modvmm_pci_cfg_ops {
 	int (*read)(void *opaque, unsigned offset, unsigned size, uint32_t *value);
 	int (*write)(void *opaque, unsigned offset, unsigned size, uint32_t value);
-	void *reserved[2];
+	/* 2.3, optional: the guest wrote `value` to the type-0 header (offset below
+	 * 0x40: COMMAND, BAR registers, ...) and the core has applied it (write
+	 * masks, decode bits, BAR moves); the result reads back with
+	 * pci_config_read.  The core owns the header: this only tells the device,
+	 * e.g. a passed-through function forwards COMMAND's bus-master bit to the
+	 * real one.  Same threads and lock as write.  Read only from plugins built
+	 * for 2.3 or later. */
+	void (*header_written)(void *opaque, unsigned offset, unsigned size, uint32_t value);
+	void *reserved[1];
 };
 
 enum modvmm_bar_type {
@@ -360,6 +371,9 @@ struct modvmm_acpi_node {
  *   event (2.1)                       create() .. stop()         main
  *   backend_new, backend_free (2.1)   start() .. stop()          main
  *   pci_msi_vector (2.2)              create() .. stop()         any
+ *
+ * The core calls the plugin's modvmm_pci_cfg_ops hooks (read, write and, from
+ * 2.3, header_written) on vCPU threads with the function's lock held.
  */
 struct modvmm_host {
 	uint32_t size;       /* sizeof(struct modvmm_host) in the core */

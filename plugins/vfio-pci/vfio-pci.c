@@ -16,7 +16,8 @@
  * the core's per-vector eventfds from start to stop.  Else MSI, emulated here
  * and delivered through host->pci_msi_vector(), and INTx through the core's
  * resample irqfd pair.  Either way VFIO signals an eventfd that KVM injects as
- * an irqfd: no exit to modvmm.
+ * an irqfd: no exit to modvmm.  The guest's COMMAND bus-master bit reaches the
+ * physical function (cfg_ops.header_written, ABI 2.3).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -443,7 +444,30 @@ static int cfg_write(void *opaque, unsigned offset, unsigned size, uint32_t valu
 	return 0;
 }
 
-static const struct modvmm_pci_cfg_ops cfg_ops = { .read = cfg_read, .write = cfg_write };
+/* The physical function masters the bus only while the guest's COMMAND says
+ * so (§6.2.2): a guest that turns bus mastering off stops the device's DMA and
+ * its MSI/MSI-X writes.  Memory and I/O decode stay on in the physical
+ * function (the guest's own decode bits act on its view: the core removes the
+ * memslots and trapped ranges), and INTx disable is VFIO's own (it masks the
+ * line with it). */
+static void set_master(struct vfio_pci *v, bool on)
+{
+	uint32_t cmd = hw_cfg_read(v, CFG_COMMAND, 2);
+	uint32_t want = on ? cmd | CMD_MASTER : cmd & ~CMD_MASTER;
+	if (cmd != UINT32_MAX && want != cmd)
+		hw_cfg_write(v, CFG_COMMAND, 2, want);
+}
+
+static void cfg_header_written(void *opaque, unsigned offset, unsigned size, uint32_t value)
+{
+	struct vfio_pci *v = opaque;
+	(void)value;
+	if (offset <= CFG_COMMAND && CFG_COMMAND < offset + size)
+		set_master(v, v->host->pci_config_read(v->pci, CFG_COMMAND, 2) & CMD_MASTER);
+}
+
+static const struct modvmm_pci_cfg_ops cfg_ops = { .read = cfg_read, .write = cfg_write,
+                                                   .header_written = cfg_header_written };
 
 /* The guest's view of the device's MSI capability: the same vector count and a
  * 64-bit address, no per-vector masking. */
@@ -643,10 +667,14 @@ static int vfio_create(const struct modvmm_host *host, struct modvmm_dev *dev, v
 static int vfio_start(void *priv)
 {
 	struct vfio_pci *v = priv;
-	/* The physical function decodes and masters always; the guest's COMMAND
-	 * bits act on its own view (memslots, trapped ranges) only. */
-	uint16_t cmd = (uint16_t)hw_cfg_read(v, CFG_COMMAND, 2);
-	hw_cfg_write(v, CFG_COMMAND, 2, cmd | CMD_IO | CMD_MEM | CMD_MASTER);
+	/* The physical function decodes always (the guest's decode bits act on
+	 * its own view: memslots, trapped ranges) and masters the bus as the
+	 * guest's COMMAND says (off until its driver turns it on). */
+	uint32_t cmd = hw_cfg_read(v, CFG_COMMAND, 2);
+	if (cmd == UINT32_MAX)
+		return fail(v, -EIO, "cannot read the COMMAND register");
+	hw_cfg_write(v, CFG_COMMAND, 2, cmd | CMD_IO | CMD_MEM);
+	set_master(v, v->host->pci_config_read(v->pci, CFG_COMMAND, 2) & CMD_MASTER);
 	if (v->msix_nvec)
 		return msix_enable(v);
 	intx_enable(v, true);
@@ -665,8 +693,9 @@ static void vfio_stop(void *priv)
 		set_irqs(v, VFIO_PCI_MSIX_IRQ_INDEX, VFIO_IRQ_SET_ACTION_TRIGGER, NULL, 0);
 	v->msix_on = false;
 	intx_enable(v, false);
-	uint16_t cmd = (uint16_t)hw_cfg_read(v, CFG_COMMAND, 2);
-	hw_cfg_write(v, CFG_COMMAND, 2, cmd & ~(CMD_IO | CMD_MEM | CMD_MASTER));
+	uint32_t cmd = hw_cfg_read(v, CFG_COMMAND, 2);
+	if (cmd != UINT32_MAX)
+		hw_cfg_write(v, CFG_COMMAND, 2, cmd & ~(CMD_IO | CMD_MEM | CMD_MASTER));
 }
 
 static void vfio_destroy(void *priv)

@@ -6,7 +6,8 @@
 # group that is not viable; no permission on /dev/vfio/N), then edu is bound
 # to vfio-pci here and the vfio-edu guest drives it: ID, factorial, DMA both
 # ways between guest RAM and the device, MSI completions, the BAR moved and all
-# again, junk written over the configuration space and a DMA aimed outside
+# again, bus mastering off in COMMAND (no DMA, no MSI: the bit reaches the
+# device) and on, junk written over the configuration space and a DMA aimed outside
 # guest RAM (the IOMMU must fault it) and all again, INTx; with an e1000e of
 # the KVM host passed through beside it, MSI-X (a vector, a masked one pending
 # in the PBA and delivered on unmask).  Then a VM killed
@@ -127,6 +128,7 @@ dmesg -c >/dev/null 2>&1
 run_edu "first VM"
 grep '^ok:' "$T/out"
 expect_in "$T/out" "DMA aimed at 0x6000000 done"
+expect_in "$T/out" "ok: bus master off: no byte reached guest RAM (0 changed)"
 dmesg | grep -i "fault addr 0x6000000" || fail "no IOMMU fault at 0x6000000 in the host's log: $(dmesg | tail -20)"
 echo "ok: the IOMMU stopped the DMA aimed outside guest RAM, and the device kept working"
 grep -E "PCI 00:0[0-9a-f].0 \[edu\] 1234:11e8 class 00.ff.00" "$T/err" || fail "no edu function in the topology: $(cat "$T/err")"

@@ -293,6 +293,53 @@ static void device_hooks(void **state)
 	test_bus_free(t);
 }
 
+/* ABI 2.3 header_written: told of every guest write below 0x40 after the core
+ * applied it (the masked result reads back), never of the device's own writes
+ * or of writes at 0x40 and above. */
+struct header_log {
+	struct modvmm_pci *pci;
+	unsigned calls, off, size;
+	uint32_t value, command;
+};
+
+static void hook_header(void *opaque, unsigned off, unsigned size, uint32_t v)
+{
+	struct header_log *l = opaque;
+	l->calls++;
+	l->off = off;
+	l->size = size;
+	l->value = v;
+	l->command = pci_config_read(l->pci, PCI_CFG_COMMAND, 2);   /* the lock is recursive */
+}
+
+static void header_written_hook(void **state)
+{
+	struct test_bus *t = test_bus_new();
+	struct header_log l = { 0 };
+	static const struct modvmm_pci_cfg_ops ops = { .header_written = hook_header };
+	assert_int_equal(pci_func_add(&t->bus, 4, 0, &dev_id, &ops, &l, &l.pci), 0);
+	test_cfg_write(t, 4, 0, PCI_CFG_COMMAND, 2, 0xffff);
+	assert_int_equal(l.calls, 1);
+	assert_int_equal(l.off, PCI_CFG_COMMAND);
+	assert_int_equal(l.size, 2);
+	assert_int_equal(l.value, 0xffff);
+	assert_int_equal(l.command, PCI_CMD_WRITABLE);        /* applied, masked */
+	test_cfg_write(t, 4, 0, PCI_CFG_COMMAND, 1, 0);       /* a byte write clears the master bit */
+	assert_int_equal(l.calls, 2);
+	assert_int_equal(l.command & PCI_CMD_MASTER, 0);
+	test_cfg_write(t, 4, 0, PCI_CFG_BAR0, 4, 0xffffffffu);
+	assert_int_equal(l.calls, 3);
+	assert_int_equal(l.off, PCI_CFG_BAR0);
+	test_cfg_write(t, 4, 0, PCI_CFG_INT_LINE, 1, 9);
+	assert_int_equal(l.calls, 4);
+	/* not told: the device's own writes, writes past the header, bad offsets */
+	pci_config_write(l.pci, PCI_CFG_COMMAND, 2, PCI_CMD_MASTER);
+	test_cfg_write(t, 4, 0, 0x40, 4, 0x12345678);
+	test_cfg_write(t, 4, 0, 0x3f, 2, 0);   /* crosses a dword: dropped */
+	assert_int_equal(l.calls, 4);
+	test_bus_free(t);
+}
+
 /* ---- BARs ---- */
 
 static void window_alloc(void **state)
@@ -801,6 +848,7 @@ int main(void)
 		cmocka_unit_test(type1_access),
 		cmocka_unit_test(slots_and_functions),
 		cmocka_unit_test(device_hooks),
+		cmocka_unit_test(header_written_hook),
 		cmocka_unit_test(window_alloc),
 		cmocka_unit_test(bar_sizing),
 		cmocka_unit_test(bar_moves),
