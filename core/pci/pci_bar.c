@@ -309,13 +309,15 @@ void pci_bar_release(struct modvmm_pci *pci)
 	pthread_mutex_unlock(&pci->bus->map_lock);
 }
 
-static int check_desc(const struct modvmm_bar *bar, const struct pci_window *w)
+static int check_desc(const struct modvmm_bar *bar)
 {
 	bool io = bar->type == MODVMM_BAR_IO;
 	if ((bar->type != MODVMM_BAR_IO && bar->type != MODVMM_BAR_MEM32 && bar->type != MODVMM_BAR_MEM64) ||
 	    (bar->flags & ~MODVMM_BAR_F_PREFETCH) || (io && bar->flags))
 		return -EINVAL;
-	if (!pow2(bar->size) || bar->size < (io ? PCI_BAR_IO_MIN : PCI_BAR_MEM_MIN) || bar->size > w->end - w->base)
+	/* a BAR bigger than its window is -ENOSPC (pci_window_alloc): it does not
+	 * fit, like one that finds the window full */
+	if (!pow2(bar->size) || bar->size < (io ? PCI_BAR_IO_MIN : PCI_BAR_MEM_MIN))
 		return -EINVAL;
 	switch (bar->backing) {
 	case MODVMM_BAR_TRAPPED:
@@ -337,7 +339,7 @@ int pci_bar_add(struct modvmm_pci *pci, unsigned idx, const struct modvmm_bar *b
 	struct pci_bus *bus = pci->bus;
 	struct pci_window *w = bar->type == MODVMM_BAR_IO ? &bus->io : bar->type == MODVMM_BAR_MEM32 ? &bus->mem32
 	                                                                                              : &bus->mem64;
-	int ret = check_desc(bar, w);
+	int ret = check_desc(bar);
 	if (ret)
 		return ret;
 	bool wide = bar->type == MODVMM_BAR_MEM64;

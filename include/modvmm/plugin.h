@@ -269,7 +269,8 @@ enum modvmm_bar_backing {
  * HOSTBUF) memory >= 4096; never I/O for direct-mapped BARs.  The core assigns
  * the address in pci_bar() (naturally aligned, memory BARs at least page
  * aligned): I/O BARs from ports 0xc000-0xffff, MEM32 from the 32-bit window
- * [3 GiB, 0xfec00000), MEM64 from the 64-bit window above RAM (>= 4 GiB), and
+ * [3 GiB, 0xfec00000), MEM64 from the 64-bit window above RAM (>= 4 GiB, 64 GiB
+ * long; -ENOSPC when the window cannot hold the BAR: too big, or full), and
  * sets the COMMAND I/O or memory decode bit as firmware would, so the BAR is
  * live before the guest runs.  The guest may then move it or turn decoding off:
  * trapped BARs move their handlers, direct-mapped ones their KVM memslot, and

@@ -3,7 +3,8 @@
 # KVM host, behind its emulated IOMMU (meson passes kvmhost `-device
 # intel-iommu,intremap=on,caching-mode=on -device edu` and intel_iommu=on).
 # Refusals first (edu bound to no driver; a malformed and a missing address; a
-# group that is not viable; no permission on /dev/vfio/N), then edu is bound
+# group that is not viable; no permission on /dev/vfio/N; a pci-testdev whose
+# 128 GiB BAR no guest window holds), then edu is bound
 # to vfio-pci here and the vfio-edu guest drives it: ID, factorial, DMA both
 # ways between guest RAM and the device, MSI completions, the BAR moved and all
 # again, bus mastering off in COMMAND (no DMA, no MSI: the bit reaches the
@@ -96,6 +97,20 @@ chmod 600 "/dev/vfio/$grp"
 [ "$status" = 242 ] || fail "no permission on /dev/vfio/$grp: exit status $status, expected 242: $(cat "$T/err")"
 expect_in "$T/err" "host $addr: /dev/vfio/$grp: Permission denied (no permission: run as root or give this user the file)"
 echo "ok: no permission on /dev/vfio/$grp refused: $(grep -F "Permission denied" "$T/err")"
+
+# 2c. a BAR the guest's windows cannot hold: QEMU's pci-testdev (1b36:0005)
+# with a 128 GiB 64-bit BAR2 (membar=128G; the MMIO64 window is 64 GiB)
+big=
+for d in /sys/bus/pci/devices/*; do
+	[ "$(cat "$d/vendor")" = 0x1b36 ] && [ "$(cat "$d/device")" = 0x0005 ] && { big=$(basename "$d"); break; }
+done
+[ -n "$big" ] || fail "no pci-testdev (1b36:0005) in the KVM host: kvmhost was not given -device pci-testdev,membar=128G"
+BSYS=/sys/bus/pci/devices/$big
+[ ! -e "$BSYS/driver" ] || echo "$big" >"$BSYS/driver/unbind"
+echo vfio-pci >"$BSYS/driver_override"
+echo "$big" >/sys/bus/pci/drivers_probe
+[ "$(basename "$(readlink "$BSYS/driver")")" = vfio-pci ] || fail "$big did not bind to vfio-pci"
+expect_refused "$big" 242 "host $big: BAR2 (64-bit memory, 0x2000000000 bytes) does not fit the guest's MMIO64 window"
 
 # 3. the guest drives edu, and an e1000e's MSI-X (also passed through)
 nic=

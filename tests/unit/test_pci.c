@@ -364,7 +364,13 @@ static void window_alloc(void **state)
 	struct modvmm_pci *pci = add_dev(t, 1);
 	struct rec r = { 0 };
 	struct modvmm_bar b = { .type = MODVMM_BAR_MEM32, .size = 1ULL << 31, .backing = MODVMM_BAR_TRAPPED, .ops = &rec_ops };
-	assert_int_equal(pci_bar_add(pci, 0, &b), -EINVAL);
+	assert_int_equal(pci_bar_add(pci, 0, &b), -ENOSPC);       /* bigger than the window: does not fit */
+	b.type = MODVMM_BAR_MEM64;
+	b.size = 1ULL << 37;                                      /* 128 GiB > the 64 GiB MMIO64 window */
+	assert_int_equal(pci_bar_add(pci, 0, &b), -ENOSPC);
+	b.size = 1ULL << 63;
+	assert_int_equal(pci_bar_add(pci, 0, &b), -ENOSPC);
+	b.type = MODVMM_BAR_MEM32;
 	b.size = 0x1800;
 	assert_int_equal(pci_bar_add(pci, 0, &b), -EINVAL);
 	b.size = 8;
