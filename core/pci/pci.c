@@ -279,6 +279,7 @@ int pci_func_add(struct pci_bus *bus, int slot, int fn, const struct modvmm_pci_
 	*pci = (struct modvmm_pci){ .bus = bus, .slot = (unsigned)slot, .fn = (unsigned)fn, .id = *id,
 	                            .cfg_ops = cfg_ops, .cfg_opaque = opaque,
 	                            .header_written = cfg_ops ? cfg_ops->header_written : NULL,
+	                            .abi_minor = MODVMM_ABI_MINOR,
 	                            .intx_trigger = -1, .intx_resample = -1 };
 	snprintf(pci->name, sizeof(pci->name), "%02x:%02x.%x", 0, slot, fn);
 	pthread_mutexattr_t a;

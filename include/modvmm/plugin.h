@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * modvmm plugin ABI, version 2.3 (2.1: control socket services, 2.2: pci_msi_vector,
- * 2.3: modvmm_pci_cfg_ops.header_written).
+ * 2.3: modvmm_pci_cfg_ops.header_written, modvmm_bar.areas).
  *
  * A plugin is a shared object exporting exactly one symbol, MODVMM_PLUGIN_SYMBOL,
  * of type `const struct modvmm_plugin`.  Everything else in the object should be
@@ -30,7 +30,8 @@
  *    from plugins built for 2.1 or later) and the host services event,
  *    backend_new and backend_free (test with MODVMM_HOST_HAS).
  *    ABI 2.2 appended host->pci_msi_vector; ABI 2.3 gave modvmm_pci_cfg_ops a
- *    header_written hook (a reserved slot; read only from 2.3 plugins).
+ *    header_written hook and modvmm_bar an areas list (split mappings), both
+ *    in reserved slots and read only from 2.3 plugins.
  *
  * Errors are negative errno values.  A plugin never calls exit() or abort() on bad
  * input: it returns an error, and the core unwinds a failed start in reverse order.
@@ -265,6 +266,13 @@ enum modvmm_bar_backing {
 	MODVMM_BAR_HOSTBUF = 3, /* mapped directly from a page-aligned host buffer */
 };
 
+/* 2.3: a part of a TRAPPED memory BAR mapped directly (struct modvmm_bar.areas). */
+struct modvmm_bar_area {
+	uint64_t offset;     /* from the BAR's start; page (4 KiB) aligned */
+	uint64_t size;       /* page aligned; 0 ends the list */
+};
+#define MODVMM_BAR_MAX_AREAS 8
+
 /* A BAR.  size: a power of two; I/O >= 4, memory >= 16, direct-mapped (DEVMEM,
  * HOSTBUF) memory >= 4096; never I/O for direct-mapped BARs.  The core assigns
  * the address in pci_bar() (naturally aligned, memory BARs at least page
@@ -286,7 +294,15 @@ struct modvmm_bar {
 	struct modvmm_devmem *devmem;    /* DEVMEM: a segment may be smaller than the BAR;
 	                                  * the rest then reads all ones */
 	void *hostbuf;                   /* HOSTBUF: page aligned, `size` bytes, stays valid */
-	void *reserved[4];
+	/* 2.3, optional, TRAPPED memory BARs of 4 KiB and more: split mapping.
+	 * Up to MODVMM_BAR_MAX_AREAS areas, ended by one of size 0, that `hostbuf`
+	 * (page aligned, `size` bytes, e.g. an mmap of a device's BAR) backs
+	 * directly as KVM memslots (no exit), except the pages that hold the
+	 * MSI-X table or PBA (pci_msix_init), which the core keeps trapped.
+	 * Everything else traps to `ops` as usual; doorbells in an area never
+	 * fire.  Copied by pci_bar(); read only from plugins built for 2.3. */
+	const struct modvmm_bar_area *areas;
+	void *reserved[3];
 };
 
 struct modvmm_pci;    /* a PCI function (opaque) */

@@ -9,8 +9,9 @@
  * device's ids; its BARs have the device's types and sizes and are placed by
  * modvmm's PCI core: BARs the kernel lets us mmap become memslots (HOSTBUF) that
  * follow the guest's BAR moves and decode bits, the others are trapped and
- * forwarded with pread/pwrite on the device fd (so is a BAR holding the
- * MSI-X table or PBA).  Configuration space is virtual: the header from the
+ * forwarded with pread/pwrite on the device fd; a BAR holding the MSI-X table
+ * or PBA is split (ABI 2.3 areas): its mmappable areas direct, the pages of the
+ * table and PBA trapped.  Configuration space is virtual: the header from the
  * device's ids, no expansion ROM, and one interrupt capability.  MSI-X when the
  * device has it: the core emulates table, PBA and masking, and VFIO signals
  * the core's per-vector eventfds from start to stop.  Else MSI, emulated here
@@ -92,7 +93,9 @@ struct vbar {
 	uint64_t size;       /* 0: not implemented */
 	uint64_t offset;     /* of the region in the device fd */
 	bool io;
-	void *map;           /* mmapped region (a HOSTBUF BAR), or NULL: trapped */
+	void *map;           /* mmapped region (a HOSTBUF BAR or a split one), or NULL */
+	unsigned nareas;     /* split: the directly mapped areas (around MSI-X) */
+	uint64_t reads, writes; /* accesses trapped to bar_read/bar_write (atomic) */
 };
 
 struct vfio_pci {
@@ -493,6 +496,7 @@ static uint64_t bar_read(void *opaque, uint64_t off, unsigned size)
 {
 	struct vbar *b = opaque;
 	uint64_t val = 0;
+	__atomic_fetch_add(&b->reads, 1, __ATOMIC_RELAXED);
 	if (off + size > b->size || pread(b->v->device, &val, size, (off_t)(b->offset + off)) != (ssize_t)size)
 		return UINT64_MAX;
 	return val;
@@ -501,11 +505,70 @@ static uint64_t bar_read(void *opaque, uint64_t off, unsigned size)
 static void bar_write(void *opaque, uint64_t off, unsigned size, uint64_t val)
 {
 	struct vbar *b = opaque;
+	__atomic_fetch_add(&b->writes, 1, __ATOMIC_RELAXED);
 	if (off + size <= b->size)
 		(void)!pwrite(b->v->device, &val, size, (off_t)(b->offset + off));
 }
 
 static const struct modvmm_io_ops bar_ops = { .read = bar_read, .write = bar_write };
+
+/* The parts of BAR region `ri` the kernel lets us mmap: the areas of its
+ * VFIO_REGION_INFO_CAP_SPARSE_MMAP, else all of it (with MSIX_MAPPABLE, or no
+ * MSI-X here).  Page-aligned areas only; returns how many (<= max). */
+static unsigned mmap_areas(struct vfio_pci *v, const struct vfio_region_info *ri, struct modvmm_bar_area *out,
+                           unsigned max)
+{
+	out[0] = (struct modvmm_bar_area){ 0, ri->size };
+	if (!(ri->flags & VFIO_REGION_INFO_FLAG_CAPS) || ri->argsz <= sizeof(*ri))
+		return 1;
+	struct vfio_region_info *full = calloc(1, ri->argsz);
+	if (!full)
+		return 0;
+	full->argsz = ri->argsz;
+	full->index = ri->index;
+	unsigned n = 1;
+	if (!ioctl(v->device, VFIO_DEVICE_GET_REGION_INFO, full) && full->argsz <= ri->argsz) {
+		/* the chain: offsets from the start of the info, each header inside it */
+		for (uint32_t at = full->cap_offset, hops = 0; at && hops < 16 &&
+		     at + sizeof(struct vfio_info_cap_header) <= full->argsz; hops++) {
+			const struct vfio_info_cap_header *h = (const void *)((const char *)full + at);
+			if (h->id == VFIO_REGION_INFO_CAP_SPARSE_MMAP &&
+			    at + sizeof(struct vfio_region_info_cap_sparse_mmap) <= full->argsz) {
+				const struct vfio_region_info_cap_sparse_mmap *sp = (const void *)h;
+				n = 0;
+				for (uint32_t i = 0; i < sp->nr_areas && n < max &&
+				     at + sizeof(*sp) + (i + 1) * sizeof(sp->areas[0]) <= full->argsz; i++) {
+					const struct vfio_region_sparse_mmap_area *a = &sp->areas[i];
+					if (a->size && !((a->offset | a->size) & (PAGE_SIZE_4K - 1)) && a->offset < ri->size &&
+					    a->size <= ri->size - a->offset)
+						out[n++] = (struct modvmm_bar_area){ a->offset, a->size };
+				}
+				break;
+			}
+			at = h->next;
+		}
+	}
+	free(full);
+	return n;
+}
+
+/* Maps the areas into one reservation of the BAR's size (the rest PROT_NONE,
+ * never touched: the core traps it).  NULL if any mmap fails. */
+static void *map_areas(struct vfio_pci *v, const struct vbar *b, const struct modvmm_bar_area *areas, unsigned n)
+{
+	void *base = mmap(NULL, b->size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (base == MAP_FAILED)
+		return NULL;
+	for (unsigned i = 0; i < n; i++) {
+		void *p = mmap((char *)base + areas[i].offset, areas[i].size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
+		               v->device, (off_t)(b->offset + areas[i].offset));
+		if (p == MAP_FAILED) {
+			munmap(base, b->size);
+			return NULL;
+		}
+	}
+	return base;
+}
 
 static int add_bar(struct vfio_pci *v, unsigned idx, unsigned *used)
 {
@@ -532,12 +595,24 @@ static int add_bar(struct vfio_pci *v, unsigned idx, unsigned *used)
 		.size = ri.size, .backing = MODVMM_BAR_TRAPPED, .ops = &bar_ops, .opaque = b,
 	};
 	bool msix = v->msix_nvec && (idx == v->msix_table_bar || idx == v->msix_pba_bar);
+	struct modvmm_bar_area areas[MODVMM_BAR_MAX_AREAS + 1] = { { 0, 0 } };
 	if (!b->io && !msix && (ri.flags & VFIO_REGION_INFO_FLAG_MMAP) && ri.size >= PAGE_SIZE_4K) {
 		void *p = mmap(NULL, ri.size, PROT_READ | PROT_WRITE, MAP_SHARED, v->device, (off_t)ri.offset);
 		if (p != MAP_FAILED) {
 			b->map = p;
 			desc.backing = MODVMM_BAR_HOSTBUF;
 			desc.hostbuf = p;
+		}
+	} else if (!b->io && msix && (ri.flags & VFIO_REGION_INFO_FLAG_MMAP) && ri.size >= PAGE_SIZE_4K) {
+		/* split: the mmappable areas direct, the core traps the MSI-X pages
+		 * (and whatever the kernel would not let us map) */
+		unsigned n = mmap_areas(v, &ri, areas, MODVMM_BAR_MAX_AREAS);
+		void *p = n ? map_areas(v, b, areas, n) : NULL;
+		if (p) {
+			b->map = p;
+			b->nareas = n;
+			desc.hostbuf = p;
+			desc.areas = areas;
 		}
 	}
 	int ret = v->host->pci_bar(v->pci, idx, &desc);
@@ -681,11 +756,40 @@ static int vfio_start(void *priv)
 	return 0;
 }
 
+/* BARs (or parts) that exit to modvmm: trapped ones, and split ones outside
+ * their direct areas (the MSI-X table and PBA, served by the core, not counted). */
+static bool counts_traps(const struct vbar *b)
+{
+	return b->size && (!b->map || b->nareas);
+}
+
+static void vfio_stats(void *priv, modvmm_stat_fn emit, void *ctx)
+{
+	struct vfio_pci *v = priv;
+	for (unsigned i = 0; i < NUM_BARS; i++) {
+		const struct vbar *b = &v->bar[i];
+		char name[32];
+		if (!counts_traps(b))
+			continue;
+		snprintf(name, sizeof(name), "bar%u.trapped_reads", i);
+		emit(ctx, name, __atomic_load_n(&b->reads, __ATOMIC_RELAXED));
+		snprintf(name, sizeof(name), "bar%u.trapped_writes", i);
+		emit(ctx, name, __atomic_load_n(&b->writes, __ATOMIC_RELAXED));
+	}
+}
+
 static void vfio_stop(void *priv)
 {
 	struct vfio_pci *v = priv;
 	if (v->device < 0)
 		return;
+	for (unsigned i = 0; i < NUM_BARS; i++) {
+		const struct vbar *b = &v->bar[i];
+		if (counts_traps(b))
+			v->host->log(v->dev, MODVMM_LOG_INFO, "host %s: BAR%u: %llu reads and %llu writes trapped%s", v->addr, i,
+			             (unsigned long long)b->reads, (unsigned long long)b->writes,
+			             b->nareas ? " (besides the MSI-X table and PBA; the rest is mapped directly)" : "");
+	}
 	if (v->msi_on)
 		set_irqs(v, VFIO_PCI_MSI_IRQ_INDEX, VFIO_IRQ_SET_ACTION_TRIGGER, NULL, 0);
 	v->msi_on = 0;
@@ -750,4 +854,5 @@ MODVMM_PLUGIN_DEFINE = {
 	.stop = vfio_stop,
 	.destroy = vfio_destroy,
 	.validate = vfio_validate,
+	.stats = vfio_stats,
 };

@@ -11,7 +11,8 @@
 # device) and on, junk written over the configuration space and a DMA aimed outside
 # guest RAM (the IOMMU must fault it) and all again, INTx; with an e1000e of
 # the KVM host passed through beside it, MSI-X (a vector, a masked one pending
-# in the PBA and delivered on unmask).  Then a VM killed
+# in the PBA and delivered on unmask) and its MSI-X BAR mapped directly around
+# the table and PBA (32 accesses there, none trapped).  Then a VM killed
 # with -9 in the middle and a fresh one that gets the device back and passes.
 # usage: vfio-edu.sh MODVMM vfio-edu.elf
 . "$(dirname "$0")/lib.sh"
@@ -150,6 +151,13 @@ grep -E "PCI 00:0[0-9a-f].0 \[edu\] 1234:11e8 class 00.ff.00" "$T/err" || fail "
 grep -E "PCI +BAR0 mem32 +0x[0-9a-f]+ size 0x100000 host buffer" "$T/err" || fail "BAR0 is not mapped directly: $(cat "$T/err")"
 grep -E "PCI 00:0[0-9a-f].0 \[nic\] 8086:10d3 .*MSI-X 5 vectors" "$T/err" || fail "no e1000e with MSI-X in the topology: $(cat "$T/err")"
 expect_in "$T/out" "ok: e1000e: MSI-X vector 4 delivered on unmask"
+# split MSI-X BAR: BAR3 (16 KiB: table at 0, PBA at 0x2000) mapped directly
+# around the two trapped pages, and the guest's 32 accesses there never exited
+expect_in "$T/out" "ok: e1000e: 32 accesses to BAR3 outside the MSI-X table and PBA"
+expect_in "$T/err" "host $nic: BAR3: 0 reads and 0 writes trapped (besides the MSI-X table and PBA; the rest is mapped directly)"
+grep -E "PCI +BAR3 mem(32|64)( pref)? +0x[0-9a-f]+ size 0x4000 trapped, MSI-X, direct 0x1000-0x1fff 0x3000-0x3fff$" "$T/err" ||
+	fail "e1000e's BAR3 is not split around the MSI-X table and PBA: $(grep 'BAR3' "$T/err")"
+echo "ok: $(grep -F "host $nic: BAR3:" "$T/err")"
 
 # 4. kill -9 in the middle, then a fresh VM gets the device back
 "$MODVMM" run "$T/vm.ini" >"$T/killed.out" 2>"$T/killed.err" &

@@ -339,6 +339,19 @@ static void check_e1000e_msix(unsigned nbdf)
 	uintptr_t regs = (uintptr_t)pci_bar_addr(nbdf, 0);
 	uintptr_t tbl = (uintptr_t)pci_bar_addr(nbdf, table & PCI_MSIX_BIR_MASK) + (table & ~PCI_MSIX_BIR_MASK);
 	uintptr_t pb = (uintptr_t)pci_bar_addr(nbdf, pba & PCI_MSIX_BIR_MASK) + (pba & ~PCI_MSIX_BIR_MASK);
+	/* The table's BAR outside the pages of the table and PBA: mapped directly
+	 * by modvmm (no exit; the script finds 0 trapped accesses in its log).
+	 * QEMU's e1000e decodes nothing there, so the values are not checked. */
+	if ((table & PCI_MSIX_BIR_MASK) == (pba & PCI_MSIX_BIR_MASK)) {
+		uintptr_t b3 = (uintptr_t)pci_bar_addr(nbdf, table & PCI_MSIX_BIR_MASK);
+		unsigned n = 0;
+		for (uintptr_t page = 0x1000; page < 0x4000; page += 0x2000)   /* between and after them */
+			for (unsigned i = 0; i < 8; i++, n += 2) {
+				mmio_write32(b3 + page + 4 * i, 0xa5a50000u + i);
+				(void)mmio_read32(b3 + page + 4 * i);
+			}
+		check(n == 32, "e1000e: %u accesses to BAR%u outside the MSI-X table and PBA", n, table & PCI_MSIX_BIR_MASK);
+	}
 	for (unsigned v = 0; v < nvec && v <= E1000E_OTHER_VEC; v++) {
 		uintptr_t e = tbl + v * PCI_MSIX_ENTRY_SIZE;
 		mmio_write32(e + PCI_MSIX_ADDR_LO, MSI_ADDR_BASE | guest_lapic_id() << MSI_ADDR_DEST_SHIFT);
