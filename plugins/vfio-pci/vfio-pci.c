@@ -18,7 +18,8 @@
  * and delivered through host->pci_msi_vector(), and INTx through the core's
  * resample irqfd pair.  Either way VFIO signals an eventfd that KVM injects as
  * an irqfd: no exit to modvmm.  The guest's COMMAND bus-master bit reaches the
- * physical function (cfg_ops.header_written, ABI 2.3).
+ * physical function (cfg_ops.header_written, ABI 2.3), and a device with FLR
+ * gets a PCIe capability whose Initiate FLR resets it through VFIO.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -85,6 +86,19 @@
 #define MSI_CTL_64BIT     0x0080u
 #define MSI_MAX_LOG2      5        /* 32 vectors */
 
+/* PCI Express capability (PCIe Base 4.0 §7.5.3), version 2 layout: the guest
+ * sees a Root Complex Integrated Endpoint whose one feature is Function Level
+ * Reset (§6.6.2), offered when the device has FLR and VFIO can reset it. */
+#define CAP_ID_EXP        0x10
+#define EXP_FLAGS         2        /* capability version, device/port type */
+#define EXP_DEVCAP        4
+#define EXP_DEVCTL        8
+#define EXP_LEN           0x3c     /* through Slot Control 2 (version 2) */
+#define EXP_FLAGS_VERS2   0x0002u
+#define EXP_TYPE_RC_END   0x0090u  /* device/port type 9 in bits 7:4 */
+#define EXP_DEVCAP_FLR    0x10000000u
+#define EXP_DEVCTL_FLR    0x8000u  /* Initiate Function Level Reset (reads 0) */
+
 #define PAGE_SIZE_4K      4096u
 
 struct vbar {
@@ -123,6 +137,10 @@ struct vfio_pci {
 	bool msix_on;
 	int intx_trigger, intx_resample;
 	bool warned_irq;
+	bool can_reset;      /* VFIO_DEVICE_FLAGS_RESET */
+	unsigned exp_cap;    /* the virtual PCIe capability (FLR), 0: none */
+	uint64_t resets;     /* guest-initiated resets done (atomic) */
+	bool warned_reset;
 };
 
 static int fail(struct vfio_pci *v, int ret, const char *fmt, ...) MODVMM_PRINTF(3, 4);
@@ -429,9 +447,39 @@ static int cfg_read(void *opaque, unsigned offset, unsigned size, uint32_t *valu
 	return -ENOENT;    /* the core's store: the virtual capability, zeros elsewhere */
 }
 
+static void set_master(struct vfio_pci *v, bool on);
+
+/* The guest set Initiate FLR: reset the physical function through VFIO (FLR,
+ * or the best reset the host has), which restores the function's saved
+ * configuration; then decode and bus mastering as before.  The guest's view
+ * of the configuration space is kept (a driver saves and restores it around
+ * an FLR anyway). */
+static void guest_reset(struct vfio_pci *v)
+{
+	if (ioctl(v->device, VFIO_DEVICE_RESET)) {
+		if (!v->warned_reset)
+			fail(v, -errno, "guest-initiated reset: VFIO_DEVICE_RESET: %s", strerror(errno));
+		v->warned_reset = true;
+		return;
+	}
+	__atomic_fetch_add(&v->resets, 1, __ATOMIC_RELAXED);
+	uint32_t cmd = hw_cfg_read(v, CFG_COMMAND, 2);
+	if (cmd != UINT32_MAX)
+		hw_cfg_write(v, CFG_COMMAND, 2, cmd | CMD_IO | CMD_MEM);
+	set_master(v, v->host->pci_config_read(v->pci, CFG_COMMAND, 2) & CMD_MASTER);
+	v->host->log(v->dev, MODVMM_LOG_DEBUG, "host %s: function level reset by the guest", v->addr);
+}
+
 static int cfg_write(void *opaque, unsigned offset, unsigned size, uint32_t value)
 {
 	struct vfio_pci *v = opaque;
+	if (v->exp_cap && offset < v->exp_cap + EXP_LEN && v->exp_cap < offset + size) {
+		/* read-only but for Initiate FLR, bit 15 of Device Control */
+		unsigned flr_byte = v->exp_cap + EXP_DEVCTL + 1;
+		if (offset <= flr_byte && flr_byte < offset + size && ((value >> (8 * (flr_byte - offset))) & 0x80))
+			guest_reset(v);
+		return 0;
+	}
 	if (!v->msi_cap || offset + size <= v->msi_cap || offset >= v->msi_cap + MSI_LEN)
 		return -ENOENT;   /* dropped: other registers are not the guest's to write */
 	for (unsigned i = 0; i < size; i++) {
@@ -445,6 +493,22 @@ static int cfg_write(void *opaque, unsigned offset, unsigned size, uint32_t valu
 	}
 	msi_update(v);
 	return 0;
+}
+
+/* The guest's PCIe capability: FLR only, when the device has FLR and VFIO
+ * can reset it. */
+static int add_exp_cap(struct vfio_pci *v)
+{
+	unsigned hw = v->can_reset ? hw_find_cap(v, CAP_ID_EXP) : 0;
+	if (!hw || hw_cfg_read(v, hw + EXP_DEVCAP, 4) == UINT32_MAX || !(hw_cfg_read(v, hw + EXP_DEVCAP, 4) & EXP_DEVCAP_FLR))
+		return 0;
+	uint8_t body[EXP_LEN - 2] = { 0 };
+	uint16_t flags = EXP_FLAGS_VERS2 | EXP_TYPE_RC_END;
+	uint32_t devcap = EXP_DEVCAP_FLR;
+	memcpy(body + EXP_FLAGS - 2, &flags, sizeof(flags));   /* x86: little endian, like PCI */
+	memcpy(body + EXP_DEVCAP - 2, &devcap, sizeof(devcap));
+	int ret = v->host->pci_cap_add(v->pci, CAP_ID_EXP, body, sizeof(body), &v->exp_cap);
+	return ret ? fail(v, ret, "cannot add the PCI Express capability: %s", strerror(-ret)) : 0;
 }
 
 /* The physical function masters the bus only while the guest's COMMAND says
@@ -663,7 +727,8 @@ static int setup_function(struct vfio_pci *v)
 		return fail(v, -errno, "VFIO_DEVICE_GET_INFO: %s", strerror(errno));
 	if (!(di.flags & VFIO_DEVICE_FLAGS_PCI) || di.num_regions <= VFIO_PCI_CONFIG_REGION_INDEX)
 		return fail(v, -ENOTSUP, "not a PCI device for VFIO");
-	if (di.flags & VFIO_DEVICE_FLAGS_RESET) {
+	v->can_reset = di.flags & VFIO_DEVICE_FLAGS_RESET;
+	if (v->can_reset) {
 		if (ioctl(v->device, VFIO_DEVICE_RESET))
 			return fail(v, -errno, "VFIO_DEVICE_RESET: %s", strerror(errno));
 	} else {
@@ -704,7 +769,7 @@ static int setup_function(struct vfio_pci *v)
 			return fail(v, ret, "MSI-X (%u vectors, table BAR%u+0x%llx, PBA BAR%u+0x%llx): %s", v->msix_nvec,
 			            v->msix_table_bar, (unsigned long long)v->msix_table_off, v->msix_pba_bar,
 			            (unsigned long long)v->msix_pba_off, strerror(-ret));
-		return 0;
+		return add_exp_cap(v);
 	}
 	ret = add_msi_cap(v);
 	if (ret)
@@ -714,7 +779,7 @@ static int setup_function(struct vfio_pci *v)
 		if (ret)
 			return fail(v, ret, "INTx: %s", strerror(-ret));
 	}
-	return 0;
+	return add_exp_cap(v);
 }
 
 static int vfio_create(const struct modvmm_host *host, struct modvmm_dev *dev, void **priv)
@@ -766,6 +831,7 @@ static bool counts_traps(const struct vbar *b)
 static void vfio_stats(void *priv, modvmm_stat_fn emit, void *ctx)
 {
 	struct vfio_pci *v = priv;
+	emit(ctx, "guest_resets", __atomic_load_n(&v->resets, __ATOMIC_RELAXED));
 	for (unsigned i = 0; i < NUM_BARS; i++) {
 		const struct vbar *b = &v->bar[i];
 		char name[32];
@@ -783,6 +849,9 @@ static void vfio_stop(void *priv)
 	struct vfio_pci *v = priv;
 	if (v->device < 0)
 		return;
+	if (v->exp_cap)
+		v->host->log(v->dev, MODVMM_LOG_INFO, "host %s: %llu function level resets by the guest", v->addr,
+		             (unsigned long long)__atomic_load_n(&v->resets, __ATOMIC_RELAXED));
 	for (unsigned i = 0; i < NUM_BARS; i++) {
 		const struct vbar *b = &v->bar[i];
 		if (counts_traps(b))

@@ -12,7 +12,8 @@
 # guest RAM (the IOMMU must fault it) and all again, INTx; with an e1000e of
 # the KVM host passed through beside it, MSI-X (a vector, a masked one pending
 # in the PBA and delivered on unmask) and its MSI-X BAR mapped directly around
-# the table and PBA (32 accesses there, none trapped).  Then a VM killed
+# the table and PBA (32 accesses there, none trapped); and a virtio-net behind
+# a PCIe root port reset by the guest with FLR.  Then a VM killed
 # with -9 in the middle and a fresh one that gets the device back and passes.
 # usage: vfio-edu.sh MODVMM vfio-edu.elf
 . "$(dirname "$0")/lib.sh"
@@ -124,12 +125,28 @@ NSYS=/sys/bus/pci/devices/$nic
 echo vfio-pci >"$NSYS/driver_override"
 echo "$nic" >/sys/bus/pci/drivers_probe
 [ "$(basename "$(readlink "$NSYS/driver")")" = vfio-pci ] || fail "$nic did not bind to vfio-pci"
+# and a virtio-net behind a PCIe root port (1af4:1041, FLR capable)
+vnet=
+for d in /sys/bus/pci/devices/*; do
+	[ "$(cat "$d/vendor")" = 0x1af4 ] && [ "$(cat "$d/device")" = 0x1041 ] && { vnet=$(basename "$d"); break; }
+done
+[ -n "$vnet" ] || fail "no virtio-net (1af4:1041) in the KVM host: kvmhost was not given -device virtio-net-pci behind a pcie-root-port"
+VSYS=/sys/bus/pci/devices/$vnet
+[ ! -e "$VSYS/driver" ] || echo "$vnet" >"$VSYS/driver/unbind"
+echo vfio-pci >"$VSYS/driver_override"
+echo "$vnet" >/sys/bus/pci/drivers_probe
+[ "$(basename "$(readlink "$VSYS/driver")")" = vfio-pci ] || fail "$vnet did not bind to vfio-pci"
+echo "ok: $vnet (virtio-net) bound to vfio-pci, reset methods: $(cat "$VSYS/reset_method" 2>/dev/null)"
 vm_ini "$T/vm.ini" "$addr"
 cat >>"$T/vm.ini" <<INI
 
 [device nic]
 plugin = vfio-pci
 host = $nic
+
+[device vnet]
+plugin = vfio-pci
+host = $vnet
 INI
 run_edu() {
 	status=0
@@ -158,6 +175,14 @@ expect_in "$T/err" "host $nic: BAR3: 0 reads and 0 writes trapped (besides the M
 grep -E "PCI +BAR3 mem(32|64)( pref)? +0x[0-9a-f]+ size 0x4000 trapped, MSI-X, direct 0x1000-0x1fff 0x3000-0x3fff$" "$T/err" ||
 	fail "e1000e's BAR3 is not split around the MSI-X table and PBA: $(grep 'BAR3' "$T/err")"
 echo "ok: $(grep -F "host $nic: BAR3:" "$T/err")"
+# guest-initiated Function Level Reset of the virtio-net
+expect_in "$T/out" "ok: virtio-net: FLR reset the device (status 0x0, queue select 0)"
+expect_in "$T/out" "ok: virtio-net: driven again after FLR"
+expect_in "$T/err" "host $vnet: 1 function level resets by the guest"
+if grep -F "host $addr: " "$T/err" | grep -F "function level resets"; then
+	fail "edu (no FLR) was given a PCI Express capability"
+fi
+echo "ok: $(grep -F "host $vnet: 1 function level" "$T/err")"
 
 # 4. kill -9 in the middle, then a fresh VM gets the device back
 "$MODVMM" run "$T/vm.ini" >"$T/killed.out" 2>"$T/killed.err" &

@@ -14,6 +14,7 @@
  * through the IOAPIC, acked in the handler, no storm after the ack, and a
  * second one after the EOI.  With an e1000e passed through too (8086:10d3),
  * its MSI-X: an unmasked vector, and a masked one pending, then delivered.
+ * With a virtio-net (1af4:1041) passed through too, a Function Level Reset.
  *
  * edu's registers (QEMU hw/misc/edu.c): 32-bit accesses below 0x80, 32 or
  * 64-bit from 0x80; DMA addresses are masked to 28 bits (guest RAM here is
@@ -388,6 +389,57 @@ static void check_e1000e_msix(unsigned nbdf)
 	      E1000E_OTHER_VEC);
 }
 
+/* Function Level Reset, when a virtio-net (1af4:1041, behind a PCIe root port
+ * of the KVM host, FLR capable) is passed through: modvmm gives the guest a
+ * PCIe capability offering FLR, and Initiate FLR (PCIe Base 4.0 §6.6.2,
+ * §7.5.3.4) resets the real function: QEMU's virtio-pci resets the device on
+ * FLR, so the device status and queue select of its common configuration
+ * (virtio 1.2 §4.1.4.3, at BAR4 + 0 in QEMU's layout) read 0 afterwards, and
+ * the device takes a new status. */
+#define VIRTIO_DEVICE_MODERN 0x1041
+#define PCI_CAP_ID_EXP       0x10
+#define EXP_FLAGS            2
+#define EXP_DEVCAP           4
+#define EXP_DEVCTL           8
+#define EXP_TYPE_MASK        0x00f0u
+#define EXP_TYPE_RC_END      0x0090u
+#define EXP_DEVCAP_FLR       0x10000000u
+#define EXP_DEVCTL_FLR       0x8000u
+#define VIRTIO_COMMON_BAR    4
+#define VIRTIO_STATUS        0x14  /* device_status (8 bits) */
+#define VIRTIO_QUEUE_SELECT  0x16  /* queue_select (16 bits) */
+#define VIRTIO_ST_ACK_DRIVER 0x03  /* ACKNOWLEDGE | DRIVER */
+
+static void check_flr(unsigned vbdf)
+{
+	unsigned cap = pci_find_cap(vbdf, PCI_CAP_ID_EXP);
+	if (!check(cap != 0, "virtio-net: PCI Express capability at 0x%x", cap))
+		return;
+	uint16_t flags = (uint16_t)pci_cfg_read(vbdf, cap + EXP_FLAGS, 2);
+	uint32_t devcap = pci_cfg_read(vbdf, cap + EXP_DEVCAP, 4);
+	check((flags & EXP_TYPE_MASK) == EXP_TYPE_RC_END && (devcap & EXP_DEVCAP_FLR),
+	      "virtio-net: an integrated endpoint offering FLR (flags 0x%x, device capabilities 0x%x)", flags, devcap);
+	pci_cfg_write(vbdf, PCI_COMMAND, 2, PCI_CMD_MEM | PCI_CMD_MASTER);
+	uint64_t common = pci_bar_addr(vbdf, VIRTIO_COMMON_BAR);
+	pci_map_high(common);
+	uintptr_t c = (uintptr_t)common;
+	mmio_write8(c + VIRTIO_STATUS, 0);   /* a reset by the driver's own means first */
+	mmio_write8(c + VIRTIO_STATUS, VIRTIO_ST_ACK_DRIVER);
+	mmio_write16(c + VIRTIO_QUEUE_SELECT, 1);
+	uint8_t st = mmio_read8(c + VIRTIO_STATUS);
+	uint16_t qs = mmio_read16(c + VIRTIO_QUEUE_SELECT);
+	check(st == VIRTIO_ST_ACK_DRIVER && qs == 1, "virtio-net: device status 0x%x, queue select %u before FLR", st, qs);
+	pci_cfg_write(vbdf, cap + EXP_DEVCTL, 2, pci_cfg_read(vbdf, cap + EXP_DEVCTL, 2) | EXP_DEVCTL_FLR);
+	check(!(pci_cfg_read(vbdf, cap + EXP_DEVCTL, 2) & EXP_DEVCTL_FLR), "virtio-net: Initiate FLR reads 0");
+	st = mmio_read8(c + VIRTIO_STATUS);
+	qs = mmio_read16(c + VIRTIO_QUEUE_SELECT);
+	check(st == 0 && qs == 0, "virtio-net: FLR reset the device (status 0x%x, queue select %u)", st, qs);
+	mmio_write8(c + VIRTIO_STATUS, VIRTIO_ST_ACK_DRIVER);
+	st = mmio_read8(c + VIRTIO_STATUS);
+	check(st == VIRTIO_ST_ACK_DRIVER, "virtio-net: driven again after FLR (status 0x%x)", st);
+	mmio_write8(c + VIRTIO_STATUS, 0);
+}
+
 static void check_intx(void)
 {
 	unsigned gsi = pci_cfg_read(bdf, PCI_INT_LINE, 1);
@@ -410,11 +462,16 @@ static void check_intx(void)
 int guest_main(void)
 {
 	struct pci_fn fns[32];
-	unsigned n = pci_scan(fns, 32), nic = 0;
-	bool found = false;
-	for (unsigned i = 0; i < n; i++)
+	unsigned n = pci_scan(fns, 32), nic = 0, vnet = 0;
+	bool found = false, have_vnet = false;
+	for (unsigned i = 0; i < n; i++) {
 		if (fns[i].vendor == 0x8086 && fns[i].device == E1000E_DEVICE)
 			nic = fns[i].bdf;
+		if (fns[i].vendor == 0x1af4 && fns[i].device == VIRTIO_DEVICE_MODERN) {
+			vnet = fns[i].bdf;
+			have_vnet = true;
+		}
+	}
 	guest_pic_disable();
 	for (unsigned i = 0; i < n && !found; i++) {
 		if (fns[i].vendor == EDU_VENDOR && fns[i].device == EDU_DEVICE) {
@@ -448,6 +505,8 @@ int guest_main(void)
 		check_intx();
 		if (nic)
 			check_e1000e_msix(nic);
+		if (have_vnet)
+			check_flr(vnet);
 	}
 	if (check_failures()) {
 		guest_printf("vfio-edu guest: %u checks FAILED\n", check_failures());
