@@ -13,7 +13,8 @@
 # the KVM host passed through beside it, MSI-X (a vector, a masked one pending
 # in the PBA and delivered on unmask) and its MSI-X BAR mapped directly around
 # the table and PBA (32 accesses there, none trapped); and a virtio-net behind
-# a PCIe root port reset by the guest with FLR.  Then a VM killed
+# a PCIe root port reset by the guest with FLR (junk over the configuration
+# space of both first, then the checks).  Then a VM killed
 # with -9 in the middle and a fresh one that gets the device back and passes.
 # usage: vfio-edu.sh MODVMM vfio-edu.elf
 . "$(dirname "$0")/lib.sh"
@@ -178,11 +179,12 @@ echo "ok: $(grep -F "host $nic: BAR3:" "$T/err")"
 # guest-initiated Function Level Reset of the virtio-net
 expect_in "$T/out" "ok: virtio-net: FLR reset the device (status 0x0, queue select 0)"
 expect_in "$T/out" "ok: virtio-net: driven again after FLR"
-expect_in "$T/err" "host $vnet: 1 function level resets by the guest"
+# one FLR by check_flr, and those the junk over its configuration set by chance
+grep -E "host $vnet: [1-9][0-9]* function level resets by the guest" "$T/err" ||
+	fail "no function level reset of $vnet counted: $(grep -F "host $vnet" "$T/err")"
 if grep -F "host $addr: " "$T/err" | grep -F "function level resets"; then
 	fail "edu (no FLR) was given a PCI Express capability"
 fi
-echo "ok: $(grep -F "host $vnet: 1 function level" "$T/err")"
 
 # 4. kill -9 in the middle, then a fresh VM gets the device back
 "$MODVMM" run "$T/vm.ini" >"$T/killed.out" 2>"$T/killed.err" &

@@ -291,6 +291,31 @@ static void hostile(void)
 	guest_printf("DMA aimed at 0x%x done\n", OUTSIDE_RAM);
 }
 
+/* Hostile, for the MSI-X devices: junk over every configuration register of
+ * function b (BARs moved anywhere, split BARs mapped and unmapped, MSI-X
+ * control, Initiate FLR of a PCIe capability set by chance), then its BARs and
+ * COMMAND programmed back as they were.  The checks that follow must pass. */
+static void junk_config(unsigned b, uint32_t seed)
+{
+	struct pci_bar_info bars[6] = { 0 };
+	for (unsigned i = 0; i < 6; i += pci_bar_probe(b, i, &bars[i]))
+		;
+	uint32_t x = seed;
+	for (unsigned round = 0; round < 4; round++) {
+		for (unsigned off = PCI_COMMAND; off < 0x100; off += 4) {
+			x ^= x << 13, x ^= x >> 17, x ^= x << 5;     /* xorshift32 */
+			pci_cfg_write(b, off, 4, round & 1 ? 0xffffffffu : x);
+		}
+	}
+	pci_cfg_write(b, PCI_COMMAND, 2, 0);
+	for (unsigned i = 0; i < 6; i++)
+		if (bars[i].size)
+			pci_bar_set(b, i, bars[i].addr, bars[i].mem64);
+	pci_cfg_write(b, PCI_COMMAND, 2, PCI_CMD_MEM | PCI_CMD_MASTER);
+	check(pci_cfg_read(b, PCI_VENDOR_ID, 2) != 0xffff, "junk over the configuration space of %02x:%02x.%x survived",
+	      b >> 8, (b >> 3) & 0x1f, b & 7);
+}
+
 /* e1000e (82574, 8086:10d3) with MSI-X, when one is passed through too: its
  * "other" interrupt cause raised by ICS on vector E1000E_OTHER_VEC while that
  * vector is masked in the guest's table must show as pending in the PBA and
@@ -503,10 +528,14 @@ int guest_main(void)
 		hostile();
 		drive("after junk and a stray DMA", 3);
 		check_intx();
-		if (nic)
+		if (nic) {
+			junk_config(nic, 0x9e3779b9u);
 			check_e1000e_msix(nic);
-		if (have_vnet)
+		}
+		if (have_vnet) {
+			junk_config(vnet, 0x85ebca6bu);
 			check_flr(vnet);
+		}
 	}
 	if (check_failures()) {
 		guest_printf("vfio-edu guest: %u checks FAILED\n", check_failures());
