@@ -234,6 +234,25 @@ void msix_free(struct modvmm_pci *pci)
 	pci->msix = NULL;
 }
 
+unsigned msix_bar_pages(const struct modvmm_pci *pci, unsigned idx, uint64_t off[2], uint64_t len[2])
+{
+	const struct pci_msix *m = pci->msix;
+	unsigned n = 0;
+	if (!m)
+		return 0;
+	uint64_t o[2] = { m->table_off, m->pba_off }, l[2] = { table_len(m), pba_len(m) };
+	unsigned bar[2] = { m->table_bar, m->pba_bar };
+	for (unsigned i = 0; i < 2; i++) {
+		if (bar[i] != idx)
+			continue;
+		uint64_t start = o[i] & ~(PCI_PAGE_SIZE - 1);
+		uint64_t end = (o[i] + l[i] + PCI_PAGE_SIZE - 1) & ~(PCI_PAGE_SIZE - 1);
+		off[n] = start;
+		len[n++] = end - start;
+	}
+	return n;
+}
+
 int pci_msix_init(struct modvmm_pci *pci, unsigned nvec, unsigned table_bar, uint64_t table_off,
                   unsigned pba_bar, uint64_t pba_off)
 {

@@ -127,6 +127,8 @@ void pci_guest_cfg_write(struct modvmm_pci *pci, unsigned off, unsigned size, ui
 		uint32_t mask = all_ones(size) << shift;
 		uint32_t cur = pci_bar_reg_read(pci, reg);
 		pci_bar_reg_write(pci, reg, (cur & ~mask) | (v << shift));
+		if (pci->header_written)
+			pci->header_written(pci->cfg_opaque, off, size, v);
 	} else if (hook_applies(pci, off, size) && pci->cfg_ops->write &&
 	           pci->cfg_ops->write(pci->cfg_opaque, off, size, v) != -ENOENT) {
 		/* handled (or refused) by the device */
@@ -134,6 +136,8 @@ void pci_guest_cfg_write(struct modvmm_pci *pci, unsigned off, unsigned size, ui
 		uint16_t old_cmd = (uint16_t)pci_cfg_get(&pci->cfg, PCI_CFG_COMMAND, 2);
 		pci_cfg_guest_write(&pci->cfg, off, size, v);
 		after_write(pci, off, size, old_cmd);
+		if (off < PCI_CFG_HEADER_END && pci->header_written)
+			pci->header_written(pci->cfg_opaque, off, size, v);
 	}
 	pthread_mutex_unlock(&pci->lock);
 }
@@ -274,6 +278,8 @@ int pci_func_add(struct pci_bus *bus, int slot, int fn, const struct modvmm_pci_
 		return -ENOMEM;
 	*pci = (struct modvmm_pci){ .bus = bus, .slot = (unsigned)slot, .fn = (unsigned)fn, .id = *id,
 	                            .cfg_ops = cfg_ops, .cfg_opaque = opaque,
+	                            .header_written = cfg_ops ? cfg_ops->header_written : NULL,
+	                            .abi_minor = MODVMM_ABI_MINOR,
 	                            .intx_trigger = -1, .intx_resample = -1 };
 	snprintf(pci->name, sizeof(pci->name), "%02x:%02x.%x", 0, slot, fn);
 	pthread_mutexattr_t a;

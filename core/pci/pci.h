@@ -52,6 +52,8 @@
 #define PCI_BAR_IO_MIN       4       /* smallest I/O BAR */
 #define PCI_BAR_MEM_MIN      16      /* smallest memory BAR */
 #define PCI_PAGE_SIZE        4096ULL /* memory BARs are placed page aligned */
+/* memslots of one split BAR: each area may lose a table and a PBA hole */
+#define PCI_BAR_MAX_PIECES   (MODVMM_BAR_MAX_AREAS * 3)
 
 /* Port window the core assigns I/O BARs from; x86 has 64 KiB of ports. */
 #define PCI_IO_WINDOW_BASE   0xc000ULL
@@ -119,6 +121,12 @@ struct pci_bar_state {
 	bool refused;              /* refusal of want_addr logged */
 	uint64_t refused_addr;
 	bool msix;                 /* the MSI-X table or PBA lives here */
+	/* split mapping of a trapped BAR (ABI 2.3 areas): the plugin's areas, and
+	 * the memslots mapped for them around the MSI-X pages (map_lock) */
+	struct modvmm_bar_area areas[MODVMM_BAR_MAX_AREAS];
+	unsigned nareas;
+	struct pci_bar_piece { uint64_t off, len; int slot; } piece[PCI_BAR_MAX_PIECES];
+	unsigned npieces;
 	struct pci_doorbell *doorbells;
 };
 
@@ -130,6 +138,9 @@ struct modvmm_pci {
 	struct modvmm_pci_id id;
 	const struct modvmm_pci_cfg_ops *cfg_ops;
 	void *cfg_opaque;
+	unsigned abi_minor;        /* of the plugin that registered it (MODVMM_ABI_MINOR: the core's own) */
+	/* cfg_ops->header_written, NULL for plugins built before ABI 2.3 */
+	void (*header_written)(void *opaque, unsigned offset, unsigned size, uint32_t value);
 	pthread_mutex_t lock;      /* recursive */
 	struct pci_cfg cfg;
 	struct pci_bar_state bar[PCI_NUM_BARS];
@@ -238,6 +249,9 @@ bool msix_cap_touched(const struct modvmm_pci *pci, unsigned off, unsigned size)
 /* The guest wrote the MSI-X capability: re-evaluate enable and function mask. */
 void msix_control_written(struct modvmm_pci *pci);
 unsigned msix_vectors(const struct modvmm_pci *pci);
+/* The page-aligned ranges of BAR `idx` that hold the MSI-X table or PBA:
+ * stores up to two (offset, length) pairs, returns how many. */
+unsigned msix_bar_pages(const struct modvmm_pci *pci, unsigned idx, uint64_t off[2], uint64_t len[2]);
 /* "MSI-X 4 vectors (table BAR1+0x0, PBA BAR1+0x800)" or "" without MSI-X. */
 void msix_describe(const struct modvmm_pci *pci, char *buf, size_t len);
 void msix_free(struct modvmm_pci *pci);

@@ -164,6 +164,47 @@ static void direct_backing(const struct pci_bar_state *b, void **hva, uint64_t *
 	}
 }
 
+static void unmap_pieces(struct pci_bar_state *b)
+{
+	while (b->npieces)
+		b->fn->bus->ops->unmap(b->fn->bus->ctx, b->piece[--b->npieces].slot);
+}
+
+/* A split BAR: a memslot for each area, minus the pages of the MSI-X table
+ * and PBA (those stay with the trapped range beneath). */
+static int map_pieces(struct pci_bar_state *b, uint64_t addr, char *why, size_t len)
+{
+	uint64_t hoff[2], hlen[2];
+	unsigned nholes = msix_bar_pages(b->fn, b->idx, hoff, hlen);
+	if (nholes == 2 && hoff[1] < hoff[0]) {
+		uint64_t t = hoff[0];
+		hoff[0] = hoff[1], hoff[1] = t;
+		t = hlen[0], hlen[0] = hlen[1], hlen[1] = t;
+	}
+	for (unsigned i = 0; i < b->nareas; i++) {
+		uint64_t at = b->areas[i].offset, end = at + b->areas[i].size;
+		for (unsigned h = 0; h <= nholes && at < end; h++) {
+			uint64_t stop = h < nholes && hoff[h] < end ? hoff[h] : end;
+			if (stop > at) {
+				if (b->npieces == PCI_BAR_MAX_PIECES) {
+					snprintf(why, len, "more than %u direct pieces", PCI_BAR_MAX_PIECES);
+					return -ENOSPC;
+				}
+				int slot = b->fn->bus->ops->map(b->fn->bus->ctx, addr + at, stop - at, (uint8_t *)b->desc.hostbuf + at);
+				if (slot < 0) {
+					snprintf(why, len, "KVM refused the memory slot of 0x%llx+0x%llx: %s",
+					         (unsigned long long)at, (unsigned long long)(stop - at), strerror(-slot));
+					return slot;
+				}
+				b->piece[b->npieces++] = (struct pci_bar_piece){ .off = at, .len = stop - at, .slot = slot };
+			}
+			if (h < nholes && hoff[h] + hlen[h] > at)
+				at = hoff[h] + hlen[h];
+		}
+	}
+	return 0;
+}
+
 static int do_map(struct pci_bar_state *b, uint64_t addr, char *why, size_t len)
 {
 	struct pci_bus *bus = b->fn->bus;
@@ -181,6 +222,13 @@ static int do_map(struct pci_bar_state *b, uint64_t addr, char *why, size_t len)
 			return (int)id;
 		}
 		b->io_id = id;
+		int ret = map_pieces(b, addr, why, len);
+		if (ret) {
+			unmap_pieces(b);
+			iobus_remove(space_bus(b), id);
+			b->io_id = 0;
+			return ret;
+		}
 	} else {
 		void *hva;
 		uint64_t n;
@@ -204,6 +252,7 @@ static void do_unmap(struct pci_bar_state *b)
 		return;
 	pci_doorbells_detach(b);
 	if (b->desc.backing == MODVMM_BAR_TRAPPED) {
+		unmap_pieces(b);
 		iobus_remove(space_bus(b), b->io_id);
 		b->io_id = 0;
 	} else {
@@ -309,13 +358,33 @@ void pci_bar_release(struct modvmm_pci *pci)
 	pthread_mutex_unlock(&pci->bus->map_lock);
 }
 
-static int check_desc(const struct modvmm_bar *bar, const struct pci_window *w)
+/* ABI 2.3 areas of a split BAR: page aligned, inside the BAR, at most
+ * MODVMM_BAR_MAX_AREAS; *n gets how many. */
+static int check_areas(const struct modvmm_bar *bar, unsigned *n)
+{
+	*n = 0;
+	if (!bar->areas)
+		return 0;
+	if (bar->backing != MODVMM_BAR_TRAPPED || bar->type == MODVMM_BAR_IO || bar->size < PCI_PAGE_SIZE ||
+	    !bar->hostbuf || ((uintptr_t)bar->hostbuf & (PCI_PAGE_SIZE - 1)))
+		return -EINVAL;
+	for (const struct modvmm_bar_area *a = bar->areas; a->size; a++, (*n)++) {
+		if (*n == MODVMM_BAR_MAX_AREAS || (a->offset | a->size) & (PCI_PAGE_SIZE - 1) || a->offset >= bar->size ||
+		    a->size > bar->size - a->offset)
+			return -EINVAL;
+	}
+	return 0;
+}
+
+static int check_desc(const struct modvmm_bar *bar)
 {
 	bool io = bar->type == MODVMM_BAR_IO;
 	if ((bar->type != MODVMM_BAR_IO && bar->type != MODVMM_BAR_MEM32 && bar->type != MODVMM_BAR_MEM64) ||
 	    (bar->flags & ~MODVMM_BAR_F_PREFETCH) || (io && bar->flags))
 		return -EINVAL;
-	if (!pow2(bar->size) || bar->size < (io ? PCI_BAR_IO_MIN : PCI_BAR_MEM_MIN) || bar->size > w->end - w->base)
+	/* a BAR bigger than its window is -ENOSPC (pci_window_alloc): it does not
+	 * fit, like one that finds the window full */
+	if (!pow2(bar->size) || bar->size < (io ? PCI_BAR_IO_MIN : PCI_BAR_MEM_MIN))
 		return -EINVAL;
 	switch (bar->backing) {
 	case MODVMM_BAR_TRAPPED:
@@ -337,7 +406,14 @@ int pci_bar_add(struct modvmm_pci *pci, unsigned idx, const struct modvmm_bar *b
 	struct pci_bus *bus = pci->bus;
 	struct pci_window *w = bar->type == MODVMM_BAR_IO ? &bus->io : bar->type == MODVMM_BAR_MEM32 ? &bus->mem32
 	                                                                                              : &bus->mem64;
-	int ret = check_desc(bar, w);
+	struct modvmm_bar desc = *bar;
+	if (pci->abi_minor < 3)
+		desc.areas = NULL;   /* a reserved slot before 2.3 */
+	bar = &desc;
+	unsigned nareas;
+	int ret = check_desc(bar);
+	if (!ret)
+		ret = check_areas(bar, &nareas);
 	if (ret)
 		return ret;
 	bool wide = bar->type == MODVMM_BAR_MEM64;
@@ -356,6 +432,9 @@ int pci_bar_add(struct modvmm_pci *pci, unsigned idx, const struct modvmm_bar *b
 		        (unsigned long long)bar->size, w->name);
 	if (!ret) {
 		b->desc = *bar;
+		b->desc.areas = NULL;   /* copied: the plugin's list need not stay */
+		b->nareas = nareas;
+		memcpy(b->areas, bar->areas, nareas * sizeof(b->areas[0]));
 		b->present = true;
 		b->addr = addr;
 		if (wide)

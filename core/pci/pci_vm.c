@@ -119,6 +119,9 @@ int pci_register(struct modvmm_dev *dev, const struct modvmm_pci_id *id, const s
 		return ret;
 	}
 	pci->dev = dev;
+	pci->abi_minor = dev->plugin->desc->abi_minor;
+	if (pci->abi_minor < 3)
+		pci->header_written = NULL;   /* the 2.3 hook: a reserved slot before */
 	snprintf(pci->name, sizeof(pci->name), "%02x:%02x.%x [%s]", 0, pci->slot, pci->fn, dev_label(dev));
 	*out = pci;
 	return 0;
@@ -138,6 +141,12 @@ static void print_bar(const struct pci_bar_state *b)
 	else
 		snprintf(backing, sizeof(backing), "%s%s%s", pci_bar_backing_name(b), b->doorbells ? ", doorbells" : "",
 		         b->msix ? ", MSI-X" : "");
+	/* a split BAR: its directly mapped pieces (memslots, no exit) */
+	for (unsigned i = 0; i < b->npieces; i++) {
+		size_t n = strlen(backing);
+		snprintf(backing + n, sizeof(backing) - n, "%s0x%llx-0x%llx", i ? " " : ", direct ",
+		         (unsigned long long)b->piece[i].off, (unsigned long long)(b->piece[i].off + b->piece[i].len - 1));
+	}
 	pr_info("PCI   BAR%u %-10s %s size 0x%llx %s", b->idx, pci_bar_type_name(b), state,
 	        (unsigned long long)b->desc.size, backing);
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * modvmm plugin ABI, version 2.2 (2.1: control socket services, 2.2: pci_msi_vector).
+ * modvmm plugin ABI, version 2.3 (2.1: control socket services, 2.2: pci_msi_vector,
+ * 2.3: modvmm_pci_cfg_ops.header_written, modvmm_bar.areas).
  *
  * A plugin is a shared object exporting exactly one symbol, MODVMM_PLUGIN_SYMBOL,
  * of type `const struct modvmm_plugin`.  Everything else in the object should be
@@ -28,6 +29,9 @@
  *    ABI 2.1 (2026-12) appended the descriptor's stats and commands (read only
  *    from plugins built for 2.1 or later) and the host services event,
  *    backend_new and backend_free (test with MODVMM_HOST_HAS).
+ *    ABI 2.2 appended host->pci_msi_vector; ABI 2.3 gave modvmm_pci_cfg_ops a
+ *    header_written hook and modvmm_bar an areas list (split mappings), both
+ *    in reserved slots and read only from 2.3 plugins.
  *
  * Errors are negative errno values.  A plugin never calls exit() or abort() on bad
  * input: it returns an error, and the core unwinds a failed start in reverse order.
@@ -47,7 +51,7 @@ extern "C" {
 #endif
 
 #define MODVMM_ABI_MAJOR 2
-#define MODVMM_ABI_MINOR 2
+#define MODVMM_ABI_MINOR 3
 
 /* Name of the one symbol a plugin exports. */
 #define MODVMM_PLUGIN_SYMBOL "modvmm_plugin"
@@ -238,7 +242,15 @@ struct modvmm_pci_id {
 struct modvmm_pci_cfg_ops {
 	int (*read)(void *opaque, unsigned offset, unsigned size, uint32_t *value);
 	int (*write)(void *opaque, unsigned offset, unsigned size, uint32_t value);
-	void *reserved[2];
+	/* 2.3, optional: the guest wrote `value` to the type-0 header (offset below
+	 * 0x40: COMMAND, BAR registers, ...) and the core has applied it (write
+	 * masks, decode bits, BAR moves); the result reads back with
+	 * pci_config_read.  The core owns the header: this only tells the device,
+	 * e.g. a passed-through function forwards COMMAND's bus-master bit to the
+	 * real one.  Same threads and lock as write.  Read only from plugins built
+	 * for 2.3 or later. */
+	void (*header_written)(void *opaque, unsigned offset, unsigned size, uint32_t value);
+	void *reserved[1];
 };
 
 enum modvmm_bar_type {
@@ -254,11 +266,19 @@ enum modvmm_bar_backing {
 	MODVMM_BAR_HOSTBUF = 3, /* mapped directly from a page-aligned host buffer */
 };
 
+/* 2.3: a part of a TRAPPED memory BAR mapped directly (struct modvmm_bar.areas). */
+struct modvmm_bar_area {
+	uint64_t offset;     /* from the BAR's start; page (4 KiB) aligned */
+	uint64_t size;       /* page aligned; 0 ends the list */
+};
+#define MODVMM_BAR_MAX_AREAS 8
+
 /* A BAR.  size: a power of two; I/O >= 4, memory >= 16, direct-mapped (DEVMEM,
  * HOSTBUF) memory >= 4096; never I/O for direct-mapped BARs.  The core assigns
  * the address in pci_bar() (naturally aligned, memory BARs at least page
  * aligned): I/O BARs from ports 0xc000-0xffff, MEM32 from the 32-bit window
- * [3 GiB, 0xfec00000), MEM64 from the 64-bit window above RAM (>= 4 GiB), and
+ * [3 GiB, 0xfec00000), MEM64 from the 64-bit window above RAM (>= 4 GiB, 64 GiB
+ * long; -ENOSPC when the window cannot hold the BAR: too big, or full), and
  * sets the COMMAND I/O or memory decode bit as firmware would, so the BAR is
  * live before the guest runs.  The guest may then move it or turn decoding off:
  * trapped BARs move their handlers, direct-mapped ones their KVM memslot, and
@@ -274,7 +294,15 @@ struct modvmm_bar {
 	struct modvmm_devmem *devmem;    /* DEVMEM: a segment may be smaller than the BAR;
 	                                  * the rest then reads all ones */
 	void *hostbuf;                   /* HOSTBUF: page aligned, `size` bytes, stays valid */
-	void *reserved[4];
+	/* 2.3, optional, TRAPPED memory BARs of 4 KiB and more: split mapping.
+	 * Up to MODVMM_BAR_MAX_AREAS areas, ended by one of size 0, that `hostbuf`
+	 * (page aligned, `size` bytes, e.g. an mmap of a device's BAR) backs
+	 * directly as KVM memslots (no exit), except the pages that hold the
+	 * MSI-X table or PBA (pci_msix_init), which the core keeps trapped.
+	 * Everything else traps to `ops` as usual; doorbells in an area never
+	 * fire.  Copied by pci_bar(); read only from plugins built for 2.3. */
+	const struct modvmm_bar_area *areas;
+	void *reserved[3];
 };
 
 struct modvmm_pci;    /* a PCI function (opaque) */
@@ -360,6 +388,9 @@ struct modvmm_acpi_node {
  *   event (2.1)                       create() .. stop()         main
  *   backend_new, backend_free (2.1)   start() .. stop()          main
  *   pci_msi_vector (2.2)              create() .. stop()         any
+ *
+ * The core calls the plugin's modvmm_pci_cfg_ops hooks (read, write and, from
+ * 2.3, header_written) on vCPU threads with the function's lock held.
  */
 struct modvmm_host {
 	uint32_t size;       /* sizeof(struct modvmm_host) in the core */

@@ -9,14 +9,17 @@
  * device's ids; its BARs have the device's types and sizes and are placed by
  * modvmm's PCI core: BARs the kernel lets us mmap become memslots (HOSTBUF) that
  * follow the guest's BAR moves and decode bits, the others are trapped and
- * forwarded with pread/pwrite on the device fd (so is a BAR holding the
- * MSI-X table or PBA).  Configuration space is virtual: the header from the
+ * forwarded with pread/pwrite on the device fd; a BAR holding the MSI-X table
+ * or PBA is split (ABI 2.3 areas): its mmappable areas direct, the pages of the
+ * table and PBA trapped.  Configuration space is virtual: the header from the
  * device's ids, no expansion ROM, and one interrupt capability.  MSI-X when the
  * device has it: the core emulates table, PBA and masking, and VFIO signals
  * the core's per-vector eventfds from start to stop.  Else MSI, emulated here
  * and delivered through host->pci_msi_vector(), and INTx through the core's
  * resample irqfd pair.  Either way VFIO signals an eventfd that KVM injects as
- * an irqfd: no exit to modvmm.
+ * an irqfd: no exit to modvmm.  The guest's COMMAND bus-master bit reaches the
+ * physical function (cfg_ops.header_written, ABI 2.3), and a device with FLR
+ * gets a PCIe capability whose Initiate FLR resets it through VFIO.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -83,6 +86,19 @@
 #define MSI_CTL_64BIT     0x0080u
 #define MSI_MAX_LOG2      5        /* 32 vectors */
 
+/* PCI Express capability (PCIe Base 4.0 §7.5.3), version 2 layout: the guest
+ * sees a Root Complex Integrated Endpoint whose one feature is Function Level
+ * Reset (§6.6.2), offered when the device has FLR and VFIO can reset it. */
+#define CAP_ID_EXP        0x10
+#define EXP_FLAGS         2        /* capability version, device/port type */
+#define EXP_DEVCAP        4
+#define EXP_DEVCTL        8
+#define EXP_LEN           0x3c     /* through Slot Control 2 (version 2) */
+#define EXP_FLAGS_VERS2   0x0002u
+#define EXP_TYPE_RC_END   0x0090u  /* device/port type 9 in bits 7:4 */
+#define EXP_DEVCAP_FLR    0x10000000u
+#define EXP_DEVCTL_FLR    0x8000u  /* Initiate Function Level Reset (reads 0) */
+
 #define PAGE_SIZE_4K      4096u
 
 struct vbar {
@@ -91,7 +107,9 @@ struct vbar {
 	uint64_t size;       /* 0: not implemented */
 	uint64_t offset;     /* of the region in the device fd */
 	bool io;
-	void *map;           /* mmapped region (a HOSTBUF BAR), or NULL: trapped */
+	void *map;           /* mmapped region (a HOSTBUF BAR or a split one), or NULL */
+	unsigned nareas;     /* split: the directly mapped areas (around MSI-X) */
+	uint64_t reads, writes; /* accesses trapped to bar_read/bar_write (atomic) */
 };
 
 struct vfio_pci {
@@ -119,6 +137,10 @@ struct vfio_pci {
 	bool msix_on;
 	int intx_trigger, intx_resample;
 	bool warned_irq;
+	bool can_reset;      /* VFIO_DEVICE_FLAGS_RESET */
+	unsigned exp_cap;    /* the virtual PCIe capability (FLR), 0: none */
+	uint64_t resets;     /* guest-initiated resets done (atomic) */
+	bool warned_reset;
 };
 
 static int fail(struct vfio_pci *v, int ret, const char *fmt, ...) MODVMM_PRINTF(3, 4);
@@ -425,9 +447,39 @@ static int cfg_read(void *opaque, unsigned offset, unsigned size, uint32_t *valu
 	return -ENOENT;    /* the core's store: the virtual capability, zeros elsewhere */
 }
 
+static void set_master(struct vfio_pci *v, bool on);
+
+/* The guest set Initiate FLR: reset the physical function through VFIO (FLR,
+ * or the best reset the host has), which restores the function's saved
+ * configuration; then decode and bus mastering as before.  The guest's view
+ * of the configuration space is kept (a driver saves and restores it around
+ * an FLR anyway). */
+static void guest_reset(struct vfio_pci *v)
+{
+	if (ioctl(v->device, VFIO_DEVICE_RESET)) {
+		if (!v->warned_reset)
+			fail(v, -errno, "guest-initiated reset: VFIO_DEVICE_RESET: %s", strerror(errno));
+		v->warned_reset = true;
+		return;
+	}
+	__atomic_fetch_add(&v->resets, 1, __ATOMIC_RELAXED);
+	uint32_t cmd = hw_cfg_read(v, CFG_COMMAND, 2);
+	if (cmd != UINT32_MAX)
+		hw_cfg_write(v, CFG_COMMAND, 2, cmd | CMD_IO | CMD_MEM);
+	set_master(v, v->host->pci_config_read(v->pci, CFG_COMMAND, 2) & CMD_MASTER);
+	v->host->log(v->dev, MODVMM_LOG_DEBUG, "host %s: function level reset by the guest", v->addr);
+}
+
 static int cfg_write(void *opaque, unsigned offset, unsigned size, uint32_t value)
 {
 	struct vfio_pci *v = opaque;
+	if (v->exp_cap && offset < v->exp_cap + EXP_LEN && v->exp_cap < offset + size) {
+		/* read-only but for Initiate FLR, bit 15 of Device Control */
+		unsigned flr_byte = v->exp_cap + EXP_DEVCTL + 1;
+		if (offset <= flr_byte && flr_byte < offset + size && ((value >> (8 * (flr_byte - offset))) & 0x80))
+			guest_reset(v);
+		return 0;
+	}
 	if (!v->msi_cap || offset + size <= v->msi_cap || offset >= v->msi_cap + MSI_LEN)
 		return -ENOENT;   /* dropped: other registers are not the guest's to write */
 	for (unsigned i = 0; i < size; i++) {
@@ -443,7 +495,46 @@ static int cfg_write(void *opaque, unsigned offset, unsigned size, uint32_t valu
 	return 0;
 }
 
-static const struct modvmm_pci_cfg_ops cfg_ops = { .read = cfg_read, .write = cfg_write };
+/* The guest's PCIe capability: FLR only, when the device has FLR and VFIO
+ * can reset it. */
+static int add_exp_cap(struct vfio_pci *v)
+{
+	unsigned hw = v->can_reset ? hw_find_cap(v, CAP_ID_EXP) : 0;
+	if (!hw || hw_cfg_read(v, hw + EXP_DEVCAP, 4) == UINT32_MAX || !(hw_cfg_read(v, hw + EXP_DEVCAP, 4) & EXP_DEVCAP_FLR))
+		return 0;
+	uint8_t body[EXP_LEN - 2] = { 0 };
+	uint16_t flags = EXP_FLAGS_VERS2 | EXP_TYPE_RC_END;
+	uint32_t devcap = EXP_DEVCAP_FLR;
+	memcpy(body + EXP_FLAGS - 2, &flags, sizeof(flags));   /* x86: little endian, like PCI */
+	memcpy(body + EXP_DEVCAP - 2, &devcap, sizeof(devcap));
+	int ret = v->host->pci_cap_add(v->pci, CAP_ID_EXP, body, sizeof(body), &v->exp_cap);
+	return ret ? fail(v, ret, "cannot add the PCI Express capability: %s", strerror(-ret)) : 0;
+}
+
+/* The physical function masters the bus only while the guest's COMMAND says
+ * so (§6.2.2): a guest that turns bus mastering off stops the device's DMA and
+ * its MSI/MSI-X writes.  Memory and I/O decode stay on in the physical
+ * function (the guest's own decode bits act on its view: the core removes the
+ * memslots and trapped ranges), and INTx disable is VFIO's own (it masks the
+ * line with it). */
+static void set_master(struct vfio_pci *v, bool on)
+{
+	uint32_t cmd = hw_cfg_read(v, CFG_COMMAND, 2);
+	uint32_t want = on ? cmd | CMD_MASTER : cmd & ~CMD_MASTER;
+	if (cmd != UINT32_MAX && want != cmd)
+		hw_cfg_write(v, CFG_COMMAND, 2, want);
+}
+
+static void cfg_header_written(void *opaque, unsigned offset, unsigned size, uint32_t value)
+{
+	struct vfio_pci *v = opaque;
+	(void)value;
+	if (offset <= CFG_COMMAND && CFG_COMMAND < offset + size)
+		set_master(v, v->host->pci_config_read(v->pci, CFG_COMMAND, 2) & CMD_MASTER);
+}
+
+static const struct modvmm_pci_cfg_ops cfg_ops = { .read = cfg_read, .write = cfg_write,
+                                                   .header_written = cfg_header_written };
 
 /* The guest's view of the device's MSI capability: the same vector count and a
  * 64-bit address, no per-vector masking. */
@@ -469,6 +560,7 @@ static uint64_t bar_read(void *opaque, uint64_t off, unsigned size)
 {
 	struct vbar *b = opaque;
 	uint64_t val = 0;
+	__atomic_fetch_add(&b->reads, 1, __ATOMIC_RELAXED);
 	if (off + size > b->size || pread(b->v->device, &val, size, (off_t)(b->offset + off)) != (ssize_t)size)
 		return UINT64_MAX;
 	return val;
@@ -477,11 +569,70 @@ static uint64_t bar_read(void *opaque, uint64_t off, unsigned size)
 static void bar_write(void *opaque, uint64_t off, unsigned size, uint64_t val)
 {
 	struct vbar *b = opaque;
+	__atomic_fetch_add(&b->writes, 1, __ATOMIC_RELAXED);
 	if (off + size <= b->size)
 		(void)!pwrite(b->v->device, &val, size, (off_t)(b->offset + off));
 }
 
 static const struct modvmm_io_ops bar_ops = { .read = bar_read, .write = bar_write };
+
+/* The parts of BAR region `ri` the kernel lets us mmap: the areas of its
+ * VFIO_REGION_INFO_CAP_SPARSE_MMAP, else all of it (with MSIX_MAPPABLE, or no
+ * MSI-X here).  Page-aligned areas only; returns how many (<= max). */
+static unsigned mmap_areas(struct vfio_pci *v, const struct vfio_region_info *ri, struct modvmm_bar_area *out,
+                           unsigned max)
+{
+	out[0] = (struct modvmm_bar_area){ 0, ri->size };
+	if (!(ri->flags & VFIO_REGION_INFO_FLAG_CAPS) || ri->argsz <= sizeof(*ri))
+		return 1;
+	struct vfio_region_info *full = calloc(1, ri->argsz);
+	if (!full)
+		return 0;
+	full->argsz = ri->argsz;
+	full->index = ri->index;
+	unsigned n = 1;
+	if (!ioctl(v->device, VFIO_DEVICE_GET_REGION_INFO, full) && full->argsz <= ri->argsz) {
+		/* the chain: offsets from the start of the info, each header inside it */
+		for (uint32_t at = full->cap_offset, hops = 0; at && hops < 16 &&
+		     at + sizeof(struct vfio_info_cap_header) <= full->argsz; hops++) {
+			const struct vfio_info_cap_header *h = (const void *)((const char *)full + at);
+			if (h->id == VFIO_REGION_INFO_CAP_SPARSE_MMAP &&
+			    at + sizeof(struct vfio_region_info_cap_sparse_mmap) <= full->argsz) {
+				const struct vfio_region_info_cap_sparse_mmap *sp = (const void *)h;
+				n = 0;
+				for (uint32_t i = 0; i < sp->nr_areas && n < max &&
+				     at + sizeof(*sp) + (i + 1) * sizeof(sp->areas[0]) <= full->argsz; i++) {
+					const struct vfio_region_sparse_mmap_area *a = &sp->areas[i];
+					if (a->size && !((a->offset | a->size) & (PAGE_SIZE_4K - 1)) && a->offset < ri->size &&
+					    a->size <= ri->size - a->offset)
+						out[n++] = (struct modvmm_bar_area){ a->offset, a->size };
+				}
+				break;
+			}
+			at = h->next;
+		}
+	}
+	free(full);
+	return n;
+}
+
+/* Maps the areas into one reservation of the BAR's size (the rest PROT_NONE,
+ * never touched: the core traps it).  NULL if any mmap fails. */
+static void *map_areas(struct vfio_pci *v, const struct vbar *b, const struct modvmm_bar_area *areas, unsigned n)
+{
+	void *base = mmap(NULL, b->size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (base == MAP_FAILED)
+		return NULL;
+	for (unsigned i = 0; i < n; i++) {
+		void *p = mmap((char *)base + areas[i].offset, areas[i].size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
+		               v->device, (off_t)(b->offset + areas[i].offset));
+		if (p == MAP_FAILED) {
+			munmap(base, b->size);
+			return NULL;
+		}
+	}
+	return base;
+}
 
 static int add_bar(struct vfio_pci *v, unsigned idx, unsigned *used)
 {
@@ -508,12 +659,24 @@ static int add_bar(struct vfio_pci *v, unsigned idx, unsigned *used)
 		.size = ri.size, .backing = MODVMM_BAR_TRAPPED, .ops = &bar_ops, .opaque = b,
 	};
 	bool msix = v->msix_nvec && (idx == v->msix_table_bar || idx == v->msix_pba_bar);
+	struct modvmm_bar_area areas[MODVMM_BAR_MAX_AREAS + 1] = { { 0, 0 } };
 	if (!b->io && !msix && (ri.flags & VFIO_REGION_INFO_FLAG_MMAP) && ri.size >= PAGE_SIZE_4K) {
 		void *p = mmap(NULL, ri.size, PROT_READ | PROT_WRITE, MAP_SHARED, v->device, (off_t)ri.offset);
 		if (p != MAP_FAILED) {
 			b->map = p;
 			desc.backing = MODVMM_BAR_HOSTBUF;
 			desc.hostbuf = p;
+		}
+	} else if (!b->io && msix && (ri.flags & VFIO_REGION_INFO_FLAG_MMAP) && ri.size >= PAGE_SIZE_4K) {
+		/* split: the mmappable areas direct, the core traps the MSI-X pages
+		 * (and whatever the kernel would not let us map) */
+		unsigned n = mmap_areas(v, &ri, areas, MODVMM_BAR_MAX_AREAS);
+		void *p = n ? map_areas(v, b, areas, n) : NULL;
+		if (p) {
+			b->map = p;
+			b->nareas = n;
+			desc.hostbuf = p;
+			desc.areas = areas;
 		}
 	}
 	int ret = v->host->pci_bar(v->pci, idx, &desc);
@@ -564,7 +727,8 @@ static int setup_function(struct vfio_pci *v)
 		return fail(v, -errno, "VFIO_DEVICE_GET_INFO: %s", strerror(errno));
 	if (!(di.flags & VFIO_DEVICE_FLAGS_PCI) || di.num_regions <= VFIO_PCI_CONFIG_REGION_INDEX)
 		return fail(v, -ENOTSUP, "not a PCI device for VFIO");
-	if (di.flags & VFIO_DEVICE_FLAGS_RESET) {
+	v->can_reset = di.flags & VFIO_DEVICE_FLAGS_RESET;
+	if (v->can_reset) {
 		if (ioctl(v->device, VFIO_DEVICE_RESET))
 			return fail(v, -errno, "VFIO_DEVICE_RESET: %s", strerror(errno));
 	} else {
@@ -605,7 +769,7 @@ static int setup_function(struct vfio_pci *v)
 			return fail(v, ret, "MSI-X (%u vectors, table BAR%u+0x%llx, PBA BAR%u+0x%llx): %s", v->msix_nvec,
 			            v->msix_table_bar, (unsigned long long)v->msix_table_off, v->msix_pba_bar,
 			            (unsigned long long)v->msix_pba_off, strerror(-ret));
-		return 0;
+		return add_exp_cap(v);
 	}
 	ret = add_msi_cap(v);
 	if (ret)
@@ -615,7 +779,7 @@ static int setup_function(struct vfio_pci *v)
 		if (ret)
 			return fail(v, ret, "INTx: %s", strerror(-ret));
 	}
-	return 0;
+	return add_exp_cap(v);
 }
 
 static int vfio_create(const struct modvmm_host *host, struct modvmm_dev *dev, void **priv)
@@ -643,14 +807,41 @@ static int vfio_create(const struct modvmm_host *host, struct modvmm_dev *dev, v
 static int vfio_start(void *priv)
 {
 	struct vfio_pci *v = priv;
-	/* The physical function decodes and masters always; the guest's COMMAND
-	 * bits act on its own view (memslots, trapped ranges) only. */
-	uint16_t cmd = (uint16_t)hw_cfg_read(v, CFG_COMMAND, 2);
-	hw_cfg_write(v, CFG_COMMAND, 2, cmd | CMD_IO | CMD_MEM | CMD_MASTER);
+	/* The physical function decodes always (the guest's decode bits act on
+	 * its own view: memslots, trapped ranges) and masters the bus as the
+	 * guest's COMMAND says (off until its driver turns it on). */
+	uint32_t cmd = hw_cfg_read(v, CFG_COMMAND, 2);
+	if (cmd == UINT32_MAX)
+		return fail(v, -EIO, "cannot read the COMMAND register");
+	hw_cfg_write(v, CFG_COMMAND, 2, cmd | CMD_IO | CMD_MEM);
+	set_master(v, v->host->pci_config_read(v->pci, CFG_COMMAND, 2) & CMD_MASTER);
 	if (v->msix_nvec)
 		return msix_enable(v);
 	intx_enable(v, true);
 	return 0;
+}
+
+/* BARs (or parts) that exit to modvmm: trapped ones, and split ones outside
+ * their direct areas (the MSI-X table and PBA, served by the core, not counted). */
+static bool counts_traps(const struct vbar *b)
+{
+	return b->size && (!b->map || b->nareas);
+}
+
+static void vfio_stats(void *priv, modvmm_stat_fn emit, void *ctx)
+{
+	struct vfio_pci *v = priv;
+	emit(ctx, "guest_resets", __atomic_load_n(&v->resets, __ATOMIC_RELAXED));
+	for (unsigned i = 0; i < NUM_BARS; i++) {
+		const struct vbar *b = &v->bar[i];
+		char name[32];
+		if (!counts_traps(b))
+			continue;
+		snprintf(name, sizeof(name), "bar%u.trapped_reads", i);
+		emit(ctx, name, __atomic_load_n(&b->reads, __ATOMIC_RELAXED));
+		snprintf(name, sizeof(name), "bar%u.trapped_writes", i);
+		emit(ctx, name, __atomic_load_n(&b->writes, __ATOMIC_RELAXED));
+	}
 }
 
 static void vfio_stop(void *priv)
@@ -658,6 +849,16 @@ static void vfio_stop(void *priv)
 	struct vfio_pci *v = priv;
 	if (v->device < 0)
 		return;
+	if (v->exp_cap)
+		v->host->log(v->dev, MODVMM_LOG_INFO, "host %s: %llu function level resets by the guest", v->addr,
+		             (unsigned long long)__atomic_load_n(&v->resets, __ATOMIC_RELAXED));
+	for (unsigned i = 0; i < NUM_BARS; i++) {
+		const struct vbar *b = &v->bar[i];
+		if (counts_traps(b))
+			v->host->log(v->dev, MODVMM_LOG_INFO, "host %s: BAR%u: %llu reads and %llu writes trapped%s", v->addr, i,
+			             (unsigned long long)b->reads, (unsigned long long)b->writes,
+			             b->nareas ? " (besides the MSI-X table and PBA; the rest is mapped directly)" : "");
+	}
 	if (v->msi_on)
 		set_irqs(v, VFIO_PCI_MSI_IRQ_INDEX, VFIO_IRQ_SET_ACTION_TRIGGER, NULL, 0);
 	v->msi_on = 0;
@@ -665,8 +866,9 @@ static void vfio_stop(void *priv)
 		set_irqs(v, VFIO_PCI_MSIX_IRQ_INDEX, VFIO_IRQ_SET_ACTION_TRIGGER, NULL, 0);
 	v->msix_on = false;
 	intx_enable(v, false);
-	uint16_t cmd = (uint16_t)hw_cfg_read(v, CFG_COMMAND, 2);
-	hw_cfg_write(v, CFG_COMMAND, 2, cmd & ~(CMD_IO | CMD_MEM | CMD_MASTER));
+	uint32_t cmd = hw_cfg_read(v, CFG_COMMAND, 2);
+	if (cmd != UINT32_MAX)
+		hw_cfg_write(v, CFG_COMMAND, 2, cmd & ~(CMD_IO | CMD_MEM | CMD_MASTER));
 }
 
 static void vfio_destroy(void *priv)
@@ -721,4 +923,5 @@ MODVMM_PLUGIN_DEFINE = {
 	.stop = vfio_stop,
 	.destroy = vfio_destroy,
 	.validate = vfio_validate,
+	.stats = vfio_stats,
 };

@@ -3,13 +3,18 @@
 # KVM host, behind its emulated IOMMU (meson passes kvmhost `-device
 # intel-iommu,intremap=on,caching-mode=on -device edu` and intel_iommu=on).
 # Refusals first (edu bound to no driver; a malformed and a missing address; a
-# group that is not viable; no permission on /dev/vfio/N), then edu is bound
+# group that is not viable; no permission on /dev/vfio/N; a pci-testdev whose
+# 128 GiB BAR no guest window holds), then edu is bound
 # to vfio-pci here and the vfio-edu guest drives it: ID, factorial, DMA both
 # ways between guest RAM and the device, MSI completions, the BAR moved and all
-# again, junk written over the configuration space and a DMA aimed outside
+# again, bus mastering off in COMMAND (no DMA, no MSI: the bit reaches the
+# device) and on, junk written over the configuration space and a DMA aimed outside
 # guest RAM (the IOMMU must fault it) and all again, INTx; with an e1000e of
 # the KVM host passed through beside it, MSI-X (a vector, a masked one pending
-# in the PBA and delivered on unmask).  Then a VM killed
+# in the PBA and delivered on unmask) and its MSI-X BAR mapped directly around
+# the table and PBA (32 accesses there, none trapped); and a virtio-net behind
+# a PCIe root port reset by the guest with FLR (junk over the configuration
+# space of both first, then the checks).  Then a VM killed
 # with -9 in the middle and a fresh one that gets the device back and passes.
 # usage: vfio-edu.sh MODVMM vfio-edu.elf
 . "$(dirname "$0")/lib.sh"
@@ -96,6 +101,20 @@ chmod 600 "/dev/vfio/$grp"
 expect_in "$T/err" "host $addr: /dev/vfio/$grp: Permission denied (no permission: run as root or give this user the file)"
 echo "ok: no permission on /dev/vfio/$grp refused: $(grep -F "Permission denied" "$T/err")"
 
+# 2c. a BAR the guest's windows cannot hold: QEMU's pci-testdev (1b36:0005)
+# with a 128 GiB 64-bit BAR2 (membar=128G; the MMIO64 window is 64 GiB)
+big=
+for d in /sys/bus/pci/devices/*; do
+	[ "$(cat "$d/vendor")" = 0x1b36 ] && [ "$(cat "$d/device")" = 0x0005 ] && { big=$(basename "$d"); break; }
+done
+[ -n "$big" ] || fail "no pci-testdev (1b36:0005) in the KVM host: kvmhost was not given -device pci-testdev,membar=128G"
+BSYS=/sys/bus/pci/devices/$big
+[ ! -e "$BSYS/driver" ] || echo "$big" >"$BSYS/driver/unbind"
+echo vfio-pci >"$BSYS/driver_override"
+echo "$big" >/sys/bus/pci/drivers_probe
+[ "$(basename "$(readlink "$BSYS/driver")")" = vfio-pci ] || fail "$big did not bind to vfio-pci"
+expect_refused "$big" 242 "host $big: BAR2 (64-bit memory, 0x2000000000 bytes) does not fit the guest's MMIO64 window"
+
 # 3. the guest drives edu, and an e1000e's MSI-X (also passed through)
 nic=
 for d in /sys/bus/pci/devices/*; do
@@ -107,12 +126,28 @@ NSYS=/sys/bus/pci/devices/$nic
 echo vfio-pci >"$NSYS/driver_override"
 echo "$nic" >/sys/bus/pci/drivers_probe
 [ "$(basename "$(readlink "$NSYS/driver")")" = vfio-pci ] || fail "$nic did not bind to vfio-pci"
+# and a virtio-net behind a PCIe root port (1af4:1041, FLR capable)
+vnet=
+for d in /sys/bus/pci/devices/*; do
+	[ "$(cat "$d/vendor")" = 0x1af4 ] && [ "$(cat "$d/device")" = 0x1041 ] && { vnet=$(basename "$d"); break; }
+done
+[ -n "$vnet" ] || fail "no virtio-net (1af4:1041) in the KVM host: kvmhost was not given -device virtio-net-pci behind a pcie-root-port"
+VSYS=/sys/bus/pci/devices/$vnet
+[ ! -e "$VSYS/driver" ] || echo "$vnet" >"$VSYS/driver/unbind"
+echo vfio-pci >"$VSYS/driver_override"
+echo "$vnet" >/sys/bus/pci/drivers_probe
+[ "$(basename "$(readlink "$VSYS/driver")")" = vfio-pci ] || fail "$vnet did not bind to vfio-pci"
+echo "ok: $vnet (virtio-net) bound to vfio-pci, reset methods: $(cat "$VSYS/reset_method" 2>/dev/null)"
 vm_ini "$T/vm.ini" "$addr"
 cat >>"$T/vm.ini" <<INI
 
 [device nic]
 plugin = vfio-pci
 host = $nic
+
+[device vnet]
+plugin = vfio-pci
+host = $vnet
 INI
 run_edu() {
 	status=0
@@ -127,12 +162,29 @@ dmesg -c >/dev/null 2>&1
 run_edu "first VM"
 grep '^ok:' "$T/out"
 expect_in "$T/out" "DMA aimed at 0x6000000 done"
+expect_in "$T/out" "ok: bus master off: no byte reached guest RAM (0 changed)"
 dmesg | grep -i "fault addr 0x6000000" || fail "no IOMMU fault at 0x6000000 in the host's log: $(dmesg | tail -20)"
 echo "ok: the IOMMU stopped the DMA aimed outside guest RAM, and the device kept working"
 grep -E "PCI 00:0[0-9a-f].0 \[edu\] 1234:11e8 class 00.ff.00" "$T/err" || fail "no edu function in the topology: $(cat "$T/err")"
 grep -E "PCI +BAR0 mem32 +0x[0-9a-f]+ size 0x100000 host buffer" "$T/err" || fail "BAR0 is not mapped directly: $(cat "$T/err")"
 grep -E "PCI 00:0[0-9a-f].0 \[nic\] 8086:10d3 .*MSI-X 5 vectors" "$T/err" || fail "no e1000e with MSI-X in the topology: $(cat "$T/err")"
 expect_in "$T/out" "ok: e1000e: MSI-X vector 4 delivered on unmask"
+# split MSI-X BAR: BAR3 (16 KiB: table at 0, PBA at 0x2000) mapped directly
+# around the two trapped pages, and the guest's 32 accesses there never exited
+expect_in "$T/out" "ok: e1000e: 32 accesses to BAR3 outside the MSI-X table and PBA"
+expect_in "$T/err" "host $nic: BAR3: 0 reads and 0 writes trapped (besides the MSI-X table and PBA; the rest is mapped directly)"
+grep -E "PCI +BAR3 mem(32|64)( pref)? +0x[0-9a-f]+ size 0x4000 trapped, MSI-X, direct 0x1000-0x1fff 0x3000-0x3fff$" "$T/err" ||
+	fail "e1000e's BAR3 is not split around the MSI-X table and PBA: $(grep 'BAR3' "$T/err")"
+echo "ok: $(grep -F "host $nic: BAR3:" "$T/err")"
+# guest-initiated Function Level Reset of the virtio-net
+expect_in "$T/out" "ok: virtio-net: FLR reset the device (status 0x0, queue select 0)"
+expect_in "$T/out" "ok: virtio-net: driven again after FLR"
+# one FLR by check_flr, and those the junk over its configuration set by chance
+grep -E "host $vnet: [1-9][0-9]* function level resets by the guest" "$T/err" ||
+	fail "no function level reset of $vnet counted: $(grep -F "host $vnet" "$T/err")"
+if grep -F "host $addr: " "$T/err" | grep -F "function level resets"; then
+	fail "edu (no FLR) was given a PCI Express capability"
+fi
 
 # 4. kill -9 in the middle, then a fresh VM gets the device back
 "$MODVMM" run "$T/vm.ini" >"$T/killed.out" 2>"$T/killed.err" &

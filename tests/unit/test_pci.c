@@ -293,6 +293,53 @@ static void device_hooks(void **state)
 	test_bus_free(t);
 }
 
+/* ABI 2.3 header_written: told of every guest write below 0x40 after the core
+ * applied it (the masked result reads back), never of the device's own writes
+ * or of writes at 0x40 and above. */
+struct header_log {
+	struct modvmm_pci *pci;
+	unsigned calls, off, size;
+	uint32_t value, command;
+};
+
+static void hook_header(void *opaque, unsigned off, unsigned size, uint32_t v)
+{
+	struct header_log *l = opaque;
+	l->calls++;
+	l->off = off;
+	l->size = size;
+	l->value = v;
+	l->command = pci_config_read(l->pci, PCI_CFG_COMMAND, 2);   /* the lock is recursive */
+}
+
+static void header_written_hook(void **state)
+{
+	struct test_bus *t = test_bus_new();
+	struct header_log l = { 0 };
+	static const struct modvmm_pci_cfg_ops ops = { .header_written = hook_header };
+	assert_int_equal(pci_func_add(&t->bus, 4, 0, &dev_id, &ops, &l, &l.pci), 0);
+	test_cfg_write(t, 4, 0, PCI_CFG_COMMAND, 2, 0xffff);
+	assert_int_equal(l.calls, 1);
+	assert_int_equal(l.off, PCI_CFG_COMMAND);
+	assert_int_equal(l.size, 2);
+	assert_int_equal(l.value, 0xffff);
+	assert_int_equal(l.command, PCI_CMD_WRITABLE);        /* applied, masked */
+	test_cfg_write(t, 4, 0, PCI_CFG_COMMAND, 1, 0);       /* a byte write clears the master bit */
+	assert_int_equal(l.calls, 2);
+	assert_int_equal(l.command & PCI_CMD_MASTER, 0);
+	test_cfg_write(t, 4, 0, PCI_CFG_BAR0, 4, 0xffffffffu);
+	assert_int_equal(l.calls, 3);
+	assert_int_equal(l.off, PCI_CFG_BAR0);
+	test_cfg_write(t, 4, 0, PCI_CFG_INT_LINE, 1, 9);
+	assert_int_equal(l.calls, 4);
+	/* not told: the device's own writes, writes past the header, bad offsets */
+	pci_config_write(l.pci, PCI_CFG_COMMAND, 2, PCI_CMD_MASTER);
+	test_cfg_write(t, 4, 0, 0x40, 4, 0x12345678);
+	test_cfg_write(t, 4, 0, 0x3f, 2, 0);   /* crosses a dword: dropped */
+	assert_int_equal(l.calls, 4);
+	test_bus_free(t);
+}
+
 /* ---- BARs ---- */
 
 static void window_alloc(void **state)
@@ -317,7 +364,13 @@ static void window_alloc(void **state)
 	struct modvmm_pci *pci = add_dev(t, 1);
 	struct rec r = { 0 };
 	struct modvmm_bar b = { .type = MODVMM_BAR_MEM32, .size = 1ULL << 31, .backing = MODVMM_BAR_TRAPPED, .ops = &rec_ops };
-	assert_int_equal(pci_bar_add(pci, 0, &b), -EINVAL);
+	assert_int_equal(pci_bar_add(pci, 0, &b), -ENOSPC);       /* bigger than the window: does not fit */
+	b.type = MODVMM_BAR_MEM64;
+	b.size = 1ULL << 37;                                      /* 128 GiB > the 64 GiB MMIO64 window */
+	assert_int_equal(pci_bar_add(pci, 0, &b), -ENOSPC);
+	b.size = 1ULL << 63;
+	assert_int_equal(pci_bar_add(pci, 0, &b), -ENOSPC);
+	b.type = MODVMM_BAR_MEM32;
 	b.size = 0x1800;
 	assert_int_equal(pci_bar_add(pci, 0, &b), -EINVAL);
 	b.size = 8;
@@ -348,6 +401,86 @@ static void window_alloc(void **state)
 	}
 	assert_int_equal(ret, -ENOSPC);
 	assert_int_equal(n - 1, 64);
+	test_bus_free(t);
+}
+
+/* ABI 2.3 split BAR: a trapped BAR whose areas are memslots on the plugin's
+ * buffer, minus the pages of the MSI-X table and PBA; the pieces follow moves
+ * and decode; malformed areas refused; ignored from a 2.2 plugin. */
+static void split_bar(void **state)
+{
+	struct test_bus *t = test_bus_new();
+	struct modvmm_pci *pci = add_dev(t, 1);
+	struct rec r = { 0 };
+	static uint8_t buf[0x4000] __attribute__((aligned(4096)));
+	const struct modvmm_bar_area whole[] = { { 0, sizeof(buf) }, { 0, 0 } };
+	struct modvmm_bar b = { .type = MODVMM_BAR_MEM32, .size = sizeof(buf), .backing = MODVMM_BAR_TRAPPED,
+	                        .ops = &rec_ops, .opaque = &r, .hostbuf = buf, .areas = whole };
+	assert_int_equal(pci_bar_add(pci, 3, &b), 0);
+	uint64_t a = pci_bar_addr(pci, 3);
+	assert_int_equal(fake_slots_used(&t->kvm), 1);                /* all of it, before MSI-X */
+	/* e1000e's layout: 5 vectors, table at 0, PBA at 0x2000 */
+	assert_int_equal(pci_msix_init(pci, 5, 3, 0, 3, 0x2000), 0);
+	assert_int_equal(fake_slots_used(&t->kvm), 2);
+	assert_null(fake_slot_at(&t->kvm, a));                        /* table page: trapped */
+	assert_null(fake_slot_at(&t->kvm, a + 0x2ff8));               /* PBA page: trapped */
+	const struct fake_slot *s = fake_slot_at(&t->kvm, a + 0x1000);
+	assert_non_null(s);
+	assert_int_equal(s->gpa, a + 0x1000);
+	assert_int_equal(s->size, 0x1000);
+	assert_ptr_equal(s->hva, buf + 0x1000);
+	s = fake_slot_at(&t->kvm, a + 0x3fff);
+	assert_non_null(s);
+	assert_ptr_equal(s->hva, buf + 0x3000);
+	bool claimed;
+	mmio(t, a + 8, 4, true, 0x55, &claimed);                      /* MSI-X data of vector 0 */
+	assert_true(claimed);
+	assert_int_equal(mmio(t, a + 8, 4, false, 0, NULL), 0x55);
+	assert_int_equal(r.writes, 0);                                /* served by the core */
+	/* moved: the pieces follow, nothing left at the old address */
+	test_cfg_write(t, 1, 0, PCI_CFG_BAR0 + 12, 4, 0xe0000000u);
+	assert_int_equal(fake_slots_used(&t->kvm), 2);
+	assert_null(fake_slot_at(&t->kvm, a + 0x1000));
+	assert_non_null(fake_slot_at(&t->kvm, 0xe0001000u));
+	assert_non_null(fake_slot_at(&t->kvm, 0xe0003000u));
+	test_cfg_write(t, 1, 0, PCI_CFG_COMMAND, 2, 0);
+	assert_int_equal(fake_slots_used(&t->kvm), 0);
+	test_cfg_write(t, 1, 0, PCI_CFG_COMMAND, 2, PCI_CMD_MEM);
+	assert_int_equal(fake_slots_used(&t->kvm), 2);
+
+	/* refusals */
+	const struct modvmm_bar_area odd[] = { { 0x800, 0x1000 }, { 0, 0 } };
+	const struct modvmm_bar_area past[] = { { 0x1000, 0x4000 }, { 0, 0 } };
+	struct modvmm_bar_area many[MODVMM_BAR_MAX_AREAS + 1] = { { 0, 0 } };
+	for (unsigned i = 0; i < MODVMM_BAR_MAX_AREAS + 1; i++)
+		many[i] = (struct modvmm_bar_area){ 0, 0x1000 };
+	static const struct modvmm_bar_area none[] = { { 0, 0 } };
+	struct modvmm_bar bad = b;
+	bad.areas = odd;
+	assert_int_equal(pci_bar_add(pci, 0, &bad), -EINVAL);
+	bad.areas = past;
+	assert_int_equal(pci_bar_add(pci, 0, &bad), -EINVAL);
+	bad.areas = many;                                             /* no end within the maximum */
+	assert_int_equal(pci_bar_add(pci, 0, &bad), -EINVAL);
+	bad.areas = whole;
+	bad.hostbuf = NULL;
+	assert_int_equal(pci_bar_add(pci, 0, &bad), -EINVAL);
+	bad.hostbuf = buf + 1;
+	assert_int_equal(pci_bar_add(pci, 0, &bad), -EINVAL);
+	bad = (struct modvmm_bar){ .type = MODVMM_BAR_IO, .size = 0x100, .backing = MODVMM_BAR_TRAPPED, .hostbuf = buf,
+	                           .areas = none };
+	assert_int_equal(pci_bar_add(pci, 0, &bad), -EINVAL);
+	bad = b;
+	bad.backing = MODVMM_BAR_HOSTBUF;
+	assert_int_equal(pci_bar_add(pci, 0, &bad), -EINVAL);
+	/* a plugin built for 2.2: the slot was reserved, so it is not read */
+	struct modvmm_pci *old = add_dev(t, 2);
+	old->abi_minor = 2;
+	unsigned used = fake_slots_used(&t->kvm);
+	bad = b;
+	bad.areas = odd;
+	assert_int_equal(pci_bar_add(old, 0, &bad), 0);
+	assert_int_equal(fake_slots_used(&t->kvm), used);
 	test_bus_free(t);
 }
 
@@ -801,8 +934,10 @@ int main(void)
 		cmocka_unit_test(type1_access),
 		cmocka_unit_test(slots_and_functions),
 		cmocka_unit_test(device_hooks),
+		cmocka_unit_test(header_written_hook),
 		cmocka_unit_test(window_alloc),
 		cmocka_unit_test(bar_sizing),
+		cmocka_unit_test(split_bar),
 		cmocka_unit_test(bar_moves),
 		cmocka_unit_test(refused_placements),
 		cmocka_unit_test(doorbells_follow_bar),
