@@ -639,6 +639,9 @@ static void check_resources(struct config *cfg)
 struct modvmm_check {
 	struct config *cfg;
 	const struct cfg_section *s;
+	char *err;      /* a section made at run time: its first error goes here, not to cfg */
+	size_t errlen;
+	unsigned nerr;
 };
 
 /* A key refused by the schema reads as missing: the hook does not see it twice. */
@@ -673,6 +676,15 @@ static void check_error(struct modvmm_check *c, const char *key, const char *fmt
 	const struct cfg_entry *e = key ? config_get(c->s, key) : NULL;
 	const char *v = key ? config_value(c->s, key) : NULL;
 	section_label(c->s, lbl, sizeof(lbl));
+	if (c->err) {
+		if (c->nerr++)
+			return;
+		if (e)
+			snprintf(c->err, c->errlen, "%s = %s: %s", key, e->value, msg);
+		else
+			snprintf(c->err, c->errlen, "%s%s%s", key ? key : "", key ? ": " : "", msg);
+		return;
+	}
 	if (e)
 		cfg_error(c->cfg, e->line, "%s = %s: %s", key, e->value, msg);
 	else if (key)
@@ -708,6 +720,17 @@ static void run_validate(struct config *cfg, const struct cfg_section *s)
 	unsigned before = cfg->errors;
 	if (d->validate(&check_ops, &c) && cfg->errors == before)
 		cfg_error(cfg, s->line, "plugin '%s' refuses this section without saying why", d->name);
+}
+
+int config_validate_runtime(struct config *cfg, const struct cfg_section *s, char *err, size_t errlen)
+{
+	const struct modvmm_plugin *d = s->plugin->desc;
+	struct modvmm_check c = { .cfg = cfg, .s = s, .err = err, .errlen = errlen };
+	if (!d->validate || !d->validate(&check_ops, &c))
+		return c.nerr ? -EINVAL : 0;
+	if (!c.nerr)
+		snprintf(err, errlen, "plugin '%s' refuses these keys without saying why", d->name);
+	return -EINVAL;
 }
 
 /* The entry of section s that sets a MODVMM_KEY_BACKEND key, or NULL (from index *j). */

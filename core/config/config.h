@@ -77,6 +77,9 @@ int config_parse(struct config *cfg, const char *path);
  * from the search path of `plugins` (nothing else); resolves PATH values.
  * Returns 0, or -1 after printing FILE:LINE errors, in line order, parse errors included. */
 int config_validate(struct config *cfg, struct plugin_set *plugins);
+/* The plugin's validate() hook on section s made at run time (a backend swapped
+ * in): 0, or -EINVAL with the first error in err. */
+int config_validate_runtime(struct config *cfg, const struct cfg_section *s, char *err, size_t errlen);
 /* Add the [vm] plugin_path directories (relative to the INI file) to `plugins`. */
 int config_plugin_dirs(const struct config *cfg, struct plugin_set *plugins);
 /* Print the errors found and not printed yet, in line order (config_validate and

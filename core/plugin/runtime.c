@@ -127,6 +127,8 @@ static int build_section(struct modvmm_dev *dev, const char *const *kv, unsigned
 	for (const struct modvmm_key *k = p->desc->keys; !ret && k && k->name; k++)
 		if ((k->flags & MODVMM_KEY_F_REQUIRED) && !config_get(s, k->name))
 			ret = say(err, errlen, -EINVAL, "plugin %s needs %s=... (%s)", plugin, k->name, k->help ? k->help : "");
+	if (!ret)
+		ret = config_validate_runtime(vm->cfg, s, err, errlen);   /* its cross-key rules, as `check` runs them */
 	if (ret) {
 		dev_section_free(s);
 		return ret;

@@ -2,7 +2,7 @@
 # A running NIC moves to another backend under traffic, through the control
 # socket: the test guest streams sequence-numbered frames on loopback (they
 # come back), `modvmm swap` moves nic0 to sink (frames go on, none come back),
-# three refused swaps leave sink in place, a swap back to loopback, and new
+# four refused swaps leave sink in place, a swap back to loopback, and new
 # frames come back intact.  The guest sees the link go down and up; the
 # counters show frames on each backend.
 # usage: vnet-swap-live.sh MODVMM vnet-test.elf
@@ -59,7 +59,9 @@ expect_in "$T/bad1" "rx_rate"
 expect_in "$T/bad2" "plugin 'nosuch'"
 "$MODVMM" swap $VM nic0 --backend serial >"$T/bad3" 2>&1 && fail "a device plugin was taken as a backend"
 expect_in "$T/bad3" "not a backend"
-[ "$(counter swap_failures)" = 3 ] || fail "swap_failures $(counter swap_failures), expected 3"
+"$MODVMM" swap $VM nic0 --backend sink rx_backlog=0 >"$T/bad4" 2>&1 && fail "a value the plugin's own rules refuse was taken"
+expect_in "$T/bad4" "rx_backlog = 0: must be at least 1"
+[ "$(counter swap_failures)" = 4 ] || fail "swap_failures $(counter swap_failures), expected 4"
 "$MODVMM" status $VM | grep -Eq "backend +nic0.1 +sink" || fail "a refused swap moved the NIC"
 until_counter backend.tx_packets $(($(counter backend.tx_packets) + 50))
 [ "$(counter pair0.rx_packets)" = "$rx" ] || fail "frames came back from sink"
@@ -80,4 +82,4 @@ for e in "link device=nic0 detail=down" "link device=nic0 detail=up" "command de
 done
 expect_in "$T/err" "created backend 'nic0.1' (plugin sink) at run time"
 expect_in "$T/err" "removing backend 'net0' (plugin loopback) at run time"
-echo "ok: loopback ($lb frames) -> sink -> loopback under traffic; 3 refused swaps kept sink; $cfg configuration interrupts; phase 3 intact"
+echo "ok: loopback ($lb frames) -> sink -> loopback under traffic; 4 refused swaps kept sink; $cfg configuration interrupts; phase 3 intact"

@@ -232,6 +232,25 @@ static void long_lines(void **state)
 	config_free(&cfg2);
 }
 
+/* A section made at run time (a backend swapped in) goes through its plugin's
+ * validate() hook too; the first error comes back as text, with the value. */
+static void runtime_validate(void **state)
+{
+	struct cfg_entry e[] = { { .key = "console", .value = "file" } };
+	struct cfg_section s = { .kind = SECTION_DEVICE, .name = "exit", .plugin = plugins_find(&plugins, "debug-exit"),
+	                         .entries = e, .nentries = 1 };
+	struct config cfg = { 0 };
+	char err[256] = "";
+	assert_non_null(s.plugin);
+	assert_int_equal(config_validate_runtime(&cfg, &s, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "console = file: needs 'console_file = FILE'");
+	assert_int_equal(cfg.errors, 0); /* nothing went to the file's error list */
+	e[0].value = "stdout";
+	err[0] = 0;
+	assert_int_equal(config_validate_runtime(&cfg, &s, err, sizeof(err)), 0);
+	assert_string_equal(err, "");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -247,6 +266,7 @@ int main(void)
 		cmocka_unit_test(syntax_and_duplicates),
 		cmocka_unit_test(relative_paths),
 		cmocka_unit_test(long_lines),
+		cmocka_unit_test(runtime_validate),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
