@@ -192,6 +192,45 @@ char *ctl_reply_ok(const json_t *id, json_t *result)
 	return line_of(o);
 }
 
+/* Length of the valid UTF-8 sequence at s (as jansson checks it: no overlong
+ * forms, no surrogates, at most U+10FFFF), 0 if there is none. */
+static size_t utf8_seq(const unsigned char *s)
+{
+	unsigned c = s[0], n, cp;
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		n = 2, cp = c & 0x1f;
+	else if (c >= 0xe0 && c <= 0xef)
+		n = 3, cp = c & 0x0f;
+	else if (c >= 0xf0 && c <= 0xf4)
+		n = 4, cp = c & 0x07;
+	else
+		return 0;
+	for (unsigned i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0; /* also stops at the NUL */
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+		return 0;
+	return n;
+}
+
+/* Bytes that are not UTF-8 (a client's bytes quoted in a message, or one cut
+ * by the buffer's end) become '?': JSON strings are UTF-8, json_string() would
+ * refuse the whole message. */
+static void utf8_clean(char *s)
+{
+	for (unsigned char *p = (unsigned char *)s; *p;) {
+		size_t n = utf8_seq(p);
+		if (n)
+			p += n;
+		else
+			*p++ = '?';
+	}
+}
+
 char *ctl_reply_err(const json_t *id, const char *fmt, ...)
 {
 	char msg[1024];
@@ -199,6 +238,7 @@ char *ctl_reply_err(const json_t *id, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	utf8_clean(msg);
 	json_t *o = with_id(id);
 	if (!o || json_object_set_new(o, "ok", json_false()) || json_object_set_new(o, "error", json_string(msg))) {
 		json_decref(o);

@@ -116,6 +116,12 @@ static void test_replies(void **state)
 	assert_string_equal(ok, "{\"id\":\"q\\n1\",\"ok\":true,\"result\":{\"x\":1}}\n");
 	char *err = ctl_reply_err(NULL, "bad %s", "thing");
 	assert_string_equal(err, "{\"id\":null,\"ok\":false,\"error\":\"bad thing\"}\n");
+	/* a message quoting bytes that are not UTF-8 (or cut inside a character)
+	 * still gives a reply, those bytes as '?'; valid characters stay */
+	char *err2 = ctl_reply_err(NULL, "key \"%s\"", "a\xcd\xae\x02\xff\xc3(\xe2\x82\xac\xed\xa0\x80\xf0\x9f\x98");
+	assert_non_null(err2);
+	assert_string_equal(err2, "{\"id\":null,\"ok\":false,\"error\":\"key \\\"a\\u036E\\u0002??" "(\\u20AC??????\\\"\"}\n");
+	free(err2);
 	char *ev = ctl_event_line("paused", NULL);
 	assert_non_null(strstr(ev, "\"event\":\"paused\""));
 	char *g = ctl_greeting("vm1");
