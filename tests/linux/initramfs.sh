@@ -20,7 +20,7 @@
 LG_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 # Modules the guest loads at boot, dependencies first (kh_deps expands them).
-LG_MODULES="virtio_pci virtio_net macvlan button evdev"
+LG_MODULES="virtio_pci virtio_net macvlan button evdev e1000e"
 # Debian packages whose binaries go into the guest, with the libraries they need.
 LG_TOOL_PKGS="ethtool libmnl0 iproute2"
 LG_TOOLS="ethtool:/sbin/ethtool iproute2:/bin/ip"
