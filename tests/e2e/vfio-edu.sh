@@ -64,6 +64,23 @@ expect_refused() {
 	echo "ok: host = $1 refused: $(grep -F -- "$3" "$T/err" | head -1)"
 }
 
+# pci_find VENDOR DEVICE: the first function of the KVM host with those ids
+pci_find() {
+	local d
+	for d in /sys/bus/pci/devices/*; do
+		[ "$(cat "$d/vendor")" = "$1" ] && [ "$(cat "$d/device")" = "$2" ] && { basename "$d"; return; }
+	done
+}
+
+# bind_vfio ADDR: from its driver (if any) to vfio-pci
+bind_vfio() {
+	local sys=/sys/bus/pci/devices/$1
+	[ ! -e "$sys/driver" ] || echo "$1" >"$sys/driver/unbind"
+	echo vfio-pci >"$sys/driver_override"
+	echo "$1" >/sys/bus/pci/drivers_probe
+	[ "$(basename "$(readlink "$sys/driver")")" = vfio-pci ] || fail "$1 did not bind to vfio-pci"
+}
+
 # 1. refusals
 drv=$(basename "$(readlink "$SYS/driver" 2>/dev/null)" 2>/dev/null)
 [ -z "$drv" ] || echo "$addr" >"$SYS/driver/unbind" || fail "cannot unbind $addr from $drv"
@@ -106,41 +123,20 @@ echo "ok: no permission on /dev/vfio/$grp refused: $(grep -F "Permission denied"
 
 # 2c. a BAR the guest's windows cannot hold: QEMU's pci-testdev (1b36:0005)
 # with a 128 GiB 64-bit BAR2 (membar=128G; the MMIO64 window is 64 GiB)
-big=
-for d in /sys/bus/pci/devices/*; do
-	[ "$(cat "$d/vendor")" = 0x1b36 ] && [ "$(cat "$d/device")" = 0x0005 ] && { big=$(basename "$d"); break; }
-done
+big=$(pci_find 0x1b36 0x0005)
 [ -n "$big" ] || fail "no pci-testdev (1b36:0005) in the KVM host: kvmhost was not given -device pci-testdev,membar=128G"
-BSYS=/sys/bus/pci/devices/$big
-[ ! -e "$BSYS/driver" ] || echo "$big" >"$BSYS/driver/unbind"
-echo vfio-pci >"$BSYS/driver_override"
-echo "$big" >/sys/bus/pci/drivers_probe
-[ "$(basename "$(readlink "$BSYS/driver")")" = vfio-pci ] || fail "$big did not bind to vfio-pci"
+bind_vfio "$big"
 expect_refused "$big" 242 "host $big: BAR2 (64-bit memory, 0x2000000000 bytes) does not fit the guest's MMIO64 window"
 
 # 3. the guest drives edu, and an e1000e's MSI-X (also passed through)
-nic=
-for d in /sys/bus/pci/devices/*; do
-	[ "$(cat "$d/vendor")" = 0x8086 ] && [ "$(cat "$d/device")" = 0x10d3 ] && { nic=$(basename "$d"); break; }
-done
+nic=$(pci_find 0x8086 0x10d3)
 [ -n "$nic" ] || fail "no e1000e (8086:10d3) in the KVM host"
-NSYS=/sys/bus/pci/devices/$nic
-[ ! -e "$NSYS/driver" ] || echo "$nic" >"$NSYS/driver/unbind"
-echo vfio-pci >"$NSYS/driver_override"
-echo "$nic" >/sys/bus/pci/drivers_probe
-[ "$(basename "$(readlink "$NSYS/driver")")" = vfio-pci ] || fail "$nic did not bind to vfio-pci"
+bind_vfio "$nic"
 # and a virtio-net behind a PCIe root port (1af4:1041, FLR capable)
-vnet=
-for d in /sys/bus/pci/devices/*; do
-	[ "$(cat "$d/vendor")" = 0x1af4 ] && [ "$(cat "$d/device")" = 0x1041 ] && { vnet=$(basename "$d"); break; }
-done
+vnet=$(pci_find 0x1af4 0x1041)
 [ -n "$vnet" ] || fail "no virtio-net (1af4:1041) in the KVM host: kvmhost was not given -device virtio-net-pci behind a pcie-root-port"
-VSYS=/sys/bus/pci/devices/$vnet
-[ ! -e "$VSYS/driver" ] || echo "$vnet" >"$VSYS/driver/unbind"
-echo vfio-pci >"$VSYS/driver_override"
-echo "$vnet" >/sys/bus/pci/drivers_probe
-[ "$(basename "$(readlink "$VSYS/driver")")" = vfio-pci ] || fail "$vnet did not bind to vfio-pci"
-echo "ok: $vnet (virtio-net) bound to vfio-pci, reset methods: $(cat "$VSYS/reset_method" 2>/dev/null)"
+bind_vfio "$vnet"
+echo "ok: $vnet (virtio-net) bound to vfio-pci, reset methods: $(cat "/sys/bus/pci/devices/$vnet/reset_method" 2>/dev/null)"
 vm_ini "$T/vm.ini" "$addr"
 cat >>"$T/vm.ini" <<INI
 
