@@ -71,7 +71,8 @@ static void usage(FILE *out)
 	        "  %d  the INI file is refused (FILE:LINE: errors; also 'check'), or 'plugins'\n"
 	        "       did not find NAME or refused a plugin file\n"
 	        "  %d  the VM could not start (no usable /dev/kvm, resources, a plugin failed)\n"
-	        "  %d  the VM failed (triple fault, KVM internal error; registers are dumped)\n"
+	        "  %d  the VM failed (triple fault, KVM internal error; registers are dumped,\n"
+	        "       guest RAM too into the folder $MODVMM_FAULT_DUMP when it is set)\n"
 	        "The commands for a running VM exit 0, or %d when no VM answers or it refused\n"
 	        "the request (the reason is printed).\n"
 	        "See modvmm(1), modvmm.ini(5) and modvmm-plugin(7).\n",

@@ -227,6 +227,22 @@ static void vectors_free(struct modvmm_pci *pci, struct pci_msix *m)
 	free(m);
 }
 
+void msix_reset(struct modvmm_pci *pci)
+{
+	struct pci_msix *m = pci->msix;
+	uint16_t ctl = control(pci) & (uint16_t)~(MSIX_CONTROL_ENABLE | MSIX_CONTROL_FMASK);
+	pci_cfg_set(&pci->cfg, m->cap + MSIX_CAP_CONTROL, 2, ctl);
+	for (unsigned i = 0; i < m->nvec; i++) {
+		struct msix_vector *v = &m->v[i];
+		memset(v->entry, 0, sizeof(v->entry));
+		v->entry[MSIX_ENTRY_CTRL] = MSIX_CTRL_MASKED;
+		vec_update(pci, i);
+		uint64_t n;
+		(void)!read(v->fd, &n, sizeof(n));   /* what the device signalled before is dropped */
+		v->pending = false;
+	}
+}
+
 void msix_free(struct modvmm_pci *pci)
 {
 	if (pci->msix)

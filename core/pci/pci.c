@@ -60,9 +60,22 @@ static bool hook_applies(const struct modvmm_pci *pci, unsigned off, unsigned si
 	return pci->cfg_ops && off >= PCI_CFG_HEADER_END && !msix_cap_touched(pci, off, size);
 }
 
+/* Whether [off, off + size) overlaps a BAR register or the ROM register. */
+static bool touches_bar_regs(unsigned off, unsigned size)
+{
+	return touches(off, size, PCI_CFG_BAR0, PCI_CFG_BAR_END - PCI_CFG_BAR0) ||
+	       touches(off, size, PCI_CFG_ROM, PCI_BAR_REG_SIZE);
+}
+
 static bool is_bar_reg(unsigned off)
 {
-	return off >= PCI_CFG_BAR0 && off < PCI_CFG_BAR_END;
+	return touches_bar_regs(off, 1);
+}
+
+/* The bar[] slot of the BAR or ROM register holding offset `off` (is_bar_reg). */
+static unsigned bar_reg_slot(unsigned off)
+{
+	return off >= PCI_CFG_ROM ? PCI_ROM_BAR : (off - PCI_CFG_BAR0) / PCI_BAR_REG_SIZE;
 }
 
 static void intx_update(struct modvmm_pci *pci)
@@ -100,7 +113,7 @@ uint32_t pci_guest_cfg_read(struct modvmm_pci *pci, unsigned off, unsigned size)
 	uint32_t v;
 	pthread_mutex_lock(&pci->lock);
 	if (is_bar_reg(off)) {
-		v = pci_bar_reg_read(pci, (off - PCI_CFG_BAR0) / PCI_BAR_REG_SIZE) >> (8 * (off & 3));
+		v = pci_bar_reg_read(pci, bar_reg_slot(off)) >> (8 * (off & 3));
 		v &= all_ones(size);
 	} else if (hook_applies(pci, off, size) && pci->cfg_ops->read) {
 		int r = pci->cfg_ops->read(pci->cfg_opaque, off, size, &v);
@@ -122,13 +135,13 @@ void pci_guest_cfg_write(struct modvmm_pci *pci, unsigned off, unsigned size, ui
 		return;
 	v &= all_ones(size);
 	pthread_mutex_lock(&pci->lock);
+	bool header = false;   /* the core wrote a header register: tell the device */
 	if (is_bar_reg(off)) {
-		unsigned reg = (off - PCI_CFG_BAR0) / PCI_BAR_REG_SIZE, shift = 8 * (off & 3);
+		unsigned reg = bar_reg_slot(off), shift = 8 * (off & 3);
 		uint32_t mask = all_ones(size) << shift;
 		uint32_t cur = pci_bar_reg_read(pci, reg);
 		pci_bar_reg_write(pci, reg, (cur & ~mask) | (v << shift));
-		if (pci->header_written)
-			pci->header_written(pci->cfg_opaque, off, size, v);
+		header = true;
 	} else if (hook_applies(pci, off, size) && pci->cfg_ops->write &&
 	           pci->cfg_ops->write(pci->cfg_opaque, off, size, v) != -ENOENT) {
 		/* handled (or refused) by the device */
@@ -136,9 +149,10 @@ void pci_guest_cfg_write(struct modvmm_pci *pci, unsigned off, unsigned size, ui
 		uint16_t old_cmd = (uint16_t)pci_cfg_get(&pci->cfg, PCI_CFG_COMMAND, 2);
 		pci_cfg_guest_write(&pci->cfg, off, size, v);
 		after_write(pci, off, size, old_cmd);
-		if (off < PCI_CFG_HEADER_END && pci->header_written)
-			pci->header_written(pci->cfg_opaque, off, size, v);
+		header = off < PCI_CFG_HEADER_END;
 	}
+	if (header && pci->header_written)
+		pci->header_written(pci->cfg_opaque, off, size, v);
 	pthread_mutex_unlock(&pci->lock);
 }
 
@@ -157,7 +171,7 @@ uint32_t pci_config_read(struct modvmm_pci *pci, unsigned offset, unsigned size)
 	uint32_t v = 0;
 	for (unsigned i = 0; i < size; i++) {
 		unsigned o = offset + i;
-		uint32_t b = is_bar_reg(o) ? pci_bar_reg_read(pci, (o - PCI_CFG_BAR0) / PCI_BAR_REG_SIZE) >> (8 * (o & 3))
+		uint32_t b = is_bar_reg(o) ? pci_bar_reg_read(pci, bar_reg_slot(o)) >> (8 * (o & 3))
 		                           : pci->cfg.data[o];
 		v |= (b & 0xffu) << (8 * i);
 	}
@@ -170,13 +184,30 @@ void pci_config_write(struct modvmm_pci *pci, unsigned offset, unsigned size, ui
 	if (!pci || !device_access_ok(offset, size))
 		return;
 	pthread_mutex_lock(&pci->lock);
-	if (offset < PCI_CFG_BAR_END && PCI_CFG_BAR0 < offset + size) {
-		pci_log(pci, MODVMM_LOG_WARN, "device write to BAR registers at 0x%x ignored (use pci_bar)", offset);
+	if (touches_bar_regs(offset, size)) {
+		pci_log(pci, MODVMM_LOG_WARN, "device write to BAR or ROM registers at 0x%x ignored (use pci_bar)", offset);
 	} else {
 		uint16_t old_cmd = (uint16_t)pci_cfg_get(&pci->cfg, PCI_CFG_COMMAND, 2);
 		pci_cfg_set(&pci->cfg, offset, size, v);
 		after_write(pci, offset, size, old_cmd);
 	}
+	pthread_mutex_unlock(&pci->lock);
+}
+
+void pci_reset(struct modvmm_pci *pci)
+{
+	if (!pci)
+		return;
+	pthread_mutex_lock(&pci->lock);
+	uint16_t old_cmd = (uint16_t)pci_cfg_get(&pci->cfg, PCI_CFG_COMMAND, 2);
+	uint16_t status = (uint16_t)pci_cfg_get(&pci->cfg, PCI_CFG_STATUS, 2);
+	pci_cfg_set(&pci->cfg, PCI_CFG_COMMAND, 2, 0);
+	pci_cfg_set(&pci->cfg, PCI_CFG_STATUS, 2, status & ~PCI_STATUS_W1C);
+	pci_bar_reset_all(pci);
+	if (pci->msix)
+		msix_reset(pci);
+	/* decode off (unmapped above), INTx disable off, bus mastering off */
+	after_write(pci, PCI_CFG_COMMAND, 2, old_cmd);
 	pthread_mutex_unlock(&pci->lock);
 }
 
@@ -288,7 +319,7 @@ int pci_func_add(struct pci_bus *bus, int slot, int fn, const struct modvmm_pci_
 	pthread_mutex_init(&pci->lock, &a);
 	pthread_mutexattr_destroy(&a);
 	pci_cfg_init(&pci->cfg, id);
-	for (unsigned i = 0; i < PCI_NUM_BARS; i++)
+	for (unsigned i = 0; i < PCI_BAR_SLOTS; i++)
 		pci->bar[i] = (struct pci_bar_state){ .fn = pci, .idx = i, .slot = -1 };
 	if (id->irq_pin) {
 		pci->intx_gsi = irq_intx_gsi((unsigned)slot, id->irq_pin);

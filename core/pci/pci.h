@@ -41,6 +41,8 @@
 #define PCI_SLOTS      32      /* devices on bus 0 (§3.2.2.3.2: 5-bit device number) */
 #define PCI_FUNCS      8       /* functions per device (3-bit function number) */
 #define PCI_NUM_BARS   6       /* type-0 header BAR registers (§6.2.5.1) */
+#define PCI_ROM_BAR    MODVMM_PCI_ROM_BAR /* bar[] slot of the expansion ROM register */
+#define PCI_BAR_SLOTS  (PCI_NUM_BARS + 1) /* the six BARs and the ROM */
 #define PCI_BAR_REG_SIZE 4
 
 /* BAR register low bits (PCI Local Bus 3.0 §6.2.5.1). */
@@ -49,6 +51,10 @@
 #define PCI_BAR_MEM_TYPE_64  0x4u
 #define PCI_BAR_MEM_PREFETCH 0x8u
 #define PCI_BAR_MEM_FLAGS    0xfu
+/* Expansion ROM register (§6.2.5.2): address bits 31:11, bit 0 ROM Enable. */
+#define PCI_ROM_ADDR_MASK    0xfffff800u
+#define PCI_ROM_ENABLE       0x1u
+#define PCI_ROM_MIN          2048    /* smallest ROM: 11 low bits are not address */
 #define PCI_BAR_IO_MIN       4       /* smallest I/O BAR */
 #define PCI_BAR_MEM_MIN      16      /* smallest memory BAR */
 #define PCI_PAGE_SIZE        4096ULL /* memory BARs are placed page aligned */
@@ -111,6 +117,7 @@ struct pci_bar_state {
 	bool upper;                /* upper half of the MEM64 BAR idx - 1 */
 	struct modvmm_bar desc;
 	uint64_t addr;             /* programmed base address (address bits only) */
+	bool rom_enable;           /* the ROM register's enable bit (PCI_ROM_BAR only) */
 	/* mapping state, under bus->map_lock */
 	bool want;                 /* decode on, address programmed */
 	uint64_t want_addr;
@@ -143,7 +150,7 @@ struct modvmm_pci {
 	void (*header_written)(void *opaque, unsigned offset, unsigned size, uint32_t value);
 	pthread_mutex_t lock;      /* recursive */
 	struct pci_cfg cfg;
-	struct pci_bar_state bar[PCI_NUM_BARS];
+	struct pci_bar_state bar[PCI_BAR_SLOTS];
 	struct pci_msix *msix;
 	struct pci_msi *msi;       /* MSI vectors of pci_msi_vector (msi.c) */
 	unsigned intx_gsi;         /* 0 when the function has no pin */
@@ -216,17 +223,24 @@ int pci_intx(struct modvmm_pci *pci, int level);
 int pci_intx_fds(struct modvmm_pci *pci, int *trigger, int *resample);
 /* ABI 2.2 */
 int pci_msi_vector(struct modvmm_pci *pci, unsigned vec, uint64_t addr, uint32_t data, bool deliver);
+/* ABI 2.4: the guest's view as a Function Level Reset leaves it (plugin.h). */
+void pci_reset(struct modvmm_pci *pci);
 
 /* ---- pci_bar.c ---- */
 void pci_window_init(struct pci_window *w, const char *name, uint64_t base, uint64_t end);
 /* Allocate `size` bytes aligned to `align` (powers of two). -ENOSPC when full. */
 int pci_window_alloc(struct pci_window *w, uint64_t size, uint64_t align, uint64_t *out);
-/* The 32-bit value of BAR register `reg` (0-5) as the guest reads it. */
+/* The 32-bit value of BAR register `reg` (0-5, or PCI_ROM_BAR) as the guest reads it. */
 uint32_t pci_bar_reg_read(const struct modvmm_pci *pci, unsigned reg);
 /* A guest write of BAR register `reg`; maps, moves or unmaps the region. */
 void pci_bar_reg_write(struct modvmm_pci *pci, unsigned reg, uint32_t v);
 /* Re-evaluate every BAR of the function (after a COMMAND decode change). */
 void pci_bar_update_all(struct modvmm_pci *pci);
+/* Function reset: every BAR address and the ROM Enable bit to 0, then
+ * re-evaluated (fn lock held). */
+void pci_bar_reset_all(struct modvmm_pci *pci);
+/* "BAR0".."BAR5" or "ROM", for messages. */
+const char *pci_bar_name(const struct pci_bar_state *b);
 /* Unmap and map again (the dispatch of a trapped BAR changed). */
 void pci_bar_remap(struct pci_bar_state *b);
 /* Unmap every BAR of the function and free its doorbells (bus teardown). */
@@ -255,6 +269,9 @@ unsigned msix_bar_pages(const struct modvmm_pci *pci, unsigned idx, uint64_t off
 /* "MSI-X 4 vectors (table BAR1+0x0, PBA BAR1+0x800)" or "" without MSI-X. */
 void msix_describe(const struct modvmm_pci *pci, char *buf, size_t len);
 void msix_free(struct modvmm_pci *pci);
+/* Function reset: MSI-X disabled, function unmasked, every entry 0 and
+ * masked, pending bits dropped (fn lock held). */
+void msix_reset(struct modvmm_pci *pci);
 
 /* ---- msi.c ---- */
 #define PCI_MSI_MAX_VECTORS 32   /* §6.8.1.3: Multiple Message Capable, at most 32 */

@@ -5,7 +5,9 @@
  * memory) is on and it holds a real address; trapped BARs become I/O-bus ranges,
  * devmem and host-buffer BARs become KVM memslots.  A move unmaps first (memslot
  * deleted, range removed, doorbells deassigned) and maps at the new address, so
- * the old address is never reachable afterwards.
+ * the old address is never reachable afterwards.  The expansion ROM (slot
+ * PCI_ROM_BAR, register 0x30) is a read-only trapped MEM32 BAR that also needs
+ * its register's ROM Enable bit to decode.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -48,8 +50,21 @@ static bool is_io(const struct pci_bar_state *b)
 	return b->desc.type == MODVMM_BAR_IO;
 }
 
+static bool is_rom(const struct pci_bar_state *b)
+{
+	return b->idx == PCI_ROM_BAR;
+}
+
+const char *pci_bar_name(const struct pci_bar_state *b)
+{
+	static const char *const names[PCI_BAR_SLOTS] = { "BAR0", "BAR1", "BAR2", "BAR3", "BAR4", "BAR5", "ROM" };
+	return names[b->idx];
+}
+
 static uint32_t type_bits(const struct pci_bar_state *b)
 {
+	if (is_rom(b))
+		return b->rom_enable ? PCI_ROM_ENABLE : 0;
 	if (is_io(b))
 		return PCI_BAR_IO_SPACE;
 	return (b->desc.type == MODVMM_BAR_MEM64 ? PCI_BAR_MEM_TYPE_64 : 0) |
@@ -59,12 +74,14 @@ static uint32_t type_bits(const struct pci_bar_state *b)
 /* Address bits of the low register: everything above the size and flag bits. */
 static uint32_t low_mask(const struct pci_bar_state *b)
 {
+	if (is_rom(b))
+		return (uint32_t)~(b->desc.size - 1) & PCI_ROM_ADDR_MASK;
 	return (uint32_t)~(b->desc.size - 1) & ~(is_io(b) ? PCI_BAR_IO_FLAGS : PCI_BAR_MEM_FLAGS);
 }
 
 uint32_t pci_bar_reg_read(const struct modvmm_pci *pci, unsigned reg)
 {
-	if (reg >= PCI_NUM_BARS || !pci->bar[reg].present)
+	if (reg >= PCI_BAR_SLOTS || !pci->bar[reg].present)
 		return 0;
 	const struct pci_bar_state *b = &pci->bar[reg];
 	if (b->upper)
@@ -117,11 +134,11 @@ static int check_place(const struct pci_bar_state *b, uint64_t addr, char *why, 
 	}
 	for (unsigned i = 0; i < PCI_SLOTS * PCI_FUNCS; i++) {
 		const struct modvmm_pci *f = bus->fns[i];
-		for (unsigned j = 0; f && j < PCI_NUM_BARS; j++) {
+		for (unsigned j = 0; f && j < PCI_BAR_SLOTS; j++) {
 			const struct pci_bar_state *o = &f->bar[j];
 			if (o == b || !o->mapped || is_io(o) != is_io(b) || !ranges_overlap(addr, size, o->map_addr, o->desc.size))
 				continue;
-			snprintf(why, len, "overlaps BAR%u of %s at 0x%llx", j, f->name, (unsigned long long)o->map_addr);
+			snprintf(why, len, "overlaps %s of %s at 0x%llx", pci_bar_name(o), f->name, (unsigned long long)o->map_addr);
 			return -EEXIST;
 		}
 	}
@@ -148,8 +165,16 @@ static void wrap_write(void *opaque, uint64_t off, unsigned size, uint64_t v)
 		o->write(b->desc.opaque, off, size, v);
 }
 
+/* The expansion ROM is read-only (§6.2.5.2): guest writes never reach the device. */
+static void rom_write(void *opaque, uint64_t off, unsigned size, uint64_t v)
+{
+	(void)opaque, (void)off, (void)size, (void)v;
+}
+
 /* Dispatch of a trapped BAR that holds the MSI-X table or PBA. */
 static const struct modvmm_io_ops msix_wrap_ops = { .read = wrap_read, .write = wrap_write };
+/* Dispatch of the ROM: the device's reads, no writes. */
+static const struct modvmm_io_ops rom_wrap_ops = { .read = wrap_read, .write = rom_write };
 /* A trapped BAR without handlers: reads all ones, writes dropped. */
 static const struct modvmm_io_ops null_ops = { 0 };
 
@@ -209,8 +234,9 @@ static int do_map(struct pci_bar_state *b, uint64_t addr, char *why, size_t len)
 {
 	struct pci_bus *bus = b->fn->bus;
 	if (b->desc.backing == MODVMM_BAR_TRAPPED) {
-		const struct modvmm_io_ops *ops = b->msix ? &msix_wrap_ops : b->desc.ops ? b->desc.ops : &null_ops;
-		void *opaque = b->msix ? b : b->desc.opaque;
+		const struct modvmm_io_ops *ops = b->msix ? &msix_wrap_ops : is_rom(b) ? &rom_wrap_ops
+		                                  : b->desc.ops ? b->desc.ops : &null_ops;
+		void *opaque = b->msix || is_rom(b) ? b : b->desc.opaque;
 		struct io_range c;
 		int64_t id = iobus_add(space_bus(b), addr, b->desc.size, ops, opaque, &c);
 		if (id < 0) {
@@ -273,7 +299,7 @@ static void try_map(struct pci_bar_state *b)
 		return;
 	}
 	if (!b->refused || b->refused_addr != b->want_addr)
-		pci_guest_warn(b->fn, "BAR%u (%s, 0x%llx bytes) at 0x%llx not mapped: %s", b->idx,
+		pci_guest_warn(b->fn, "%s (%s, 0x%llx bytes) at 0x%llx not mapped: %s", pci_bar_name(b),
 		        pci_bar_type_name(b), (unsigned long long)b->desc.size, (unsigned long long)b->want_addr, why);
 	b->refused = true;
 	b->refused_addr = b->want_addr;
@@ -283,7 +309,7 @@ static void try_map(struct pci_bar_state *b)
 static void retry_refused(struct pci_bus *bus)
 {
 	for (unsigned i = 0; i < PCI_SLOTS * PCI_FUNCS; i++)
-		for (unsigned j = 0; bus->fns[i] && j < PCI_NUM_BARS; j++) {
+		for (unsigned j = 0; bus->fns[i] && j < PCI_BAR_SLOTS; j++) {
 			struct pci_bar_state *o = &bus->fns[i]->bar[j];
 			if (o->want && !o->mapped)
 				try_map(o);
@@ -295,7 +321,8 @@ static void update(struct pci_bar_state *b)
 {
 	struct pci_bus *bus = b->fn->bus;
 	uint16_t cmd = (uint16_t)pci_cfg_get(&b->fn->cfg, PCI_CFG_COMMAND, 2);
-	bool decode = cmd & (is_io(b) ? PCI_CMD_IO : PCI_CMD_MEM);
+	/* the ROM decodes with both its enable bit and memory space (§6.2.5.2) */
+	bool decode = cmd & (is_io(b) ? PCI_CMD_IO : PCI_CMD_MEM) && (!is_rom(b) || b->rom_enable);
 	pthread_mutex_lock(&bus->map_lock);
 	b->want = b->present && !b->upper && decode && b->addr != 0 && !sizing(b);
 	b->want_addr = b->addr;
@@ -315,10 +342,13 @@ static void update(struct pci_bar_state *b)
 
 void pci_bar_reg_write(struct modvmm_pci *pci, unsigned reg, uint32_t v)
 {
-	if (reg >= PCI_NUM_BARS || !pci->bar[reg].present)
+	if (reg >= PCI_BAR_SLOTS || !pci->bar[reg].present)
 		return;
 	struct pci_bar_state *b = &pci->bar[reg];
-	if (b->upper) {
+	if (is_rom(b)) {
+		b->addr = v & low_mask(b);
+		b->rom_enable = v & PCI_ROM_ENABLE;
+	} else if (b->upper) {
 		b = &pci->bar[reg - 1];
 		b->addr = ((b->addr & UINT32_MAX) | ((uint64_t)v << 32)) & ~(b->desc.size - 1);
 	} else {
@@ -330,9 +360,18 @@ void pci_bar_reg_write(struct modvmm_pci *pci, unsigned reg, uint32_t v)
 
 void pci_bar_update_all(struct modvmm_pci *pci)
 {
-	for (unsigned i = 0; i < PCI_NUM_BARS; i++)
+	for (unsigned i = 0; i < PCI_BAR_SLOTS; i++)
 		if (pci->bar[i].present && !pci->bar[i].upper)
 			update(&pci->bar[i]);
+}
+
+void pci_bar_reset_all(struct modvmm_pci *pci)
+{
+	for (unsigned i = 0; i < PCI_BAR_SLOTS; i++) {
+		pci->bar[i].addr = 0;
+		pci->bar[i].rom_enable = false;
+	}
+	pci_bar_update_all(pci);
 }
 
 void pci_bar_remap(struct pci_bar_state *b)
@@ -349,7 +388,7 @@ void pci_bar_remap(struct pci_bar_state *b)
 void pci_bar_release(struct modvmm_pci *pci)
 {
 	pthread_mutex_lock(&pci->bus->map_lock);
-	for (unsigned i = 0; i < PCI_NUM_BARS; i++) {
+	for (unsigned i = 0; i < PCI_BAR_SLOTS; i++) {
 		struct pci_bar_state *b = &pci->bar[i];
 		b->want = false;
 		do_unmap(b);
@@ -374,6 +413,13 @@ static int check_areas(const struct modvmm_bar *bar, unsigned *n)
 			return -EINVAL;
 	}
 	return 0;
+}
+
+/* The ROM: 32-bit memory, trapped (read-only to the guest), no flags (§6.2.5.2). */
+static int check_rom(const struct modvmm_bar *bar)
+{
+	return bar->type == MODVMM_BAR_MEM32 && bar->backing == MODVMM_BAR_TRAPPED && !bar->flags && !bar->areas &&
+	       pow2(bar->size) && bar->size >= PCI_ROM_MIN ? 0 : -EINVAL;
 }
 
 static int check_desc(const struct modvmm_bar *bar)
@@ -401,8 +447,11 @@ static int check_desc(const struct modvmm_bar *bar)
 
 int pci_bar_add(struct modvmm_pci *pci, unsigned idx, const struct modvmm_bar *bar)
 {
-	if (!pci || !bar || idx >= PCI_NUM_BARS)
+	if (!pci || !bar || idx >= PCI_BAR_SLOTS)
 		return -EINVAL;
+	bool rom = idx == PCI_ROM_BAR;
+	if (rom && pci->abi_minor < 4)
+		return -EINVAL;   /* the ROM register came with ABI 2.4 */
 	struct pci_bus *bus = pci->bus;
 	struct pci_window *w = bar->type == MODVMM_BAR_IO ? &bus->io : bar->type == MODVMM_BAR_MEM32 ? &bus->mem32
 	                                                                                              : &bus->mem64;
@@ -411,7 +460,7 @@ int pci_bar_add(struct modvmm_pci *pci, unsigned idx, const struct modvmm_bar *b
 		desc.areas = NULL;   /* a reserved slot before 2.3 */
 	bar = &desc;
 	unsigned nareas;
-	int ret = check_desc(bar);
+	int ret = rom ? check_rom(bar) : check_desc(bar);
 	if (!ret)
 		ret = check_areas(bar, &nareas);
 	if (ret)
@@ -428,7 +477,7 @@ int pci_bar_add(struct modvmm_pci *pci, unsigned idx, const struct modvmm_bar *b
 		ret = pci_window_alloc(w, bar->size, bar->type == MODVMM_BAR_IO || bar->size > PCI_PAGE_SIZE
 		                                     ? bar->size : PCI_PAGE_SIZE, &addr);
 	if (ret == -ENOSPC)
-		pci_log(pci, MODVMM_LOG_ERROR, "BAR%u: no room for 0x%llx bytes in the %s window", idx,
+		pci_log(pci, MODVMM_LOG_ERROR, "%s: no room for 0x%llx bytes in the %s window", pci_bar_name(b),
 		        (unsigned long long)bar->size, w->name);
 	if (!ret) {
 		b->desc = *bar;
@@ -439,9 +488,11 @@ int pci_bar_add(struct modvmm_pci *pci, unsigned idx, const struct modvmm_bar *b
 		b->addr = addr;
 		if (wide)
 			pci->bar[idx + 1].present = pci->bar[idx + 1].upper = true;
-		/* like firmware: addresses assigned and decoding enabled before the guest runs */
+		/* like firmware: addresses assigned and decoding enabled before the
+		 * guest runs; a ROM stays disabled until the guest enables it */
 		uint16_t cmd = (uint16_t)pci_cfg_get(&pci->cfg, PCI_CFG_COMMAND, 2);
-		pci_cfg_set(&pci->cfg, PCI_CFG_COMMAND, 2, cmd | (bar->type == MODVMM_BAR_IO ? PCI_CMD_IO : PCI_CMD_MEM));
+		if (!rom)
+			pci_cfg_set(&pci->cfg, PCI_CFG_COMMAND, 2, cmd | (bar->type == MODVMM_BAR_IO ? PCI_CMD_IO : PCI_CMD_MEM));
 		update(b);
 	}
 	pthread_mutex_unlock(&pci->lock);
@@ -450,7 +501,7 @@ int pci_bar_add(struct modvmm_pci *pci, unsigned idx, const struct modvmm_bar *b
 
 uint64_t pci_bar_addr(struct modvmm_pci *pci, unsigned idx)
 {
-	if (!pci || idx >= PCI_NUM_BARS)
+	if (!pci || idx >= PCI_BAR_SLOTS)
 		return 0;
 	pthread_mutex_lock(&pci->bus->map_lock);
 	uint64_t a = pci->bar[idx].mapped ? pci->bar[idx].map_addr : 0;

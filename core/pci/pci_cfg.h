@@ -34,7 +34,7 @@
 #define PCI_CFG_BAR_END       0x28
 #define PCI_CFG_SUBSYS_VENDOR 0x2c
 #define PCI_CFG_SUBSYS_ID     0x2e
-#define PCI_CFG_ROM           0x30  /* expansion ROM BAR: not implemented, reads 0 */
+#define PCI_CFG_ROM           0x30  /* expansion ROM register (§6.2.5.2): pci_bar.c, PCI_ROM_BAR */
 #define PCI_CFG_CAP_PTR       0x34
 #define PCI_CFG_INT_LINE      0x3c
 #define PCI_CFG_INT_PIN       0x3d

@@ -147,7 +147,7 @@ static void print_bar(const struct pci_bar_state *b)
 		snprintf(backing + n, sizeof(backing) - n, "%s0x%llx-0x%llx", i ? " " : ", direct ",
 		         (unsigned long long)b->piece[i].off, (unsigned long long)(b->piece[i].off + b->piece[i].len - 1));
 	}
-	pr_info("PCI   BAR%u %-10s %s size 0x%llx %s", b->idx, pci_bar_type_name(b), state,
+	pr_info("PCI   %-4s %-10s %s size 0x%llx %s", pci_bar_name(b), pci_bar_type_name(b), state,
 	        (unsigned long long)b->desc.size, backing);
 }
 
@@ -172,7 +172,7 @@ void pci_vm_print(struct vm *vm)
 		msix_describe(f, msix, sizeof(msix));
 		pr_info("PCI %s %04x:%04x class %02x.%02x.%02x rev %u%s%s%s", f->name, f->id.vendor, f->id.device,
 		        f->id.class_code, f->id.subclass, f->id.prog_if, f->id.revision, irq, *msix ? " " : "", msix);
-		for (unsigned j = 0; j < PCI_NUM_BARS; j++)
+		for (unsigned j = 0; j < PCI_BAR_SLOTS; j++)
 			if (f->bar[j].present && !f->bar[j].upper)
 				print_bar(&f->bar[j]);
 		pthread_mutex_unlock(&bus->map_lock);

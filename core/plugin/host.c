@@ -242,4 +242,5 @@ const struct modvmm_host host_services = {
 	.backend_new = dev_backend_new,
 	.backend_free = dev_backend_free,
 	.pci_msi_vector = pci_msi_vector,
+	.pci_reset = pci_reset,
 };

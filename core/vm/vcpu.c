@@ -9,10 +9,12 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "boot/boot.h"
 #include "vm/cpuid.h"
+#include "vm/faultdump.h"
 #include "log.h"
 #include "config/schema.h"
 #include "vm/vm.h"
@@ -223,7 +225,30 @@ static void fail(struct vcpu *cpu, const char *what)
 {
 	pr_err("vcpu%u: %s; stopping the VM", cpu->id, what);
 	vcpu_dump(cpu);
+	vm_fault_dump(cpu->vm);
 	vm_stop(cpu->vm, EXIT_VM_FAILURE);
+}
+
+/* the coarse clock: read from the vDSO page without touching a clock device
+ * (in an emulated host the precise one may trap on every exit) */
+uint64_t vcpu_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void note_exit(struct vcpu *cpu)
+{
+	const struct kvm_run *run = cpu->run;
+	cpu->last_exit_ns = vcpu_now_ns();
+	cpu->last_exit_reason = run->exit_reason;
+	cpu->last_exit_at = run->exit_reason == KVM_EXIT_IO     ? run->io.port
+	                    : run->exit_reason == KVM_EXIT_MMIO ? run->mmio.phys_addr
+	                                                        : 0;
+	cpu->last_exit_write = run->exit_reason == KVM_EXIT_IO     ? run->io.direction == KVM_EXIT_IO_OUT
+	                       : run->exit_reason == KVM_EXIT_MMIO ? run->mmio.is_write
+	                                                           : false;
 }
 
 /* Returns false when the vCPU must stop. */
@@ -232,6 +257,7 @@ static bool handle_exit(struct vcpu *cpu)
 	struct kvm_run *run = cpu->run;
 	char buf[128];
 	atomic_fetch_add_explicit(&cpu->exits, 1, memory_order_relaxed);
+	note_exit(cpu);
 	switch (run->exit_reason) {
 	case KVM_EXIT_IO:
 		atomic_fetch_add_explicit(&cpu->exits_io, 1, memory_order_relaxed);
@@ -325,6 +351,7 @@ static void *vcpu_thread(void *arg)
 			park(cpu);
 			continue;
 		}
+		cpu->last_entry_ns = vcpu_now_ns();
 		if (ioctl(cpu->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
 				cpu->run->immediate_exit = 0;

@@ -19,6 +19,13 @@ struct vcpu {
 	pthread_t thread;
 	bool started;
 	_Atomic uint64_t exits, exits_io, exits_mmio;   /* counters for `modvmm stats` */
+	/* the last exit, written by the vCPU thread, read once it is joined: a
+	 * stopped guest's "last exit N s ago" tells a vCPU that sat in KVM_RUN
+	 * from one stuck in an exit handler */
+	uint64_t last_exit_ns, last_entry_ns;           /* vcpu_now_ns() */
+	uint32_t last_exit_reason;                      /* KVM_EXIT_* */
+	uint64_t last_exit_at;                          /* I/O port or MMIO address */
+	bool last_exit_write;
 };
 
 int vcpu_create(struct vm *vm, unsigned id, struct vcpu *cpu) __attribute__((warn_unused_result));
@@ -31,6 +38,8 @@ void vcpu_join(struct vcpu *cpu);
 void vcpu_destroy(struct vcpu *cpu);
 /* Print registers to stderr. */
 void vcpu_dump(struct vcpu *cpu);
+/* CLOCK_MONOTONIC_COARSE in nanoseconds (the clock of last_exit_ns). */
+uint64_t vcpu_now_ns(void);
 /* Install the kick signal handler (once per process). */
 void vcpu_signals_init(void);
 

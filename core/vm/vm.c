@@ -18,6 +18,7 @@
 #include "log.h"
 #include "mem/memmap.h"
 #include "pci/pci_vm.h"
+#include "vm/irqstate.h"
 #include "vm/vcpu.h"
 
 #define KVM_API_VERSION_EXPECTED 12
@@ -279,6 +280,8 @@ int vm_run(struct vm *vm)
 		vcpu_kick(&vm->vcpus[i]);
 	for (unsigned i = 0; i < vm->nvcpus; i++)
 		vcpu_join(&vm->vcpus[i]);
+	if (vm->loop.signal)
+		vm_dump_irq_state(vm);
 	vmctl_event(vm, "stopped", json_pack("{s:i}", "status", vm->exit_status));
 	for (size_t i = vm->ndevs; i-- > 0;)
 		dev_stop(vm->devs[i]);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * modvmm plugin ABI, version 2.3 (2.1: control socket services, 2.2: pci_msi_vector,
- * 2.3: modvmm_pci_cfg_ops.header_written, modvmm_bar.areas).
+ * modvmm plugin ABI, version 2.4 (2.1: control socket services, 2.2: pci_msi_vector,
+ * 2.3: modvmm_pci_cfg_ops.header_written, modvmm_bar.areas, 2.4: the expansion
+ * ROM BAR MODVMM_PCI_ROM_BAR, pci_reset).
  *
  * A plugin is a shared object exporting exactly one symbol, MODVMM_PLUGIN_SYMBOL,
  * of type `const struct modvmm_plugin`.  Everything else in the object should be
@@ -32,6 +33,9 @@
  *    ABI 2.2 appended host->pci_msi_vector; ABI 2.3 gave modvmm_pci_cfg_ops a
  *    header_written hook and modvmm_bar an areas list (split mappings), both
  *    in reserved slots and read only from 2.3 plugins.
+ *    ABI 2.4 let pci_bar() take MODVMM_PCI_ROM_BAR (the expansion ROM
+ *    register at 0x30; refused with -EINVAL to plugins built before 2.4, whose
+ *    functions keep a ROM register that reads 0) and appended host->pci_reset.
  *
  * Errors are negative errno values.  A plugin never calls exit() or abort() on bad
  * input: it returns an error, and the core unwinds a failed start in reverse order.
@@ -51,7 +55,7 @@ extern "C" {
 #endif
 
 #define MODVMM_ABI_MAJOR 2
-#define MODVMM_ABI_MINOR 3
+#define MODVMM_ABI_MINOR 4
 
 /* Name of the one symbol a plugin exports. */
 #define MODVMM_PLUGIN_SYMBOL "modvmm_plugin"
@@ -305,6 +309,14 @@ struct modvmm_bar {
 	void *reserved[3];
 };
 
+/* 2.4: pci_bar()'s index of the expansion ROM (PCI Local Bus 3.0 §6.2.5.2;
+ * the register at 0x30).  A TRAPPED MODVMM_BAR_MEM32 BAR without flags or
+ * areas, size >= 2 KiB; the core places it like a BAR but leaves it disabled:
+ * it decodes only while the guest sets both the register's ROM Enable bit
+ * and COMMAND's memory space bit.  Read-only: the core drops guest writes
+ * (ops->write is never called).  Doorbells and MSI-X are refused there. */
+#define MODVMM_PCI_ROM_BAR 6
+
 struct modvmm_pci;    /* a PCI function (opaque) */
 struct modvmm_devmem; /* a named shared-memory segment (opaque) */
 
@@ -388,6 +400,7 @@ struct modvmm_acpi_node {
  *   event (2.1)                       create() .. stop()         main
  *   backend_new, backend_free (2.1)   start() .. stop()          main
  *   pci_msi_vector (2.2)              create() .. stop()         any
+ *   pci_reset (2.4)                   create() .. stop()         any
  *
  * The core calls the plugin's modvmm_pci_cfg_ops hooks (read, write and, from
  * 2.3, header_written) on vCPU threads with the function's lock held.
@@ -560,7 +573,22 @@ struct modvmm_host {
 	 * eventfd or -errno. */
 	int (*pci_msi_vector)(struct modvmm_pci *pci, unsigned vec, uint64_t addr, uint32_t data, bool deliver);
 
-	void *reserved[11];
+	/* -- 2.4: the guest's view of a function reset, as a Function Level
+	 *    Reset leaves it (PCIe Base 4.0 §6.6.2), for a device that resets on
+	 *    the guest's request (e.g. Initiate FLR of a passed-through function) --
+	 * COMMAND reads 0 (decoding off: memslots and trapped ranges removed; bus
+	 * mastering and INTx disable off), STATUS error bits cleared, every BAR's
+	 * and the ROM register's address bits 0 (type bits stay) and ROM Enable
+	 * off, MSI-X disabled and function-unmasked with every table entry 0 and
+	 * masked and nothing pending (pci_msix_init).  Kept: ids, capabilities'
+	 * read-only bodies, interrupt line, cache line, latency, and the
+	 * device-specific bytes a plugin keeps itself (e.g. the MSI capability it
+	 * emulates: clear its enable bit with pci_config_write and stop its
+	 * vectors with pci_msi_vector).  header_written is not called.  Safe
+	 * from the function's own cfg_ops hooks. */
+	void (*pci_reset)(struct modvmm_pci *pci);
+
+	void *reserved[10];
 };
 
 /* True when the core's host table has `member` (a service added after 2.0). */

@@ -2,14 +2,56 @@
 # folder, removed on exit.  Tests needing KVM exit 77 (skip) without it.
 set -u
 
-# FAIL_LOGS: files whose last lines fail() shows (a VM's stderr, its console)
+# FAIL_LOGS: files whose last lines fail() shows (a VM's stderr, its console).
+# A modvmm of this test still running when it fails is shown too (show_vmm).
 fail() {
 	echo "FAIL: $*" >&2
 	local f
+	for f in $(own_vmms); do
+		show_vmm "$f"
+	done
 	for f in ${FAIL_LOGS:-}; do
 		[ -s "$f" ] && { echo "--- the end of $f:" >&2; tail -25 "$f" >&2; }
 	done
 	exit 1
+}
+
+# own_vmms: the modvmm processes below this shell (at any depth: most run
+# under `timeout`)
+own_vmms() {
+	local p q all="" kids=$$ next
+	while [ -n "$kids" ]; do
+		next=""
+		for p in $kids; do
+			for q in $(pgrep -P "$p"); do next="$next $q"; done
+		done
+		all="$all $next"
+		kids=$next
+	done
+	for p in $all; do
+		[ "$(cat "/proc/$p/comm" 2>/dev/null)" = modvmm ] && echo "$p"
+	done
+	return 0
+}
+
+# show_vmm PID: where each thread of a modvmm that is still running stands
+# (a vCPU thread inside KVM_RUN, or blocked in modvmm: the kernel stack says),
+# then SIGTERM, so that its -v log says where the guest stood; the end of that
+# log follows unless FAIL_LOGS shows it.
+show_vmm() {
+	local pid=$1 t err
+	err=$(readlink "/proc/$pid/fd/2" 2>/dev/null) || return 0
+	echo "--- modvmm $pid is still running; its threads:" >&2
+	for t in /proc/"$pid"/task/*; do
+		echo "  $(cat "$t/comm" 2>/dev/null): state $(cut -d' ' -f3 "$t/stat" 2>/dev/null)," \
+			"wchan $(cat "$t/wchan" 2>/dev/null), syscall $(cut -d' ' -f1 "$t/syscall" 2>/dev/null)" >&2
+		sed 's/^/      /' "$t/stack" >&2 2>/dev/null
+	done
+	kill -TERM "$pid" 2>/dev/null
+	command timeout 20 tail --pid="$pid" -f /dev/null
+	case " ${FAIL_LOGS:-} " in *" $err "*) return 0 ;; esac
+	[ -f "$err" ] && { echo "--- the end of $err:" >&2; tail -30 "$err" >&2; }
+	return 0
 }
 
 # need_kvm: skip without /dev/kvm (meson runs these tests through

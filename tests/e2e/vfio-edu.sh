@@ -12,9 +12,13 @@
 # guest RAM (the IOMMU must fault it) and all again, INTx; with an e1000e of
 # the KVM host passed through beside it, MSI-X (a vector, a masked one pending
 # in the PBA and delivered on unmask) and its MSI-X BAR mapped directly around
-# the table and PBA (32 accesses there, none trapped); and a virtio-net behind
-# a PCIe root port reset by the guest with FLR (junk over the configuration
-# space of both first, then the checks).  Then a VM killed
+# the table and PBA (32 accesses there, none trapped), and its expansion ROM
+# (rom = on: the guest's CRC-32 of the ROM BAR equals that of the ROM the KVM
+# host reads from sysfs; rom = on refused for edu, which has none); and a
+# virtio-net behind a PCIe root port with its ROM hidden (rom = off) and reset
+# by the guest with FLR, the guest's view reset with it (COMMAND, BARs, MSI-X)
+# and programmed again (junk over the configuration space of both first, then
+# the checks).  Then a VM killed
 # with -9 in the middle and a fresh one that gets the device back and passes.
 # Last, the reference: the same guest under QEMU's own -device vfio-pci with
 # the same edu passes the same checks (qemu=1: the old BAR address is checked
@@ -99,6 +103,14 @@ echo "$addr" >/sys/bus/pci/drivers_probe
 [ "$(basename "$(readlink "$SYS/driver")")" = vfio-pci ] || fail "$addr did not bind to vfio-pci"
 echo "ok: $addr bound to vfio-pci"
 
+# 2-. rom = on for a function without an expansion ROM (edu has none)
+vm_ini "$T/bad.ini" "$addr"
+echo "rom = on" >>"$T/bad.ini"
+run_vm "$T/bad.ini"
+[ "$status" = 242 ] || fail "rom = on for edu: exit status $status, expected 242: $(cat "$T/err")"
+expect_in "$T/err" "host $addr: rom = on, but the function has no expansion ROM (set rom = off)"
+echo "ok: rom = on refused for edu: $(grep -F "rom = on" "$T/err")"
+
 # 2a. a group that is not viable: the other edu of the group on a host driver
 [ ${#shared[@]} -ge 2 ] || fail "no two edu devices sharing an IOMMU group (behind a PCIe-to-PCI bridge): ${shared[*]:-none}"
 a=${shared[0]} b=${shared[1]}
@@ -143,6 +155,7 @@ cat >>"$T/vm.ini" <<INI
 [device nic]
 plugin = vfio-pci
 host = $nic
+rom = on
 
 [device vnet]
 plugin = vfio-pci
@@ -157,6 +170,17 @@ run_edu() {
 	fi
 	echo "ok: $1: $(grep -c '^ok:' "$T/out") guest checks passed"
 }
+# the e1000e's ROM as the KVM host reads it (sysfs gives the images, VFIO
+# reads the rest of the ROM BAR as 0xff: padded the same), and its CRC-32
+romsys=/sys/bus/pci/devices/$nic/rom
+echo 1 >"$romsys"
+cat "$romsys" >"$T/rom.bin"
+echo 0 >"$romsys"
+romsize=$(stat -c %s "$romsys") romlen=$(stat -c %s "$T/rom.bin")
+[ "$romlen" -gt 0 ] && [ "$romlen" -le "$romsize" ] || fail "$nic: sysfs gave $romlen bytes of a $romsize-byte ROM BAR"
+head -c $((romsize - romlen)) /dev/zero | tr '\0' '\377' >>"$T/rom.bin"
+romcrc=$(gzip -c "$T/rom.bin" | tail -c 8 | od -An -tx4 -N4 | tr -d ' ')
+echo "ok: $nic: expansion ROM $romlen bytes in a $romsize-byte BAR (sysfs), crc32 0x$romcrc"
 dmesg -c >/dev/null 2>&1
 run_edu "first VM"
 grep '^ok:' "$T/out"
@@ -175,9 +199,21 @@ expect_in "$T/err" "host $nic: BAR3: 0 reads and 0 writes trapped (besides the M
 grep -E "PCI +BAR3 mem(32|64)( pref)? +0x[0-9a-f]+ size 0x4000 trapped, MSI-X, direct 0x1000-0x1fff 0x3000-0x3fff$" "$T/err" ||
 	fail "e1000e's BAR3 is not split around the MSI-X table and PBA: $(grep 'BAR3' "$T/err")"
 echo "ok: $(grep -F "host $nic: BAR3:" "$T/err")"
+# the e1000e's ROM in the guest: the same bytes as sysfs gives the KVM host
+grep -E "PCI +ROM +mem32 +0x[0-9a-f]+ \(not mapped: decode off\) size 0x$(printf %x "$romsize") trapped$" "$T/err" ||
+	fail "no disabled ROM of $romsize bytes for the e1000e in the topology: $(grep -F ' ROM ' "$T/err")"
+expect_in "$T/out" "ok: e1000e: ROM signature 0x55 0xAA"
+expect_in "$T/out" "ok: e1000e: a write to the ROM is dropped"
+expect_in "$T/out" "e1000e: expansion ROM $romsize bytes, crc32 0x$romcrc"
+echo "ok: the guest read the e1000e's ROM as the host does: $(grep -F "e1000e: expansion ROM" "$T/out")"
+expect_in "$T/out" "ok: virtio-net: rom = off: the ROM register reads 0x0 and sizes to 0x0"
 # guest-initiated Function Level Reset of the virtio-net
 expect_in "$T/out" "ok: virtio-net: FLR reset the device (status 0x0, queue select 0)"
 expect_in "$T/out" "ok: virtio-net: driven again after FLR"
+expect_in "$T/out" "ok: virtio-net: COMMAND reads 0x0 after FLR"
+expect_in "$T/out" "ok: virtio-net: every BAR's address bits read 0 after FLR (0 do not)"
+expect_in "$T/out" "ok: virtio-net: BAR4 no longer decodes after FLR (reads 0xffffffff)"
+expect_in "$T/out" "ok: virtio-net: MSI-X enable and function mask clear after FLR"
 # one FLR by check_flr, and those the junk over its configuration set by chance
 grep -E "host $vnet: [1-9][0-9]* function level resets by the guest" "$T/err" ||
 	fail "no function level reset of $vnet counted: $(grep -F "host $vnet" "$T/err")"

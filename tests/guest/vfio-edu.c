@@ -13,8 +13,10 @@
  * RAM, and everything once more.  Finally INTx (MSI off): a raised interrupt
  * through the IOAPIC, acked in the handler, no storm after the ack, and a
  * second one after the EOI.  With an e1000e passed through too (8086:10d3),
- * its MSI-X: an unmasked vector, and a masked one pending, then delivered.
- * With a virtio-net (1af4:1041) passed through too, a Function Level Reset.
+ * its MSI-X: an unmasked vector, and a masked one pending, then delivered,
+ * and first its expansion ROM (rom = on; vfio-rom.c).  With a virtio-net
+ * (1af4:1041) passed through too, its ROM hidden (rom = off) and a Function
+ * Level Reset.
  *
  * qemu=1 on the command line: the same guest under QEMU's own vfio-pci (the
  * reference, tests/e2e/vfio-edu.sh) with edu alone; the modvmm-specific parts
@@ -30,6 +32,7 @@
  * Prints one "ok:"/"FAIL:" line per check; exits 0 only if all passed.
  */
 #include "testdev.h"
+#include "vfio-rom.h"
 
 #define EDU_VENDOR       0x1234
 #define EDU_DEVICE       0x11e8
@@ -161,6 +164,15 @@ static void dma(uint64_t src, uint64_t dst, uint32_t cmd)
 	mmio_write64(bar + EDU_DMA_CMD, EDU_DMA_RUN | EDU_DMA_IRQ | cmd);
 }
 
+/* One DMA that must complete as usual: its MSI arrives, RUN clears. */
+static void dma_msi(uint64_t src, uint64_t dst, uint32_t cmd, const char *what)
+{
+	unsigned before = msi_irqs;
+	dma(src, dst, cmd);
+	got_msi(before, EDU_IRQ_DMA, what);
+	check(wait_clear(EDU_DMA_CMD, EDU_DMA_RUN), "%s: done", what);
+}
+
 static void drive(const char *where, unsigned seed)
 {
 	guest_printf("edu at 0x%lx (%s)\n", (unsigned long)bar, where);
@@ -195,14 +207,8 @@ static void drive(const char *where, unsigned seed)
 		dma_out[i] = (uint8_t)(i * 7 + seed);
 		dma_in[i] = 0;
 	}
-	before = msi_irqs;
-	dma((uintptr_t)dma_out, EDU_DMA_BUF, 0);
-	got_msi(before, EDU_IRQ_DMA, "DMA guest RAM -> device");
-	check(wait_clear(EDU_DMA_CMD, EDU_DMA_RUN), "%s: DMA to the device done", where);
-	before = msi_irqs;
-	dma(EDU_DMA_BUF, (uintptr_t)dma_in, EDU_DMA_TO_RAM);
-	got_msi(before, EDU_IRQ_DMA, "DMA device -> guest RAM");
-	check(wait_clear(EDU_DMA_CMD, EDU_DMA_RUN), "%s: DMA to guest RAM done", where);
+	dma_msi((uintptr_t)dma_out, EDU_DMA_BUF, 0, "DMA guest RAM -> device");
+	dma_msi(EDU_DMA_BUF, (uintptr_t)dma_in, EDU_DMA_TO_RAM, "DMA device -> guest RAM");
 	unsigned bad = 0;
 	for (unsigned i = 0; i < DMA_LEN; i++)
 		bad += dma_in[i] != dma_out[i];
@@ -247,10 +253,7 @@ static void check_bus_master(void)
 
 	pci_cfg_write(bdf, PCI_COMMAND, 2, PCI_CMD_MEM | PCI_CMD_MASTER);
 	check(pci_cfg_read(bdf, PCI_COMMAND, 2) & PCI_CMD_MASTER, "bus master on again");
-	before = msi_irqs;
-	dma(EDU_DMA_BUF, (uintptr_t)dma_in, EDU_DMA_TO_RAM);
-	got_msi(before, EDU_IRQ_DMA, "bus master on: DMA device -> guest RAM");
-	check(wait_clear(EDU_DMA_CMD, EDU_DMA_RUN), "bus master on: DMA to guest RAM done");
+	dma_msi(EDU_DMA_BUF, (uintptr_t)dma_in, EDU_DMA_TO_RAM, "bus master on: DMA device -> guest RAM");
 	unsigned same = 0;
 	for (unsigned i = 0; i < DMA_LEN; i++)
 		same += dma_in[i] == dma_out[i];
@@ -258,16 +261,10 @@ static void check_bus_master(void)
 	 * was off (whatever it read instead matches the pattern by chance in a
 	 * few bytes at most) */
 	check(same <= 16, "bus master on: the device's buffer lacks what it could not read (%u bytes match)", same);
-	before = msi_irqs;
-	dma((uintptr_t)dma_out, EDU_DMA_BUF, 0);
-	got_msi(before, EDU_IRQ_DMA, "bus master on: DMA guest RAM -> device");
-	check(wait_clear(EDU_DMA_CMD, EDU_DMA_RUN), "bus master on: DMA to the device done");
+	dma_msi((uintptr_t)dma_out, EDU_DMA_BUF, 0, "bus master on: DMA guest RAM -> device");
 	for (unsigned i = 0; i < DMA_LEN; i++)
 		dma_in[i] = 0;
-	before = msi_irqs;
-	dma(EDU_DMA_BUF, (uintptr_t)dma_in, EDU_DMA_TO_RAM);
-	got_msi(before, EDU_IRQ_DMA, "bus master on: DMA back to guest RAM");
-	check(wait_clear(EDU_DMA_CMD, EDU_DMA_RUN), "bus master on: DMA back done");
+	dma_msi(EDU_DMA_BUF, (uintptr_t)dma_in, EDU_DMA_TO_RAM, "bus master on: DMA back to guest RAM");
 	unsigned bad = 0;
 	for (unsigned i = 0; i < DMA_LEN; i++)
 		bad += dma_in[i] != dma_out[i];
@@ -301,15 +298,35 @@ static void hostile(void)
 	guest_printf("DMA aimed at 0x%x done\n", OUTSIDE_RAM);
 }
 
+/* The BARs of function b as programmed now. */
+static void bars_save(unsigned b, struct pci_bar_info bars[PCI_NUM_BARS])
+{
+	for (unsigned i = 0; i < PCI_NUM_BARS; i++)
+		bars[i] = (struct pci_bar_info){ 0 };
+	for (unsigned i = 0; i < PCI_NUM_BARS; i += pci_bar_probe(b, i, &bars[i]))
+		;
+}
+
+/* Program them back (the ROM disabled), then memory decode and bus mastering. */
+static void bars_restore(unsigned b, const struct pci_bar_info bars[PCI_NUM_BARS])
+{
+	pci_cfg_write(b, PCI_COMMAND, 2, 0);
+	for (unsigned i = 0; i < PCI_NUM_BARS; i++)
+		if (bars[i].size)
+			pci_bar_set(b, i, bars[i].addr, bars[i].mem64);
+	pci_cfg_write(b, PCI_ROM, 4, 0);
+	pci_cfg_write(b, PCI_COMMAND, 2, PCI_CMD_MEM | PCI_CMD_MASTER);
+}
+
 /* Hostile, for the MSI-X devices: junk over every configuration register of
- * function b (BARs moved anywhere, split BARs mapped and unmapped, MSI-X
- * control, Initiate FLR of a PCIe capability set by chance), then its BARs and
- * COMMAND programmed back as they were.  The checks that follow must pass. */
+ * function b (BARs and the ROM moved anywhere, split BARs mapped and unmapped,
+ * MSI-X control, Initiate FLR of a PCIe capability set by chance), then its
+ * BARs and COMMAND programmed back as they were.  The checks that follow must
+ * pass. */
 static void junk_config(unsigned b, uint32_t seed)
 {
-	struct pci_bar_info bars[6] = { 0 };
-	for (unsigned i = 0; i < 6; i += pci_bar_probe(b, i, &bars[i]))
-		;
+	struct pci_bar_info bars[PCI_NUM_BARS];
+	bars_save(b, bars);
 	uint32_t x = seed;
 	for (unsigned round = 0; round < 4; round++) {
 		for (unsigned off = PCI_COMMAND; off < 0x100; off += 4) {
@@ -317,11 +334,7 @@ static void junk_config(unsigned b, uint32_t seed)
 			pci_cfg_write(b, off, 4, round & 1 ? 0xffffffffu : x);
 		}
 	}
-	pci_cfg_write(b, PCI_COMMAND, 2, 0);
-	for (unsigned i = 0; i < 6; i++)
-		if (bars[i].size)
-			pci_bar_set(b, i, bars[i].addr, bars[i].mem64);
-	pci_cfg_write(b, PCI_COMMAND, 2, PCI_CMD_MEM | PCI_CMD_MASTER);
+	bars_restore(b, bars);
 	check(pci_cfg_read(b, PCI_VENDOR_ID, 2) != 0xffff, "junk over the configuration space of %02x:%02x.%x survived",
 	      b >> 8, (b >> 3) & 0x1f, b & 7);
 }
@@ -431,7 +444,10 @@ static void check_e1000e_msix(unsigned nbdf)
  * §7.5.3.4) resets the real function: QEMU's virtio-pci resets the device on
  * FLR, so the device status and queue select of its common configuration
  * (virtio 1.2 §4.1.4.3, at BAR4 + 0 in QEMU's layout) read 0 afterwards, and
- * the device takes a new status. */
+ * the device takes a new status.  The guest's view is reset too, as an FLR
+ * leaves a function (§6.6.2): COMMAND 0, every BAR's address bits 0, MSI-X
+ * enable and function mask clear; the guest then programs it again (Linux
+ * restores the configuration it saved before the FLR). */
 #define VIRTIO_DEVICE_MODERN 0x1041
 #define PCI_CAP_ID_EXP       0x10
 #define EXP_FLAGS            2
@@ -455,7 +471,12 @@ static void check_flr(unsigned vbdf)
 	uint32_t devcap = pci_cfg_read(vbdf, cap + EXP_DEVCAP, 4);
 	check((flags & EXP_TYPE_MASK) == EXP_TYPE_RC_END && (devcap & EXP_DEVCAP_FLR),
 	      "virtio-net: an integrated endpoint offering FLR (flags 0x%x, device capabilities 0x%x)", flags, devcap);
+	struct pci_bar_info bars[PCI_NUM_BARS];
+	bars_save(vbdf, bars);
 	pci_cfg_write(vbdf, PCI_COMMAND, 2, PCI_CMD_MEM | PCI_CMD_MASTER);
+	unsigned msix = pci_find_cap(vbdf, PCI_CAP_ID_MSIX);
+	if (msix)
+		pci_cfg_write(vbdf, msix + PCI_MSIX_CTRL, 2, PCI_MSIX_ENABLE | PCI_MSIX_FMASK);
 	uint64_t common = pci_bar_addr(vbdf, VIRTIO_COMMON_BAR);
 	pci_map_high(common);
 	uintptr_t c = (uintptr_t)common;
@@ -467,6 +488,20 @@ static void check_flr(unsigned vbdf)
 	check(st == VIRTIO_ST_ACK_DRIVER && qs == 1, "virtio-net: device status 0x%x, queue select %u before FLR", st, qs);
 	pci_cfg_write(vbdf, cap + EXP_DEVCTL, 2, pci_cfg_read(vbdf, cap + EXP_DEVCTL, 2) | EXP_DEVCTL_FLR);
 	check(!(pci_cfg_read(vbdf, cap + EXP_DEVCTL, 2) & EXP_DEVCTL_FLR), "virtio-net: Initiate FLR reads 0");
+	uint16_t cmd = (uint16_t)pci_cfg_read(vbdf, PCI_COMMAND, 2);
+	check(cmd == 0, "virtio-net: COMMAND reads 0x%x after FLR", cmd);
+	unsigned addressed = 0;
+	for (unsigned i = 0; i < PCI_NUM_BARS; i++) {
+		uint32_t reg = pci_cfg_read(vbdf, PCI_BAR0 + 4 * i, 4);
+		addressed += (reg & (reg & PCI_BAR_IO ? PCI_BAR_IO_MASK : PCI_BAR_MEM_MASK)) != 0;
+	}
+	check(addressed == 0, "virtio-net: every BAR's address bits read 0 after FLR (%u do not)", addressed);
+	uint32_t gone = mmio_read32(c + VIRTIO_STATUS);
+	check(gone == 0xffffffffu, "virtio-net: BAR%u no longer decodes after FLR (reads 0x%x)", VIRTIO_COMMON_BAR, gone);
+	uint16_t mctl = msix ? (uint16_t)pci_cfg_read(vbdf, msix + PCI_MSIX_CTRL, 2) : 0;
+	check(msix && !(mctl & (PCI_MSIX_ENABLE | PCI_MSIX_FMASK)),
+	      "virtio-net: MSI-X enable and function mask clear after FLR (control 0x%x)", mctl);
+	bars_restore(vbdf, bars);
 	st = mmio_read8(c + VIRTIO_STATUS);
 	qs = mmio_read16(c + VIRTIO_QUEUE_SELECT);
 	check(st == 0 && qs == 0, "virtio-net: FLR reset the device (status 0x%x, queue select %u)", st, qs);
@@ -544,10 +579,12 @@ int guest_main(void)
 		drive("after junk and a stray DMA", 3);
 		check_intx();
 		if (nic) {
+			check_rom(nic, "e1000e", true);
 			junk_config(nic, 0x9e3779b9u);
 			check_e1000e_msix(nic);
 		}
 		if (have_vnet) {
+			check_rom(vnet, "virtio-net", false);
 			junk_config(vnet, 0x85ebca6bu);
 			check_flr(vnet);
 		}

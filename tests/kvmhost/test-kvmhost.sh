@@ -5,10 +5,13 @@
 # tests natively there), /dev/fd, fifos in
 # /tmp, tun and network namespaces; a command that hangs is stopped at the
 # timeout, a host whose kernel panics or that goes silent is reported (or
-# retried with --retries), and SIGINT or SIGKILL of kvmhost leave no QEMU behind.
-# usage: test-kvmhost.sh KVMHOST
+# retried with --retries), as is a command that fails after a nested guest
+# (modvmm's triple-fault test guest) triple-faulted or took a nested page
+# fault in the host's own VMRUN code (npf-at, as a guest whose state the
+# emulator lost), and SIGINT or SIGKILL of kvmhost leave no QEMU behind.
+# usage: test-kvmhost.sh KVMHOST MODVMM triple-fault.elf npf-at.elf
 . "$(dirname "$0")/../e2e/lib.sh"
-KVMHOST=$(realpath "$1")
+KVMHOST=$(realpath "$1") MODVMM=$(realpath "$2") TF_GUEST=$(realpath "$3") NPF_GUEST=$(realpath "$4")
 tag=kvmhost-test-$$   # in QEMU's -name: how this test finds its own QEMUs
 
 # qemus: the pids of this test's QEMU processes.
@@ -80,6 +83,77 @@ expect_in "$T/silent.out" "went silent (no heartbeat for 15 s) (attempt 1 of 2)"
 expect_in "$T/silent.out" "second run"
 [ -z "$(qemus)" ] || fail "QEMU still runs after a silent host"
 
+# A command that fails after a nested guest triple-faulted shows KVM's
+# record and the guest's page tables checked in its RAM, and runs again in a
+# fresh host; one that passes is not run again.
+cd "$T/work"
+rm -f tripled
+cat >tf.ini <<INI
+[vm]
+memory = 32M
+kernel = $TF_GUEST
+[device com1]
+plugin = serial
+input = none
+INI
+tf="[ -e tripled ] && { echo second run; exit 5; }; touch tripled; sync; $MODVMM run tf.ini; exit 1"
+st=0
+"$KVMHOST" -r 1 -q -name -q "$tag" -- bash -c "$tf" >"$T/tf.out" 2>&1 || st=$?
+[ "$st" = 5 ] || fail "status $st after a failed command with a triple fault and --retries 1, want 5: $(cat "$T/tf.out")"
+expect_in "$T/tf.out" "kvmhost: a nested guest shut down (triple fault)"
+expect_in "$T/tf.out" "reason shutdown"
+expect_in "$T/tf.out" "failed (status 1) after a nested guest triple-faulted (attempt 1 of 2)"
+# modvmm left the guest's RAM ($MODVMM_FAULT_DUMP) and kvmhost compared the
+# guest's page tables in it with its ELF file: this guest never touches them
+expect_in "$T/tf.out" "guest RAM written to"
+expect_in "$T/tf.out" "(guest RAM at the failure), its page tables against $TF_GUEST"
+grep -q "pagetables-check: the page tables at 0x[0-9a-f]* are intact" "$T/tf.out" ||
+	fail "the triple-faulted guest's page tables were not found intact: $(cat "$T/tf.out")"
+expect_in "$T/tf.out" "second run"
+st=0
+"$KVMHOST" -r 1 -q -name -q "$tag" -- bash -c "$MODVMM run tf.ini; echo ran; exit 0" >"$T/tf0.out" 2>&1 || st=$?
+cd - >/dev/null
+[ "$st" = 0 ] || fail "status $st after a passing command with a triple fault, want 0: $(cat "$T/tf0.out")"
+[ "$(grep -c '^ran$' "$T/tf0.out")" = 1 ] || fail "a passing command was run again: $(cat "$T/tf0.out")"
+expect_in "$T/tf0.out" "kvmhost: a nested guest shut down (triple fault)"
+[ -z "$(qemus)" ] || fail "QEMU still runs after the triple-fault runs"
+! grep -q "state became the KVM host's" "$T/tf.out" "$T/tf0.out" ||
+	fail "a triple fault was taken for a lost guest state: $(cat "$T/tf.out")"
+
+# A nested guest that takes a nested page fault with its RIP in the KVM host's
+# own VMRUN code (kvm_amd's __svm_vcpu_run) and then spins, as one whose state
+# QEMU's TCG replaced with the host's does: the host's watcher records it and
+# stops that modvmm with SIGTERM at once, and the failed command runs again
+# in a fresh host.
+cd "$T/work"
+rm -f npfed
+cat >npf.sh <<'SH'
+[ -e npfed ] && { echo second run; exit 5; }
+touch npfed; sync
+at=$(sed -n 's/^\([0-9a-f]*\) [tT] __svm_vcpu_run[[:space:]].*/\1/p' /proc/kallsyms | head -n 1)
+[ -n "$at" ] || { echo "no __svm_vcpu_run in /proc/kallsyms"; exit 3; }
+printf '[vm]\nmemory = 32M\nkernel = %s\ncmdline = at=0x%x\n[device com1]\nplugin = serial\ninput = none\n' \
+	"$NPF_GUEST" $((0x$at + 0x40)) >npf.ini
+st=0
+timeout "$NPF_SECS" "$MODVMM" -v run npf.ini || st=$?
+echo "modvmm status $st"
+exit 1
+SH
+st=0
+NPF_GUEST=$NPF_GUEST NPF_SECS=$(scaled 120) MODVMM=$MODVMM \
+	"$KVMHOST" -r 1 -q -name -q "$tag" -- bash npf.sh >"$T/npf.out" 2>&1 || st=$?
+cd - >/dev/null
+[ "$st" = 5 ] || fail "status $st after a guest's nested page fault in VMRUN code and --retries 1, want 5: $(cat "$T/npf.out")"
+at=$(sed -n 's/.*calling 0x\([0-9a-f]*\) .*/\1/p' "$T/npf.out" | head -n 1)
+[ -n "$at" ] || fail "the npf-at guest did not print where it calls: $(cat "$T/npf.out")"
+expect_in "$T/npf.out" "kvmhost: a nested guest's saved state became the KVM host's own"
+grep -q "kvm_exit: .*reason npf rip 0x$at " "$T/npf.out" ||
+	fail "no kvm_exit record of the nested page fault at RIP 0x$at: $(cat "$T/npf.out")"
+expect_in "$T/npf.out" "terminating on signal 15"
+expect_in "$T/npf.out" "failed (status 1) after a nested guest's state became the KVM host's (attempt 1 of 2)"
+expect_in "$T/npf.out" "second run"
+[ -z "$(qemus)" ] || fail "QEMU still runs after the nested-page-fault runs"
+
 # 4. SIGINT (Ctrl-C) and SIGKILL while the command runs: no QEMU left.
 set -m   # job control: a background job's SIGINT is not ignored
 for sig in INT KILL; do
@@ -103,4 +177,4 @@ set +m
 st=0
 "$KVMHOST" --cpus x -- true 2>"$T/bad" || st=$?
 [ "$st" = 125 ] && grep -q -- "--cpus wants a positive number" "$T/bad" || fail "bad --cpus: status $st, $(cat "$T/bad")"
-echo "ok: status, output, folder, environment and devices come back; timeout, a host panic or silence (retried), SIGINT and SIGKILL leave no QEMU"
+echo "ok: status, output, folder, environment and devices come back; timeout, a host panic or silence (retried), a failed command after a triple fault or a nested page fault in VMRUN code (retried), SIGINT and SIGKILL leave no QEMU"

@@ -18,6 +18,8 @@
 # Several guests may run at once: each is known by VMM and NAME.
 # lt_vmm_pid VMM NAME: the pid of the running VMM itself (not of timeout).
 # lt_kill VMM NAME: SIGKILL that VMM and reap it.
+# lt_host_listen VMM, lt_host_traffic VMM NAME: the host half of the guest's
+# host_traffic (guest/net-lib.sh), in namespace $NS (nsx), $GUEST, $BYTES.
 
 LT_MEMORY=512
 LT_CMDLINE="console=ttyS0 panic=-1 loglevel=4"
@@ -25,6 +27,7 @@ LT_SECS=${LT_SECS:-90}    # per boot, scaled by MODVMM_TIME_FACTOR
 LT_PREFIX=                # runs the VMM, e.g. "ip netns exec NS"
 LT_KERNEL=                # another kernel than the bzImage (LG_VMLINUX: PVH)
 LT_INPUT=                 # a fifo the serial console reads (default none)
+LT_VM_LINES=              # more lines of modvmm's [vm] section, e.g. "hugepages = true"
 declare -A LT_PIDS LT_T0S # per "NAME.VMM": the pid of timeout running the VMM, its start
 
 lt_setup() {
@@ -45,6 +48,7 @@ lt_ini() {
 name = lt-$2
 memory = ${LT_MEMORY}M
 vcpus = $3
+${LT_VM_LINES:-}
 kernel = ${LT_KERNEL:-$LG_KERNEL}
 initrd = $T/initrd
 cmdline = $LT_CMDLINE $4
@@ -123,7 +127,7 @@ lt_show() {
 	echo "--- guest console under $1 ($T/$2.$1.log):" >&2
 	tail -n 60 "$T/$2.$1.log" | tr -d '\r' >&2
 	echo "--- $1 stderr:" >&2
-	tail -n 20 "$T/$2.$1.err" >&2
+	tail -n 30 "$T/$2.$1.err" >&2
 }
 
 lt_finish() {
@@ -148,4 +152,32 @@ lt_both() {
 	lt_finish modvmm "$1"
 	lt_start qemu "$1" "$2" "$3" "$5"
 	lt_finish qemu "$1"
+}
+
+# lt_host_listen VMM: the host's tcpx receiver on port 5001 listens (pid
+# $rpid, output $T/hrecv.VMM); called before the guest boots.
+lt_host_listen() {
+	rm -f "$T/rdy" && mkfifo "$T/rdy"
+	nsx timeout 300 "$TCPX" recv 5001 3>"$T/rdy" >"$T/hrecv.$1" 2>&1 &
+	rpid=$!
+	read -r line <"$T/rdy"
+	[ "$line" = listening ] || fail "the host's tcpx recv did not start: $(cat "$T/hrecv.$1")"
+}
+
+# lt_host_traffic VMM NAME: the guest's transfer to the host arrives intact,
+# the host pings the guest and sends it $BYTES once it says "READY tcp-rx";
+# the guest passes.
+lt_host_traffic() {
+	local vmm=$1 name=$2 st=0
+	if ! lt_wait_for "$vmm" "$name" "LINUXTEST: READY tcp-rx"; then
+		kill "$rpid" 2>/dev/null
+		lt_finish "$vmm" "$name"   # reports the guest's failure
+		fail "$name under $vmm: the guest passed without the host's transfer"
+	fi
+	wait "$rpid" || st=$?
+	[ $st = 0 ] || { lt_show "$vmm" "$name"; fail "$name under $vmm: guest -> host TCP: $(cat "$T/hrecv.$vmm")"; }
+	nsx ping -c 3 -W 10 "$GUEST" >"$T/ping" 2>&1 || { cat "$T/ping" >&2; lt_show "$vmm" "$name"; fail "$name under $vmm: host -> guest ping"; }
+	nsx timeout 300 "$TCPX" send "$GUEST" 5002 "$BYTES" >"$T/hsend.$vmm" 2>&1 ||
+		{ cat "$T/hsend.$vmm" >&2; lt_show "$vmm" "$name"; fail "$name under $vmm: host -> guest TCP"; }
+	lt_finish "$vmm" "$name"
 }

@@ -21,11 +21,7 @@ nsx ip link set $TAP up
 LT_PREFIX="ip netns exec $NS"
 
 for vmm in modvmm qemu; do
-	rm -f "$T/rdy" && mkfifo "$T/rdy"
-	nsx timeout 300 "$TCPX" recv 5001 3>"$T/rdy" >"$T/hrecv.$vmm" 2>&1 &
-	rpid=$!
-	read -r line <"$T/rdy"
-	[ "$line" = listening ] || fail "the host's tcpx recv did not start: $(cat "$T/hrecv.$vmm")"
+	lt_host_listen $vmm
 	if [ $vmm = modvmm ]; then
 		lt_start modvmm net-tap 1 "lt.test=net-tap lt.bytes=$BYTES lt.host=$HOST lt.guest=$GUEST" "$(lt_vnet "plugin = tap
 ifname = $TAP")"
@@ -33,17 +29,6 @@ ifname = $TAP")"
 		lt_start qemu net-tap 1 "lt.test=net-tap lt.bytes=$BYTES lt.host=$HOST lt.guest=$GUEST" \
 			"-netdev tap,id=n0,ifname=$TAP,script=no,downscript=no,vhost=off -device virtio-net-pci,netdev=n0"
 	fi
-	if ! lt_wait_for $vmm net-tap "LINUXTEST: READY tcp-rx"; then
-		kill "$rpid" 2>/dev/null
-		lt_finish $vmm net-tap   # reports the guest's failure
-		fail "net-tap under $vmm: the guest passed without the host's transfer"
-	fi
-	st=0
-	wait "$rpid" || st=$?
-	[ $st = 0 ] || { lt_show $vmm net-tap; fail "net-tap under $vmm: guest -> host TCP: $(cat "$T/hrecv.$vmm")"; }
-	nsx ping -c 3 -W 10 $GUEST >"$T/ping" 2>&1 || { cat "$T/ping" >&2; lt_show $vmm net-tap; fail "net-tap under $vmm: host -> guest ping"; }
-	nsx timeout 300 "$TCPX" send $GUEST 5002 "$BYTES" >"$T/hsend.$vmm" 2>&1 ||
-		{ cat "$T/hsend.$vmm" >&2; lt_show $vmm net-tap; fail "net-tap under $vmm: host -> guest TCP"; }
-	lt_finish $vmm net-tap
+	lt_host_traffic $vmm net-tap
 	echo "$vmm: guest -> host $(cat "$T/hrecv.$vmm"); host -> guest $(cat "$T/hsend.$vmm")"
 done

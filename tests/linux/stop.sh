@@ -3,7 +3,8 @@
 # Device notifying PNP0C0C), which the guest's button driver turns into an
 # input event; the initramfs powers off on it (tests/linux/init).  modvmm
 # exits 0 after the guest's own power-off, not the hard stop.  QEMU's
-# reference: system_powerdown on its monitor, the same guest.
+# reference: system_powerdown on its monitor, the same guest.  SIGTERM stops
+# modvmm hard and prints the guest's interrupt state (core/vm/irqstate.c).
 # usage: stop.sh MODVMM TCPX
 . "$(dirname "$0")/../e2e/lib.sh"
 . "$(dirname "$0")/initramfs.sh"
@@ -29,6 +30,22 @@ expect_in "$T/stop.out" "lt-stop: stopped (power button)"
 wait_off modvmm
 expect_in "$T/stop.modvmm.err" "power button pressed"
 ! grep -q "did not power off" "$T/stop.modvmm.err" || fail "modvmm stopped the guest hard"
+
+# SIGTERM: modvmm stops the guest hard, exits 0, and says where the guest's
+# interrupts stood (what a test killing a hung guest needs to read)
+lt_start modvmm term 1 "lt.test=idle"
+lt_wait_line modvmm term "LINUXTEST: READY idle"
+kill -TERM "$(lt_vmm_pid modvmm term)"
+st=0
+wait "${LT_PIDS[term.modvmm]}" || st=$?
+[ "$st" = 0 ] || { lt_show modvmm term; fail "modvmm exited with $st on SIGTERM"; }
+expect_in "$T/term.modvmm.err" "terminating on signal 15"
+grep -q "vcpu0 at stop: rip 0x[0-9a-f]*, interrupts o[nf]*, mp_state [0-9]* ([a-z ]*), LAPIC TPR 0x[0-9a-f]*, in service: " "$T/term.modvmm.err" ||
+	{ lt_show modvmm term; fail "no vCPU interrupt state after SIGTERM"; }
+grep -q "vcpu0 at stop: [0-9]* exits, the last (.*) [0-9.]* s before the stop" "$T/term.modvmm.err" ||
+	{ lt_show modvmm term; fail "no last-exit record after SIGTERM"; }
+expect_in "$T/term.modvmm.err" "IOAPIC at stop: lines asserted 0x"
+echo "ok: SIGTERM stopped the guest under modvmm, its interrupt state printed"
 
 lt_start qemu stop 1 "lt.test=idle" "-monitor unix:$T/qemu.mon,server=on,wait=off"
 lt_wait_line qemu stop "LINUXTEST: READY idle"

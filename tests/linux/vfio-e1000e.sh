@@ -7,7 +7,8 @@
 # vfio-pci`) and then under QEMU (-device vfio-pci,host=ADDR, after modvmm
 # released it): the guest's e1000e driver takes it (MAC from its EEPROM, MSI-X,
 # carrier), pings the host's e1000e, sends it a checked TCP transfer and gets
-# one back; the host pings the guest.  Both VMMs must pass.
+# one back; the host pings the guest.  Both VMMs must pass (LT_VMMS=qemu,
+# or modvmm, runs one of them).
 # usage: vfio-e1000e.sh MODVMM TCPX
 . "$(dirname "$0")/../e2e/lib.sh"
 . "$(dirname "$0")/initramfs.sh"
@@ -39,7 +40,13 @@ SYS=/sys/bus/pci/devices/$pt
 echo "ok: e1000e $pt (MAC $PT_MAC) to pass through, IOMMU group $(basename "$(readlink "$SYS/iommu_group")"); the host's e1000e is $hif"
 
 ip netns add $NS || fail "ip netns add"
-trap 'ip netns del $NS 2>/dev/null; [ -n "${KEEP_T:-}" ] || rm -rf "$T"' EXIT
+huge_was=  # nr_hugepages to restore at exit, when this test raised it
+cleanup() {
+	[ -z "$huge_was" ] || echo "$huge_was" >/proc/sys/vm/nr_hugepages
+	ip netns del $NS 2>/dev/null
+	[ -n "${KEEP_T:-}" ] || rm -rf "$T"
+}
+trap cleanup EXIT
 nsx() { ip netns exec $NS "$@"; }
 nsx ip link set lo up
 ip link set "$hif" netns $NS || fail "ip link set $hif netns $NS"
@@ -66,33 +73,36 @@ kill "$mpid"
 wait "$mpid" 2>/dev/null
 echo "ok: the host's $hif: $(nsx ip -br link show "$hif")"
 
+# modvmm's guest RAM on huge pages (`hugepages = true`).  The KVM host's
+# e1000e is QEMU 7.2's, which DMA-maps each TX buffer in one piece
+# (hw/net/net_tx_pkt.c: pci_dma_map must return the whole length) and drops
+# the frame when the buffer crosses an IOMMU page that is not followed by the
+# next one in the same mapping.  Guest RAM of 4 KiB pages (a memfd) is mapped
+# into the IOMMU page by page, so every TSO buffer crossing a 4 KiB boundary
+# was dropped and TCP stalled (ping and MTU-sized frames passed).  QEMU's own
+# guest RAM is on transparent huge pages, hence 2 MiB IOMMU pages.  Real
+# hardware behind a real IOMMU has no such limit.
+[ "$(awk '/^Hugepagesize:/ {print $2}' /proc/meminfo)" = 2048 ] || fail "huge pages are not 2 MiB: $(grep Hugepagesize /proc/meminfo)"
+huge_free() { awk '/^HugePages_Free:/ {print $2}' /proc/meminfo; }
+if [ "$(huge_free)" -lt $((LT_MEMORY / 2)) ]; then
+	huge_was=$(cat /proc/sys/vm/nr_hugepages)
+	echo $((huge_was + LT_MEMORY / 2 - $(huge_free))) >/proc/sys/vm/nr_hugepages
+	[ "$(huge_free)" -ge $((LT_MEMORY / 2)) ] ||
+		fail "cannot reserve $((LT_MEMORY / 2)) huge pages for the guest's RAM: $(grep -i huge /proc/meminfo | tr '\n' ' ')"
+fi
+
 CMD="lt.test=vfio-e1000e lt.bytes=$BYTES lt.host=$HOST lt.guest=$GUEST lt.mac=$PT_MAC"
-for vmm in modvmm qemu; do
-	rm -f "$T/rdy" && mkfifo "$T/rdy"
-	nsx timeout 300 "$TCPX" recv 5001 3>"$T/rdy" >"$T/hrecv.$vmm" 2>&1 &
-	rpid=$!
-	read -r line <"$T/rdy"
-	[ "$line" = listening ] || fail "the host's tcpx recv did not start: $(cat "$T/hrecv.$vmm")"
+for vmm in ${LT_VMMS:-modvmm qemu}; do
+	lt_host_listen $vmm
 	if [ $vmm = modvmm ]; then
-		lt_start modvmm vfio-e1000e 1 "$CMD" "[device nic0]
+		LT_VM_LINES="hugepages = true" lt_start modvmm vfio-e1000e 1 "$CMD" "[device nic0]
 plugin = vfio-pci
 host = $pt"
 	else
 		lt_start qemu vfio-e1000e 1 "$CMD" "-device vfio-pci,host=$pt"
 	fi
-	if ! lt_wait_for $vmm vfio-e1000e "LINUXTEST: READY tcp-rx"; then
-		kill "$rpid" 2>/dev/null
-		lt_finish $vmm vfio-e1000e   # reports the guest's failure
-		fail "vfio-e1000e under $vmm: the guest passed without the host's transfer"
-	fi
-	st=0
-	wait "$rpid" || st=$?
-	[ $st = 0 ] || { lt_show $vmm vfio-e1000e; fail "vfio-e1000e under $vmm: guest -> host TCP: $(cat "$T/hrecv.$vmm")"; }
-	nsx ping -c 3 -W 10 $GUEST >"$T/ping" 2>&1 || { cat "$T/ping" >&2; lt_show $vmm vfio-e1000e; fail "vfio-e1000e under $vmm: host -> guest ping"; }
-	nsx timeout 300 "$TCPX" send $GUEST 5002 "$BYTES" >"$T/hsend.$vmm" 2>&1 ||
-		{ cat "$T/hsend.$vmm" >&2; lt_show $vmm vfio-e1000e; fail "vfio-e1000e under $vmm: host -> guest TCP"; }
-	lt_finish $vmm vfio-e1000e
-	grep -a "LINUXTEST: interrupts" "$T/vfio-e1000e.$vmm.log" | tr -d '\r'
+	lt_host_traffic $vmm vfio-e1000e
+	grep -a -E "LINUXTEST: (interrupts|offloads)" "$T/vfio-e1000e.$vmm.log" | tr -d '\r'
 	echo "$vmm: guest -> host $(cat "$T/hrecv.$vmm"); host -> guest $(cat "$T/hsend.$vmm")"
 	if [ $vmm = modvmm ]; then
 		grep -E "PCI 00:0[0-9a-f].0 \[nic0\] 8086:10d3 .*MSI-X" "$T/vfio-e1000e.modvmm.err" ||

@@ -237,12 +237,6 @@ ap_next_slot:
  * in every level (so CPL3 code reaches everything).  The top GiB holds the
  * IOAPIC and LAPIC: mapped uncached (PWT | PCD).
  */
-#define PTE_P   0x001
-#define PTE_RW  0x002
-#define PTE_US  0x004
-#define PTE_PWT 0x008
-#define PTE_PCD 0x010
-#define PTE_PS  0x080
 #define PTE_TABLE (PTE_P | PTE_RW | PTE_US)
 	.section .data.pagetables, "aw"
 	.p2align 12

@@ -22,6 +22,15 @@
 #define VEC_UD      6  /* invalid opcode: also the CPL3 -> CPL0 request, see entry.S */
 #define VEC_DF      8  /* double fault: on its own stack (IST), see user.c */
 
+/* x86-64 paging entry bits (Intel SDM vol. 3A §4.5) and the address field. */
+#define PTE_P   0x001
+#define PTE_RW  0x002
+#define PTE_US  0x004
+#define PTE_PWT 0x008
+#define PTE_PCD 0x010
+#define PTE_PS  0x080
+#define PTE_ADDR_MASK 0x000ffffffffff000
+
 /* AP trampoline: copied here, started with SIPI vector TRAMPOLINE_PA >> 12. */
 #define TRAMPOLINE_PA 0x8000
 

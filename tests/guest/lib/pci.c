@@ -5,19 +5,13 @@
 
 #include "guest.h"
 #include "io.h"
+#include "layout.h"
 
 #define PCI_DEVS_PER_BUS 32
 #define PCI_FNS_PER_DEV  8
 #define PCI_CAP_MAX      48   /* bound on a (hostile) capability chain */
 
-/* x86-64 paging (Intel SDM vol. 3A §4.5): 2 MiB pages in a page directory. */
-#define PTE_P   0x001ull
-#define PTE_RW  0x002ull
-#define PTE_US  0x004ull
-#define PTE_PWT 0x008ull
-#define PTE_PCD 0x010ull
-#define PTE_PS  0x080ull
-#define PTE_ADDR_MASK 0x000ffffffffff000ull
+/* 2 MiB pages in a page directory (paging bits: layout.h). */
 #define GIB     0x40000000ull
 #define MIB2    0x200000ull
 #define PT_ENTRIES 512

@@ -28,6 +28,7 @@
 #define PCI_BAR0          0x10
 #define PCI_SUBSYS_VENDOR 0x2c
 #define PCI_SUBSYS_ID     0x2e
+#define PCI_ROM           0x30    /* expansion ROM register (§6.2.5.2) */
 #define PCI_CAP_PTR       0x34
 #define PCI_INT_LINE      0x3c
 #define PCI_INT_PIN       0x3d
@@ -47,6 +48,8 @@
 #define PCI_BAR_PREFETCH  0x8u
 #define PCI_BAR_IO_MASK   (~0x3u)
 #define PCI_BAR_MEM_MASK  (~0xfu)
+#define PCI_ROM_ENABLE    0x1u    /* §6.2.5.2: bits 31:11 address, bit 0 enable */
+#define PCI_ROM_ADDR_MASK 0xfffff800u
 
 #define PCI_CLASS_BRIDGE      0x06
 #define PCI_SUBCLASS_HOST     0x00

@@ -47,6 +47,19 @@ macvlan_traffic() {
 	tcp_to "" 10.0.0.1 5002 "$1" "ip netns exec peer"
 }
 
+# host_traffic BYTES: ping lt.host, a checked TCP transfer of BYTES to it
+# (its receiver listens before the guest boots), then one from it: the guest
+# listens, prints "LINUXTEST: READY tcp-rx" and waits for it (the host's
+# half: lt_host_traffic in tests/linux/lib.sh).
+host_traffic() {
+	ping -c 3 -W 10 "$LT_HOST" || fail "ping $LT_HOST"
+	tcpx send "$LT_HOST" 5001 "$1" || fail "TCP transfer of $1 bytes to the host"
+	tcp_recv "" 5002
+	say "READY tcp-rx"
+	wait "$recv_pid" || { cat /tmp/recv.5002; fail "TCP transfer from the host"; }
+	cat /tmp/recv.5002
+}
+
 # link_wait IF WHAT COMMAND...: block until COMMAND succeeds, woken by rtnetlink
 # link events (ip monitor), not by polling.  The monitor is known to listen
 # once it has shown an event of our own (an alias change); COMMAND is run

@@ -13,9 +13,4 @@ for bit in 0:CSUM 1:GUEST_CSUM 7:GUEST_TSO4 11:HOST_TSO4 15:MRG_RXBUF 29:EVENT_I
 done
 ethtool -k eth0 | grep -q "^tcp-segmentation-offload: on" || fail "TSO is off: $(ethtool -k eth0)"
 say "features $f, TSO on"
-ping -c 3 -W 10 "$LT_HOST" || fail "ping $LT_HOST"
-tcpx send "$LT_HOST" 5001 "$bytes" || fail "TCP transfer of $bytes bytes to the host"
-tcp_recv "" 5002
-say "READY tcp-rx"
-wait "$recv_pid" || { cat /tmp/recv.5002; fail "TCP transfer from the host"; }
-cat /tmp/recv.5002
+host_traffic "$bytes"

@@ -20,13 +20,9 @@ mac=$(cat "/sys/class/net/$if/address")
 ip link set "$if" up || fail "ip link set $if up"
 ip addr add "$LT_GUEST/24" dev "$if" || fail "ip addr add"
 carrier_wait "$if" 1
+say "offloads: $(ethtool -k "$if" | grep -E '^(tcp-segmentation-offload|generic-segmentation-offload|scatter-gather):' | tr -d '\t' | tr '\n' ';')"
 # MSI-X: the driver names its vectors IF-rx-0, IF-tx-0 and IF (other causes)
 grep -q "$if-rx-0" /proc/interrupts || fail "no MSI-X vector $if-rx-0: $(grep "$if" /proc/interrupts)"
 say "interrupts: $(grep "$if" /proc/interrupts | tr -s ' ' | tr '\n' ';')"
-ping -c 3 -W 10 "$LT_HOST" || fail "ping $LT_HOST"
-tcpx send "$LT_HOST" 5001 "$bytes" || fail "TCP transfer of $bytes bytes to the host"
-tcp_recv "" 5002
-say "READY tcp-rx"
-wait "$recv_pid" || { cat /tmp/recv.5002; fail "TCP transfer from the host"; }
-cat /tmp/recv.5002
+host_traffic "$bytes"
 say "interrupts after: $(grep "$if" /proc/interrupts | tr -s ' ' | tr '\n' ';')"
