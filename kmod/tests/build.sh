@@ -28,9 +28,13 @@ if grep -qiE "warning|error" "$T/log"; then
 fi
 ko="$T/kmod/ptnetmap_memdev_uio.ko"
 [ -f "$ko" ] || { echo "FAIL: no $ko"; exit 1; }
-# the .modinfo section (what modinfo prints), read with binutils
-info=$(objcopy -O binary --only-section=.modinfo "$ko" /dev/stdout | tr '\0' '\n') ||
-	{ echo "FAIL: cannot read .modinfo"; exit 1; }
+# the .modinfo section (what modinfo prints), read with binutils into a
+# regular file: once in CI, objcopy writing to /dev/stdout (a pipe) left
+# nothing to read and no error
+objcopy -O binary --only-section=.modinfo "$ko" "$T/modinfo" ||
+	{ echo "FAIL: objcopy cannot extract .modinfo"; exit 1; }
+[ -s "$T/modinfo" ] || { readelf -S "$ko"; echo "FAIL: empty .modinfo"; exit 1; }
+info=$(tr '\0' '\n' <"$T/modinfo")
 echo "$info"
 # 1b36:000c with class 0xff (QEMU's pcie-root-port is 1b36:000c too, class 0x0604)
 echo "$info" | grep -qx "alias=pci:v00001B36d0000000Csv\*sd\*bcFFsc00i\*" ||
