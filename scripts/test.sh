@@ -1,7 +1,8 @@
 #!/bin/bash
 # Install the dependencies, build with warnings as errors, run every test
 # (unit, valgrind, end-to-end on real KVM, plugin SDK).  Where /dev/kvm is
-# missing, the tests that need it run inside a KVM host (tests/kvmhost).
+# missing or paravirtualized (no vmx/svm), the tests that need it run inside a
+# KVM host (tests/kvmhost).
 set -eu
 cd "$(dirname "$0")/.."
 scripts/deps.sh --test
@@ -10,7 +11,7 @@ if [ -d build ]; then meson configure build -Dwerror=true; else meson setup buil
 meson compile -C build
 if [ "$(tests/kvmhost/with-kvm --mode)" = kvmhost ]; then
 	MODVMM_TIME_FACTOR=$(tests/kvmhost/with-kvm --time-factor)
-	echo "test.sh: no usable /dev/kvm here: the tests that need KVM each run inside a throwaway KVM host" \
+	echo "test.sh: no /dev/kvm with hardware virtualization (vmx/svm) here: the tests that need KVM each run inside a throwaway KVM host" \
 		"(QEMU TCG, tests/kvmhost; ~10 s to boot, everything emulated, time limits x$MODVMM_TIME_FACTOR)"
 	set -- --timeout-multiplier "$MODVMM_TIME_FACTOR" "$@"
 fi
