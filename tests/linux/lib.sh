@@ -14,7 +14,10 @@
 # lt_wait_for VMM NAME STRING: wait for a line of the running guest
 # (lt_wait_line: or fail).
 # lt_finish VMM NAME: the VMM exits 0 (the guest powered off) and the guest
-# printed "LINUXTEST: PASS" and no "LINUXTEST: FAIL".
+# printed "LINUXTEST: PASS" and no "LINUXTEST: FAIL".  While it waits, another
+# guest's VMM that exits without that (a peer that failed, or was stopped by
+# kvmhost's watcher: VMMs exit 0 on SIGTERM) fails the test at once, instead of
+# this guest waiting for its peer until the time limit.
 # Several guests may run at once: each is known by VMM and NAME.
 # lt_vmm_pid VMM NAME: the pid of the running VMM itself (not of timeout).
 # lt_kill VMM NAME: SIGKILL that VMM and reap it.
@@ -28,7 +31,7 @@ LT_PREFIX=                # runs the VMM, e.g. "ip netns exec NS"
 LT_KERNEL=                # another kernel than the bzImage (LG_VMLINUX: PVH)
 LT_INPUT=                 # a fifo the serial console reads (default none)
 LT_VM_LINES=              # more lines of modvmm's [vm] section, e.g. "hugepages = true"
-declare -A LT_PIDS LT_T0S # per "NAME.VMM": the pid of timeout running the VMM, its start
+declare -A LT_PIDS LT_T0S LT_ST # per "NAME.VMM": the pid of timeout running the VMM, its start, its exit status once reaped
 
 lt_setup() {
 	linux_guest_inputs || fail "the guest kernel or initramfs is missing (tests/fetch.sh fetches them)"
@@ -78,6 +81,32 @@ lt_start() {
 	esac
 	LT_PIDS[$2.$1]=$!
 	LT_T0S[$2.$1]=$SECONDS
+	unset "LT_ST[$2.$1]"
+}
+
+# lt_reap VMM NAME: wait until that VMM exits, its status in LT_ST[NAME.VMM];
+# the other guests' VMMs that exit meanwhile are reaped too, and one that
+# did not pass (lt_passed) fails the test, its console shown.
+lt_reap() {
+	local key=$2.$1 k who st pids
+	while [ -z "${LT_ST[$key]+set}" ]; do
+		pids=()
+		for k in "${!LT_PIDS[@]}"; do
+			[ -n "${LT_ST[$k]+set}" ] || pids+=("${LT_PIDS[$k]}")
+		done
+		who= st=0
+		# a pid a plain `wait` reaped already is skipped ("no such job")
+		wait -n -p who "${pids[@]}" 2>/dev/null || st=$?
+		# 127 and no pid: this one was reaped by a plain `wait`
+		[ -n "$who" ] || { LT_ST[$key]=$st; break; }
+		for k in "${!LT_PIDS[@]}"; do
+			[ "${LT_PIDS[$k]}" = "$who" ] && [ -z "${LT_ST[$k]+set}" ] && LT_ST[$k]=$st && break
+		done
+		if [ "$k" != "$key" ] && ! lt_passed "${k##*.}" "${k%.*}" "$st"; then
+			lt_show "${k##*.}" "${k%.*}"
+			fail "${k%.*} under ${k##*.} exited (status $st) without passing while $2 under $1 was still running"
+		fi
+	done
 }
 
 lt_vmm_pid() {
@@ -87,7 +116,10 @@ lt_vmm_pid() {
 lt_kill() {
 	local pid
 	pid=$(lt_vmm_pid "$1" "$2") && kill -9 "$pid"
-	wait "${LT_PIDS[$2.$1]}"
+	if [ -z "${LT_ST[$2.$1]+set}" ]; then
+		wait "${LT_PIDS[$2.$1]}"
+		LT_ST[$2.$1]=$?
+	fi
 	[ -z "$pid" ] && fail "$2 under $1 was not running"
 	echo "killed $2 under $1 (pid $pid)"
 }
@@ -130,15 +162,22 @@ lt_show() {
 	tail -n 30 "$T/$2.$1.err" >&2
 }
 
+# lt_passed VMM NAME STATUS: the VMM exited 0 and its guest printed
+# "LINUXTEST: PASS" and no "LINUXTEST: FAIL"
+lt_passed() {
+	[ "$3" = 0 ] && grep -q "LINUXTEST: PASS" "$T/$2.$1.log" && ! grep -q "LINUXTEST: FAIL" "$T/$2.$1.log"
+}
+
 lt_finish() {
-	local vmm=$1 name=$2 st=0
-	wait "${LT_PIDS[$2.$1]}" || st=$?
+	local vmm=$1 name=$2 st
+	lt_reap "$vmm" "$name"
+	st=${LT_ST[$2.$1]}
 	local took=$((SECONDS - LT_T0S[$2.$1]))
 	if [ "$st" = 124 ]; then
 		lt_show "$vmm" "$name"
 		fail "$name under $vmm: no power-off within $(scaled "$LT_SECS") s"
 	fi
-	if [ "$st" != 0 ] || ! grep -q "LINUXTEST: PASS" "$T/$name.$vmm.log" || grep -q "LINUXTEST: FAIL" "$T/$name.$vmm.log"; then
+	if ! lt_passed "$vmm" "$name" "$st"; then
 		lt_show "$vmm" "$name"
 		fail "$name under $vmm: exit status $st, $(grep -a -m1 'LINUXTEST: FAIL' "$T/$name.$vmm.log" | tr -d '\r' || echo "no PASS line")"
 	fi
